@@ -1,0 +1,27 @@
+# The README's two commands: `make run` and `make test`. Both set up .venv first.
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench install clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/polku run
+
+test: $(STAMP)
+	$(VENV)/bin/python -m contracts.generate --check
+	$(VENV)/bin/pytest -q -ra
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m tests.bench.run_bench
+
+clean:
+	rm -rf var .pytest_cache

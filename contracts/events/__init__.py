@@ -1,0 +1,1 @@
+"""The integration events of every service, one module per service."""

@@ -1,0 +1,73 @@
+"""Which event class a type name means, and how old versions are brought up to date."""
+from collections.abc import Callable
+from typing import Any
+
+from contracts.envelope import EventEnvelope
+from contracts.events.base import Event
+from contracts.events.employer import EmployerRegistered, PlacementStarted
+from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
+                                     ConsentWithdrawn, EligibilityAssessed)
+from contracts.events.pathway import PathwayPlanned, StepStarted
+from contracts.events.payroll_billing import EmployerInvoiced, EmploymentOpened, TimesheetApproved
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        ClientReferred,
+        EligibilityAssessed,
+        ClientEnrolled,
+        ConsentRecorded,
+        ConsentWithdrawn,
+        ClientDataErased,
+        PathwayPlanned,
+        StepStarted,
+        EmployerRegistered,
+        PlacementStarted,
+        EmploymentOpened,
+        TimesheetApproved,
+        EmployerInvoiced,
+    )
+}
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+# (event type, schema version it reads) -> function returning the data of the next version.
+# Old events are never rewritten; they are upcast when read.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+class UnknownEventType(ValueError):
+    """The envelope names an event type this reader does not know."""
+
+
+class UnsupportedSchemaVersion(ValueError):
+    """The event's schema version cannot be brought to the version this reader knows: no upcaster
+    reads it, or it is newer than the reader (deploy the newer contracts first)."""
+
+    def __init__(self, event_type: str, schema_version: int, current_version: int, reason: str):
+        super().__init__(f"dataschema: {event_type} schema version {schema_version} {reason} "
+                         f"(this reader knows version {current_version})")
+        self.event_type, self.schema_version, self.current_version = event_type, schema_version, current_version
+
+
+def decode(envelope: EventEnvelope, upcasters: dict[tuple[str, int], Upcaster] = UPCASTERS) -> Event:
+    """The typed event inside an envelope, upcast to the current schema version.
+
+    Raises UnknownEventType or UnsupportedSchemaVersion (both ValueErrors, so a consumer dead-letters
+    the message at once: it will not decode on a retry either), or pydantic's ValidationError.
+    """
+    try:
+        cls = EVENT_TYPES[envelope.type]
+    except KeyError:
+        raise UnknownEventType(f"type: unknown event type {envelope.type!r}") from None
+    data, version = envelope.data, envelope.schema_version
+    if version > cls.schema_version:
+        raise UnsupportedSchemaVersion(envelope.type, version, cls.schema_version, "is newer than this reader")
+    while version < cls.schema_version:
+        try:
+            upcast = upcasters[(envelope.type, version)]
+        except KeyError:
+            raise UnsupportedSchemaVersion(envelope.type, envelope.schema_version, cls.schema_version,
+                                           f"has no upcaster from version {version}") from None
+        data = upcast(data)
+        version += 1
+    return cls.model_validate(data)

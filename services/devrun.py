@@ -1,0 +1,140 @@
+"""`make run`: a local nats-server, the streams, the five services and the demo history, until Ctrl-C."""
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from urllib.request import Request, urlopen
+
+from services.demo import AREAS, load_demo
+from services.platform.auth import ROLES, issue_dev_token
+from services.platform.config import Settings
+from services.platform.bus import bootstrap_streams, connect
+from services.platform.consumer import create_durable_consumers
+from services.platform.nats_permissions import (
+    EMBEDDED_CREDENTIALS, OPS_USER, service_subscriptions, write_embedded_config,
+)
+from services.platform.nats_server import LocalNatsServer
+from services.platform.processes import SERVICES, ServiceProcesses
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run() -> int:
+    # From the first line: a SIGTERM during start-up must also stop what has started so far.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    var_dir = Path(os.environ.get("POLKU_VAR_DIR", "var")).resolve()
+    server, services, credentials = None, None, {}
+    try:
+        nats_url = os.environ.get("POLKU_NATS_URL") or os.environ.get("NATS_URL")
+        if not nats_url:
+            # Our own server runs the NATS users of nats_permissions.py: each service connects as
+            # itself; passwords are made on first run and kept in var/nats/credentials.json.
+            config, credentials = write_embedded_config(var_dir / "nats")
+            server = LocalNatsServer(var_dir / "nats", config_file=config).start()
+        nats_url = nats_url or server.url
+        first_port = int(os.environ.get("POLKU_FIRST_PORT", "8101"))
+        services = ServiceProcesses(
+            nats_url, var_dir, {name: first_port + i for i, name in enumerate(SERVICES)},
+            service_env={name: {"POLKU_NATS_USER": name, "POLKU_NATS_PASSWORD": credentials[name]}
+                         for name in SERVICES} if credentials else None,
+        )
+        settings = Settings(service="devrun", var_dir=var_dir)
+
+        def token(role: str, area: str) -> str:
+            return issue_dev_token(settings, f"demo-{role.replace('_', '-')}-{area}", [role], area)
+
+        print(f"NATS with JetStream at {nats_url}")
+        if credentials:
+            print(f"NATS users and passwords: {var_dir / 'nats' / EMBEDDED_CREDENTIALS} "
+                  f"(polku commands connect as POLKU_NATS_USER={OPS_USER})")
+        asyncio.run(_bootstrap(nats_url, settings, credentials))
+        services.start_all()
+        services.wait_ready()
+        marker = var_dir / "demo-loaded.json"
+        if not marker.exists():
+            created = asyncio.run(load_demo(services.url, token))
+            marker.write_text(json.dumps(created))
+            print(f"demo history loaded: {created}")
+        created = json.loads(marker.read_text())
+        _print_where_to_look(services, created, token)
+        print("Ctrl-C stops everything.", flush=True)
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the clean stop short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("stopping…")
+        if services:
+            services.stop_all()
+        if server:
+            server.stop()
+    return 0
+
+
+async def _bootstrap(nats_url: str, settings: Settings, credentials: dict[str, str]) -> None:
+    """Streams and the services' consumers, as the ops user; one replica on our own single server.
+
+    On someone else's server (`credentials` empty: its users are the environment's), existing
+    streams and consumers are left as they are.
+    """
+    ours = bool(credentials)
+    user, password = (OPS_USER, credentials[OPS_USER]) if ours else (settings.nats_user, settings.nats_password)
+    nc = await connect(nats_url, "polku-devrun", user, password)
+    try:
+        await bootstrap_streams(nc, replicas=1, update_existing=ours)
+        await create_durable_consumers(nc.jetstream(), service_subscriptions(), settings, update_existing=ours)
+    finally:
+        await nc.close()
+
+
+def _reports(reporting_url: str, token) -> dict[str, list[dict]]:
+    """Each area's figures, as that area's manager sees them."""
+    reports: dict[str, list[dict]] = {}
+    for report in ("clients-by-status", "placements-by-employer-type", "invoiced-totals"):
+        reports[report] = []
+        for area in AREAS:
+            request = Request(f"{reporting_url}/reports/{report}",
+                              headers={"Authorization": f"Bearer {token('manager', area)}"})
+            with urlopen(request, timeout=5) as response:
+                reports[report] += json.load(response)
+    return reports
+
+
+def _caught_up(reports: dict[str, list[dict]], created: dict[str, int]) -> bool:
+    """Reporting is fed asynchronously; it has caught up when it counts what the demo created."""
+    counted = {
+        "clients": sum(row["clients"] for row in reports["clients-by-status"]),
+        "placements": sum(row["placements"] for row in reports["placements-by-employer-type"]),
+        "invoices": sum(row["invoices"] for row in reports["invoiced-totals"]),
+    }
+    return all(counted[key] >= created.get(key, 0) for key in counted)
+
+
+def _print_where_to_look(services: ServiceProcesses, created: dict[str, int], token) -> None:
+    reporting = services.url("reporting")
+    deadline = time.monotonic() + 30
+    reports = _reports(reporting, token)
+    while not _caught_up(reports, created) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        reports = _reports(reporting, token)
+    print()
+    print(f"{'service':<16} {'URL':<24} OpenAPI")
+    for service in SERVICES:
+        print(f"{service:<16} {services.url(service):<24} {services.url(service)}/openapi.json")
+    print()
+    for report, rows in reports.items():
+        print(f"{reporting}/reports/{report}")
+        for row in rows:
+            print("   " + "  ".join(f"{key}={value}" for key, value in row.items()))
+    print()
+    print(f"Development tokens for area {AREAS[0]}, valid 8 h (`polku token ROLE --area AREA` makes more):")
+    for role in ROLES:
+        print(f"   {role:<21} {token(role, AREAS[0])}")
+    print()

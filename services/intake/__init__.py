@@ -1,0 +1,1 @@
+"""Intake: referral, eligibility and enrolment of clients (the Client aggregate)."""

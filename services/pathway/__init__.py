@@ -1,0 +1,1 @@
+"""Pathway: each enrolled client's individual pathway and its steps (the Pathway aggregate)."""

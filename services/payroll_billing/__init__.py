@@ -1,0 +1,1 @@
+"""Payroll-billing: the foundation employs clients, approves hours and bills employers (Employment aggregate)."""

@@ -1,0 +1,116 @@
+"""The audit log: every change and every read of personal data, append-only and hash-chained.
+
+Each entry's hash covers its own fields and the previous entry's hash, so changing, removing or
+reordering an entry breaks every link after it; `polku audit verify` finds the first broken one.
+Entries are written in the transaction of what they record: no change without its entry.
+"""
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from aiohttp import web
+from pydantic import BaseModel
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.platform.auth import Principal
+from services.platform.http import RUNTIME, Route, invalid, principal_of
+from services.platform.tables import audit_head, audit_log
+from services.platform.tracing import current_trace_id
+
+GENESIS = "0" * 64
+FIELDS = ("seq", "at", "actor", "roles", "area", "action", "subject", "purpose", "trace_id")
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    roles: str
+    area: str
+    action: str
+    subject: str
+    purpose: str
+    trace_id: str | None
+    previous_hash: str
+    hash: str
+
+
+def entry_hash(previous_hash: str, entry: dict) -> str:
+    canonical = json.dumps([previous_hash, *(entry[field] for field in FIELDS)], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def record(connection: AsyncConnection, actor: Principal, action: str, subject: str, purpose: str) -> None:
+    """Append one entry in the caller's transaction."""
+    # UPDATE … RETURNING takes the head's row lock (PostgreSQL) or the write lock (SQLite) first,
+    # so two transactions never chain onto the same previous entry.
+    head = (await connection.execute(
+        update(audit_head).where(audit_head.c.id == 1).values(last_seq=audit_head.c.last_seq + 1)
+        .returning(audit_head.c.last_seq, audit_head.c.last_hash))).one()
+    entry = {"seq": head.last_seq, "at": datetime.now(UTC).isoformat(), "actor": actor.user_id,
+             "roles": ",".join(sorted(actor.roles)), "area": actor.area, "action": action[:255],
+             "subject": subject[:255], "purpose": purpose[:255], "trace_id": current_trace_id()}
+    digest = entry_hash(head.last_hash, entry)
+    await connection.execute(audit_log.insert().values(**entry, previous_hash=head.last_hash, hash=digest))
+    await connection.execute(update(audit_head).where(audit_head.c.id == 1).values(last_hash=digest))
+
+
+async def first_broken_link(engine: AsyncEngine, batch_size: int = 10_000) -> int | None:
+    """The sequence number of the first entry that does not verify, or None when the chain holds."""
+    previous_hash, expected_seq, last_seen = GENESIS, 1, 0
+    async with engine.connect() as connection:
+        while True:
+            rows = (await connection.execute(select(audit_log).where(audit_log.c.seq > last_seen)
+                                             .order_by(audit_log.c.seq).limit(batch_size))).mappings().all()
+            for row in rows:
+                if (row["seq"] != expected_seq or row["previous_hash"] != previous_hash
+                        or row["hash"] != entry_hash(previous_hash, row)):
+                    return expected_seq
+                previous_hash, expected_seq, last_seen = row["hash"], expected_seq + 1, row["seq"]
+            if len(rows) < batch_size:
+                break
+        head = (await connection.execute(select(audit_head))).one()
+    # The head remembers the last entry: cutting entries off the end is a break too.
+    if (head.last_seq, head.last_hash) != (expected_seq - 1, previous_hash):
+        return expected_seq
+    return None
+
+
+async def query_audit(request: web.Request) -> list[AuditEntry]:
+    """The entries of the auditor's own employment area. Filters: actor, subject, action (prefix),
+    since and until (ISO times), limit (at most 1000)."""
+    query = select(audit_log).where(audit_log.c.area == principal_of(request).area).order_by(audit_log.c.seq)
+    params = request.query
+    if "actor" in params:
+        query = query.where(audit_log.c.actor == params["actor"])
+    if "subject" in params:
+        query = query.where(audit_log.c.subject == params["subject"])
+    if "action" in params:
+        # Not LIKE (startswith): its _ and % would be wildcards, and SQLite's LIKE ignores case.
+        prefix = params["action"]
+        query = query.where(func.substr(audit_log.c.action, 1, len(prefix)) == prefix)
+    for name, compare in (("since", audit_log.c.at.__ge__), ("until", audit_log.c.at.__lt__)):
+        if name in params:
+            query = query.where(compare(_iso_time(name, params[name])))
+    query = query.limit(_limit(params.get("limit", "100")))
+    async with request.app[RUNTIME].engine.connect() as connection:
+        return [AuditEntry(**row) for row in (await connection.execute(query)).mappings()]
+
+
+def _iso_time(name: str, value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise invalid(name, "must be an ISO 8601 time") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def _limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 1000:
+        raise invalid("limit", "must be a whole number from 1 to 1000")
+    return int(value)
+
+
+AUDIT_ROUTES = [Route("GET", "/audit", query_audit, "The audit log of this service, oldest first",
+                      response=list[AuditEntry])]

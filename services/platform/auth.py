@@ -1,0 +1,132 @@
+"""Who is calling: bearer JWTs with a user id, roles and an employment area.
+
+Production verifies tokens against the identity provider's JWKS (RS256 or ES256, issuer and
+audience checked). The embedded default signs and verifies with a local ES256 key created on
+first run under var/keys/; `polku token` prints a development token for any role and area.
+"""
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal, get_args
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from services.platform.config import Settings
+from services.platform.key_files import create_once
+
+Role = Literal["case_worker", "employer_coordinator", "payroll_clerk", "manager", "integration", "auditor"]
+ROLES: tuple[Role, ...] = get_args(Role)
+ALGORITHMS = ["RS256", "ES256"]
+# Claims a Polku token carries besides the registered ones (sub, iss, aud, exp).
+ROLES_CLAIM, AREA_CLAIM = "roles", "employment_area"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    roles: frozenset[str]
+    area: str
+
+
+class Unauthenticated(Exception):
+    """No valid token (HTTP 401); the message says what is wrong with it."""
+
+
+class TokenVerifier:
+    def __init__(self, key_source, issuer: str, audience: str, fetches_keys: bool = False):
+        """`fetches_keys`: `key_source` may fetch over the network (JWKS), so callers verify in a thread."""
+        self.key_source, self.issuer, self.audience = key_source, issuer, audience
+        self.fetches_keys = fetches_keys
+
+    def verify(self, token: str) -> Principal:
+        try:
+            key = self.key_source(token)
+            algorithms = _algorithms_for(key)
+            claims = jwt.decode(token, key, algorithms=algorithms, issuer=self.issuer,
+                                audience=self.audience, options={"require": ["exp", "iss", "aud", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the token has expired") from None
+        except jwt.InvalidAudienceError:
+            raise Unauthenticated(f"the token is not for this audience (expected {self.audience})") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthenticated(f"the token is not from the expected issuer {self.issuer}") from None
+        except jwt.InvalidSignatureError:
+            raise Unauthenticated("the token's signature does not verify") from None
+        except jwt.InvalidAlgorithmError:
+            raise Unauthenticated(f"the token's algorithm is not the key's ({', '.join(algorithms)})") from None
+        except jwt.MissingRequiredClaimError as error:
+            raise Unauthenticated(f"the token lacks the {error.claim} claim") from None
+        except (jwt.PyJWKClientError, jwt.DecodeError, jwt.InvalidTokenError) as error:
+            raise Unauthenticated(f"the token is malformed: {error}") from None
+        return _principal(claims)
+
+
+def _algorithms_for(key) -> list[str]:
+    """Only the algorithm of the key's own type: a token whose `alg` names another one (an RS256 token
+    against an EC key) is refused as such, instead of failing inside PyJWT with a TypeError (HTTP 500)."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return ["RS256"]
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return ["ES256"]
+    return ALGORITHMS
+
+
+def _principal(claims: dict) -> Principal:
+    roles = claims.get(ROLES_CLAIM)
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise Unauthenticated(f"the token's {ROLES_CLAIM} claim must be a list of roles")
+    area = claims.get(AREA_CLAIM)
+    if not isinstance(area, str) or not area:
+        raise Unauthenticated(f"the token lacks the {AREA_CLAIM} claim")
+    return Principal(user_id=str(claims["sub"]), roles=frozenset(roles) & set(ROLES), area=area)
+
+
+class LocalSigningKey:
+    """The embedded default's ES256 key, created once and shared by every local service process."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._private = None
+
+    @property
+    def private_key(self) -> ec.EllipticCurvePrivateKey:
+        if self._private is None:
+            # Five services starting at once agree on one key (key_files.create_once).
+            pem = create_once(self.path, lambda: ec.generate_private_key(ec.SECP256R1()).private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+            self._private = serialization.load_pem_private_key(pem, password=None)
+        return self._private
+
+    def public_key(self, _token: str) -> ec.EllipticCurvePublicKey:
+        return self.private_key.public_key()
+
+
+@cache
+def local_signing_key(path: Path) -> LocalSigningKey:
+    """One per file and process: the key is read from disk once, not per token."""
+    return LocalSigningKey(path)
+
+
+def verifier_from(settings: Settings) -> TokenVerifier:
+    if settings.jwks_url:
+        client = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
+        return TokenVerifier(lambda token: client.get_signing_key_from_jwt(token).key, settings.jwt_issuer,
+                             settings.jwt_audience, fetches_keys=True)
+    return TokenVerifier(local_signing_key(settings.resolved_signing_key_file).public_key, settings.jwt_issuer,
+                         settings.jwt_audience)
+
+
+def issue_dev_token(settings: Settings, user_id: str, roles: list[str], area: str, ttl_s: int = 8 * 3600) -> str:
+    """A token signed with the local key, for development and tests; production tokens come from the IdP."""
+    if settings.jwks_url:
+        raise RuntimeError("POLKU_JWKS_URL is set: tokens come from the identity provider, not from Polku")
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s) {sorted(unknown)}; roles are {', '.join(ROLES)}")
+    now = int(time.time())
+    claims = {"sub": user_id, "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": now,
+              "exp": now + ttl_s, ROLES_CLAIM: roles, AREA_CLAIM: area}
+    return jwt.encode(claims, local_signing_key(settings.resolved_signing_key_file).private_key, algorithm="ES256")

@@ -1,0 +1,73 @@
+"""The NATS JetStream bus: connecting, and creating the streams once from deploy/nats/streams.yaml."""
+import logging
+from pathlib import Path
+
+import nats
+import yaml
+from nats.aio.client import Client
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+STREAMS_FILE = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "streams.yaml"
+log = logging.getLogger(__name__)
+
+
+def inbox_prefix(user: str | None) -> str:
+    """The user's own inbox root: replies and pulled messages arrive on `<prefix>.<unique>`, and the
+    NATS permissions (services/platform/nats_permissions.py) let a user read its own inbox only."""
+    return f"_INBOX_{user}" if user else "_INBOX"
+
+
+async def connect(url: str, name: str, user: str | None = None, password: str | None = None, **options) -> Client:
+    """`options` go to nats.connect (e.g. error_cb) and override the defaults here."""
+    return await nats.connect(url, **{
+        "name": name,
+        "user": user,
+        "password": password,
+        # A user receives replies on its own inbox, the only one its NATS permissions let it read.
+        "inbox_prefix": inbox_prefix(user),
+        "max_reconnect_attempts": -1,  # keep trying: a restarted server must not strand a service
+        "reconnect_time_wait": 0.5,
+        **options,
+    })
+
+
+def stream_configs(replicas: int | None = None, path: Path = STREAMS_FILE) -> list[StreamConfig]:
+    """The stream settings of deploy/nats/streams.yaml; `replicas` overrides for a single node."""
+    spec = yaml.safe_load(path.read_text())
+    return [
+        StreamConfig(
+            name=stream["name"],
+            description=stream["description"],
+            subjects=stream["subjects"],
+            storage=StorageType(stream["storage"]),
+            retention=RetentionPolicy(stream["retention"]),
+            num_replicas=replicas or stream["replicas"],
+            max_age=stream["max_age_s"],
+            duplicate_window=stream["duplicate_window_s"],
+            deny_delete=stream["deny_delete"],
+            deny_purge=stream["deny_purge"],
+        )
+        for stream in spec["streams"]
+    ]
+
+
+async def bootstrap_streams(nc: Client, replicas: int | None = None, update_existing: bool = True) -> list[str]:
+    """Create or update Polku's streams. Run once per deployment, never by a service.
+
+    `update_existing=False` only creates missing streams: for a developer pointing `polku run`
+    at a server someone else configured.
+    """
+    js = nc.jetstream()
+    names = []
+    for config in stream_configs(replicas):
+        try:
+            await js.stream_info(config.name)
+            if update_existing:
+                await js.update_stream(config)
+                log.info("stream updated", extra={"stream": config.name})
+        except NotFoundError:
+            await js.add_stream(config)
+            log.info("stream created", extra={"stream": config.name})
+        names.append(config.name)
+    return names

@@ -1,0 +1,135 @@
+"""Append-only event log of one service, with the outbox written in the same transaction."""
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+from uuid import UUID, uuid4
+
+from opentelemetry import propagate
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.envelope import EventEnvelope, dataschema_for
+from contracts.events.base import Event
+from services.platform.errors import ConcurrencyConflict
+from services.platform.tables import events, outbox
+
+State = TypeVar("State")
+
+
+@dataclass(frozen=True)
+class AggregateKind(Generic[State]):
+    """How one kind of aggregate is rebuilt from its events: a start state and a pure fold."""
+
+    name: str
+    initial: State
+    evolve: Callable[[State, Event], State]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a change happens: the correlation id of the whole flow and the event that caused it."""
+
+    correlation_id: UUID
+    causation_id: UUID | None = None
+
+    @classmethod
+    def new(cls) -> "Cause":
+        return cls(correlation_id=uuid4())
+
+    @classmethod
+    def of(cls, envelope: EventEnvelope) -> "Cause":
+        return cls(correlation_id=envelope.correlationid, causation_id=envelope.id)
+
+
+def fold(kind: AggregateKind[State], history: Sequence[Event], state: State | None = None) -> State:
+    state = kind.initial if state is None else state
+    for event in history:
+        state = kind.evolve(state, event)
+    return state
+
+
+class EventStore:
+    def __init__(self, connection: AsyncConnection, service: str):
+        self.connection = connection
+        self.service = service
+
+    async def load(self, aggregate_id: str) -> list[EventEnvelope]:
+        rows = await self.connection.execute(
+            select(events.c.envelope)
+            .where(events.c.aggregate_id == aggregate_id)
+            .order_by(events.c.aggregate_version)
+        )
+        return [EventEnvelope.model_validate_json(envelope) for (envelope,) in rows]
+
+    async def append(
+        self,
+        kind: AggregateKind,
+        aggregate_id: str,
+        expected_version: int,
+        new_events: Sequence[Event],
+        area: str,
+        cause: Cause,
+    ) -> list[EventEnvelope]:
+        now = datetime.now(UTC)
+        trace_carrier: dict[str, str] = {}
+        propagate.inject(trace_carrier)
+        envelopes = [
+            EventEnvelope(
+                id=uuid4(),
+                source=f"/polku/{self.service}",
+                type=type(event).__name__,
+                time=now,
+                subject=aggregate_id,
+                dataschema=dataschema_for(type(event).__name__, event.schema_version),
+                aggregatetype=kind.name,
+                aggregateid=aggregate_id,
+                aggregateversion=expected_version + offset,
+                employmentarea=area,
+                correlationid=cause.correlation_id,
+                causationid=cause.causation_id,
+                traceparent=trace_carrier.get("traceparent"),
+                data=event.model_dump(mode="json"),
+            )
+            for offset, event in enumerate(new_events, start=1)
+        ]
+        rows = [
+            {
+                "event_id": str(envelope.id),
+                "aggregate_type": kind.name,
+                "aggregate_id": aggregate_id,
+                "aggregate_version": envelope.aggregateversion,
+                "event_type": envelope.type,
+                "subject": envelope.nats_subject,
+                "occurred_at": now,
+                "envelope": envelope.model_dump_json(),
+            }
+            for envelope in envelopes
+        ]
+        try:
+            await self.connection.execute(insert(events), rows)
+        except IntegrityError:
+            raise ConcurrencyConflict(kind.name, aggregate_id, expected_version) from None
+        await self.connection.execute(
+            insert(outbox).from_select(
+                ["position"],
+                select(events.c.position).where(
+                    events.c.aggregate_id == aggregate_id, events.c.aggregate_version > expected_version
+                ),
+            )
+        )
+        return envelopes
+
+
+async def requeue_from(engine, position: int) -> int:
+    """Put events from `position` on back in the outbox, to refill a stream that lost its tail."""
+    async with engine.begin() as connection:
+        already = select(outbox.c.position)
+        result = await connection.execute(
+            insert(outbox).from_select(
+                ["position"],
+                select(events.c.position).where(events.c.position >= position, events.c.position.not_in(already)),
+            )
+        )
+    return result.rowcount

@@ -1,0 +1,234 @@
+"""HTTP for every service: declared routes, JSON bodies checked by pydantic, errors as problem+json,
+an OpenAPI document built from the same declarations, and /health and /ready."""
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from services.platform.auth import Principal, TokenVerifier, Unauthenticated
+from services.platform.errors import ConcurrencyConflict, Forbidden, Gone, NotFound, RuleViolated, StateConflict
+from services.platform.tracing import traced_application
+
+# The service's ServiceRuntime (services/platform/service.py), for HTTP handlers.
+RUNTIME: web.AppKey = web.AppKey("runtime")
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
+
+MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint. The handler gets the request and, when `body` is set, the validated body."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+
+
+class Problem(web.HTTPException):
+    """An RFC 9457 problem document: `errors` lists each field and the rule it broke."""
+
+    def __init__(self, status: int, title: str, detail: str, errors: Sequence[dict[str, str]] = ()):
+        self.status_code = status
+        super().__init__(
+            text=json.dumps({"status": status, "title": title, "detail": detail, "errors": list(errors)}),
+            content_type="application/problem+json",
+        )
+
+
+def invalid(field: str, rule: str) -> Problem:
+    """422 for one field (a path or query parameter, a header) and the rule it broke."""
+    return Problem(422, "Invalid request", f"{field}: {rule}", [{"field": field, "rule": rule}])
+
+
+def invalid_fields(error: ValidationError) -> Problem:
+    """422 naming every field pydantic refused and its rule; the input itself is never echoed."""
+    errors = [{"field": ".".join(str(part) for part in item["loc"]) or "body", "rule": item["msg"]}
+              for item in error.errors(include_url=False, include_input=False)]
+    return Problem(422, "Invalid request", "; ".join(f"{item['field']}: {item['rule']}" for item in errors), errors)
+
+
+async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    raw = await request.read()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors(include_url=False)):
+            _refuse_malformed_json(raw)
+        raise invalid_fields(error) from None
+
+
+def _refuse_malformed_json(raw: bytes) -> None:
+    """The standard library's message names what is wrong and where (`line 1 column 28`); only a body
+    that already failed is parsed a second time for it."""
+    try:
+        json.loads(raw)
+    except ValueError as error:
+        raise Problem(400, "Malformed JSON", f"the request body is not valid JSON: {error}") from None
+
+
+def path_uuid(request: web.Request, name: str) -> UUID:
+    try:
+        return UUID(request.match_info[name])
+    except ValueError:
+        raise invalid(name, "must be a UUID") from None
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return TypeAdapter(type(value)).dump_python(value, mode="json")
+
+
+def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def endpoint(request: web.Request) -> web.Response:
+        args = [await parse_body(request, route.body)] if route.body else []
+        result = await route.handler(request, *args)
+        return web.json_response(_to_json(result), status=route.status, dumps=lambda v: json.dumps(v))
+
+    return endpoint
+
+
+@web.middleware
+async def problems(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except RuleViolated as error:
+        raise Problem(422, "Rule violated", str(error), [{"field": error.field, "rule": error.rule}]) from None
+    except (ConcurrencyConflict, StateConflict) as error:
+        raise Problem(409, "Conflict", str(error)) from None
+    except NotFound as error:
+        raise Problem(404, "Not found", str(error)) from None
+    except Gone as error:
+        raise Problem(410, "Gone", str(error)) from None
+    except Forbidden as error:
+        raise Problem(403, "Forbidden", str(error)) from None
+    except web.HTTPRequestEntityTooLarge:
+        raise Problem(413, "Request body too large", f"the body may be at most {MAX_BODY_BYTES} bytes") from None
+
+
+def principal_of(request: web.Request) -> Principal:
+    """Who is calling; set by the authentication middleware on every non-public route."""
+    return request[PRINCIPAL]
+
+
+def guard(verifier: TokenVerifier, access: dict[str, frozenset[str]]):
+    """Authentication (401) and the access matrix (403) in front of every non-public route."""
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        if request.path in PUBLIC_PATHS or resource is None:
+            return await handler(request)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("an Authorization: Bearer <token> header is required")
+        try:
+            # With a JWKS URL the verifier may fetch the identity provider's keys: not on the event loop.
+            verify = verifier.verify
+            principal = await asyncio.to_thread(verify, token.strip()) if verifier.fetches_keys else verify(token.strip())
+        except Unauthenticated as error:
+            raise _unauthorized(str(error)) from None
+        endpoint = f"{request.method} {resource.canonical}"
+        allowed = access.get(endpoint, frozenset())
+        if not principal.roles & allowed:
+            raise Forbidden(f"{endpoint} is for {', '.join(sorted(allowed)) or 'no role'}; "
+                            f"the token has {', '.join(sorted(principal.roles)) or 'no role'}")
+        request[PRINCIPAL] = principal
+        return await handler(request)
+
+    return authenticate
+
+
+def _unauthorized(reason: str) -> Problem:
+    problem = Problem(401, "Unauthorized", reason)
+    problem.headers["WWW-Authenticate"] = 'Bearer realm="polku"'
+    return problem
+
+
+def openapi_document(title: str, description: str, routes: Sequence[Route],
+                     access: dict[str, frozenset[str]]) -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        roles = sorted(access.get(f"{route.method} {route.path}", ()))
+        operation: dict[str, Any] = {
+            "operationId": route.handler.__name__,
+            "summary": route.summary,
+            "description": f"Roles: {', '.join(roles)}. Data of the caller's employment area only.",
+            "security": [{"bearer": []}],
+            "x-polku-roles": roles,
+            "responses": {str(route.status): {"description": "OK"},
+                          "401": {"description": "no valid bearer token; `detail` says what is wrong"},
+                          "403": {"description": "the token's roles may not call this"}},
+        }
+        if route.body is not None:
+            schemas.update(_schemas_of(route.body))
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
+            operation["responses"]["422"] = {"description": "a field breaks a rule; `errors` names each"}
+            operation["responses"]["400"] = {"description": "the body is not JSON"}
+        if route.response is not None:
+            schema = TypeAdapter(route.response).json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            operation["responses"][str(route.status)]["content"] = {"application/json": {"schema": schema}}
+        parameters = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+                      for part in route.path.split("/") if part.startswith("{")]
+        if parameters:
+            operation["parameters"] = parameters
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1", "description": description},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }
+
+
+def _schemas_of(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    nested = schema.pop("$defs", {})
+    return {model.__name__: schema, **nested}
+
+
+def build_app(title: str, description: str, routes: Sequence[Route],
+              ready: Callable[[], Awaitable[dict[str, bool]]], verifier: TokenVerifier,
+              access: dict[str, frozenset[str]]) -> web.Application:
+    missing = [f"{route.method} {route.path}" for route in routes if f"{route.method} {route.path}" not in access]
+    if missing:
+        raise ValueError(f"{title}: no roles in services/access.yaml for {', '.join(missing)}")
+    app = traced_application(client_max_size=MAX_BODY_BYTES, middlewares=[problems, guard(verifier, access)])
+    document = openapi_document(title, description, routes, access)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    async def readiness(_request: web.Request) -> web.Response:
+        checks = await ready()
+        return web.json_response({"ready": all(checks.values()), "checks": checks},
+                                 status=200 if all(checks.values()) else 503)
+
+    async def openapi(_request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", readiness)
+    app.router.add_get("/openapi.json", openapi)
+    for route in routes:
+        app.router.add_route(route.method, route.path, _endpoint(route))
+    return app

@@ -1,0 +1,7 @@
+"""Alembic runs inside the service: database.migrate() hands over an open connection."""
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()

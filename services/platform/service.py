@@ -1,0 +1,151 @@
+"""Runs one service: database, outbox relay, event consumer and HTTP API, started and stopped together."""
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+from aiohttp import web
+from faststream.nats import NatsBroker
+from faststream.security import SASLPlaintext
+from sqlalchemy import text
+
+from services.platform.access import allowed_roles
+from services.platform.audit import AUDIT_ROUTES
+from services.platform.auth import verifier_from
+from services.platform.bus import inbox_prefix
+from services.platform.config import Settings
+from services.platform.consumer import InboxConsumer, Subscription
+from services.platform.database import create_engine, migrate
+from services.platform.event_store import Cause
+from services.platform.http import RUNTIME, Route, build_app, principal_of
+from services.platform.logs import setup_logging
+from services.platform.relay import OutboxRelay
+from services.platform.tracing import setup_tracing, trace_sql
+from services.platform.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """Everything that differs between services; the rest is this module, the same for all."""
+
+    name: str
+    description: str
+    routes: list[Route]
+    subscription: Subscription | None = None
+    migrations: Path | None = None
+
+
+class ServiceRuntime:
+    """The running parts of one service. HTTP handlers reach it as request.app[RUNTIME]."""
+
+    def __init__(self, definition: ServiceDefinition, settings: Settings):
+        self.definition, self.settings = definition, settings
+        self.engine = create_engine(settings.resolved_database_url)
+        self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                                 inbox_prefix=inbox_prefix(settings.nats_user),  # NATS permissions allow only its own
+                                 security=SASLPlaintext(username=settings.nats_user,
+                                                        password=settings.nats_password or "")
+                                 if settings.nats_user else None,
+                                 logger=logging.getLogger("faststream"))
+        self.relay: OutboxRelay | None = None
+        self.consumer = (
+            InboxConsumer(definition.subscription, self.engine, lambda: self.broker.config.connection_state.stream,
+                          settings, on_commit=self.wake_relay)
+            if definition.subscription else None
+        )
+        self._tasks: list[asyncio.Task] = []
+        self._site: web.TCPSite | None = None
+        self._runner: web.AppRunner | None = None
+
+    def wake_relay(self) -> None:
+        if self.relay:
+            self.relay.wake()
+
+    def unit_of_work(self, request: web.Request | None = None) -> UnitOfWork:
+        """For an HTTP request: acts as its caller, within the caller's area, audited."""
+        if request is None:
+            return UnitOfWork(self.engine, self.settings.service, Cause.new(), on_commit=self.wake_relay)
+        return UnitOfWork(self.engine, self.settings.service, self._request_cause(request), self.wake_relay,
+                          actor=principal_of(request), purpose=_purpose_of(request))
+
+    @staticmethod
+    def _request_cause(request: web.Request) -> Cause:
+        """An HTTP request starts a flow; a caller may pass its own correlation id to follow it."""
+        try:
+            return Cause(correlation_id=UUID(request.headers["X-Correlation-Id"]))
+        except (KeyError, ValueError):
+            return Cause.new()
+
+    async def ready(self) -> dict[str, bool]:
+        checks = {"database": False, "bus": False, "stream": False}
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception:
+            log.warning("database not reachable", exc_info=True)
+        state = self.broker.config.connection_state
+        checks["bus"] = bool(state) and state.connection.is_connected
+        if checks["bus"]:
+            try:
+                await asyncio.wait_for(state.stream.stream_info(self.settings.stream), 2)
+                checks["stream"] = True
+            except Exception:
+                log.warning("stream not reachable")
+        return checks
+
+    async def start(self) -> None:
+        trace_sql(self.engine)
+        await migrate(self.engine, self.definition.migrations)
+        if self.consumer:
+            self.consumer.attach(self.broker)
+        await self.broker.start()
+        self.relay = OutboxRelay(
+            self.engine, self.broker.config.connection_state.stream, self.settings.stream,
+            self.settings.relay_batch_size, self.settings.relay_idle_poll_s, self.settings.publish_timeout_s,
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.settings.service}-relay"))
+        app = build_app(f"Polku {self.definition.name}", self.definition.description,
+                        [*self.definition.routes, *AUDIT_ROUTES], self.ready, verifier_from(self.settings),
+                        allowed_roles(self.definition.name))
+        app[RUNTIME] = self
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, self.settings.http_host, self.settings.resolved_http_port)
+        await self._site.start()
+        log.info("service started", extra={"port": self.settings.resolved_http_port})
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner:
+            await self._runner.cleanup()
+        await self.broker.stop()
+        await self.engine.dispose()
+
+
+def _purpose_of(request: web.Request) -> str:
+    """Why the caller acts, for the audit log: the X-Purpose header, else the endpoint itself."""
+    return request.headers.get("X-Purpose") or f"{request.method} {request.match_info.route.resource.canonical}"
+
+
+async def serve(definition: ServiceDefinition, settings: Settings | None = None) -> None:
+    settings = settings or Settings(service=definition.name)
+    setup_logging(settings.service, settings.log_level)
+    setup_tracing(settings.service)
+    runtime = ServiceRuntime(definition, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await runtime.start()
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+        log.info("service stopped")

@@ -1,0 +1,124 @@
+"""Reads a whole stream in large batches, for replay.
+
+A hand-driven pull: one request asks the server for a whole batch, and the requests for the
+next REQUESTS_AHEAD batches are out while the caller works on the current one, so the server
+streams while the caller works. nats-py's fetch() makes a task and a uuid per message and tops
+out near 20k msg/s here (DESIGN.md); `make bench` prints what this reader reaches.
+
+Two more per-message costs of nats-py are avoided here, each about as large as all the rest:
+- iterating `subscription.messages` makes a task and an asyncio.wait per message; a callback
+  subscription only appends each message to a list;
+- nats-py parses every message's headers with the standard library's email parser (~11 µs a
+  message, more than the rest of the pull); every Polku event carries headers (Nats-Msg-Id,
+  ce-type), so while reading, the connection uses a plain parser of NATS's `Name: value` lines.
+"""
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+REQUEST_EXPIRES_NS = 30 * 1_000_000_000
+REQUESTS_AHEAD = 2
+
+
+async def read_batches(nc: Client, stream: str, subject: str, batch_size: int = 5000) -> AsyncIterator[list[Msg]]:
+    """Every message on `subject` present when called, from the first, in stream order."""
+    js = nc.jetstream()
+    consumer = await js.add_consumer(stream, ConsumerConfig(
+        ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, filter_subject=subject,
+        inactive_threshold=60, mem_storage=True, num_replicas=1, max_waiting=4,
+    ))
+    remaining = consumer.num_pending  # not yet given to the caller
+    unrequested = remaining  # not yet asked of the server
+    inbox = nc.new_inbox()
+    next_api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer.name}"
+
+    async def request() -> None:
+        await nc.publish(next_api, json.dumps({"batch": batch_size, "expires": REQUEST_EXPIRES_NS}).encode(), reply=inbox)
+
+    async def request_ahead() -> None:
+        """Keep REQUESTS_AHEAD batches asked for, so the server streams the next ones while the caller works."""
+        nonlocal unrequested
+        while unrequested and remaining - unrequested < REQUESTS_AHEAD * batch_size:
+            await request()
+            unrequested -= min(batch_size, unrequested)
+
+    received = _Received(request)
+    with _plain_header_parsing(nc):
+        # Only requested messages arrive, so the subscription holds at most REQUESTS_AHEAD batches.
+        subscription = await nc.subscribe(inbox, cb=received.add, pending_msgs_limit=4 * batch_size,
+                                          pending_bytes_limit=-1)
+        try:
+            while remaining:
+                await request_ahead()
+                batch = await received.take(min(batch_size, remaining))
+                remaining -= len(batch)
+                await request_ahead()
+                yield batch
+        finally:
+            if not nc.is_closed:  # a caller that gave up may close the connection first
+                await subscription.unsubscribe()
+                await js.delete_consumer(stream, consumer.name)
+
+
+class _Received:
+    """The messages the subscription's callback has received and the caller has not taken yet."""
+
+    def __init__(self, request: Callable[[], Awaitable[None]]):
+        self.request = request
+        self.messages: list[Msg] = []
+        self.wanted = 0
+        self.enough = asyncio.Event()
+
+    async def add(self, msg: Msg) -> None:
+        status = msg.headers.get("Status") if msg.headers and not msg.data else None
+        if status is not None:
+            if status != "100":  # the request ended early (408 expired, 409): ask again
+                await self.request()
+            return
+        self.messages.append(msg)
+        if len(self.messages) >= self.wanted:
+            self.enough.set()
+
+    async def take(self, count: int) -> list[Msg]:
+        self.wanted = count
+        while len(self.messages) < count:
+            self.enough.clear()
+            await self.enough.wait()
+        batch, self.messages = self.messages[:count], self.messages[count:]
+        return batch
+
+
+class _PlainHeaders:
+    """The one method nats-py calls on its header parser (email.parser.BytesParser), for NATS headers.
+
+    NATS headers are `Name: value` lines: no folding or encoding. Decoded and stripped as nats-py
+    does; of a repeated name the last value wins, as in nats-py's own dict of the parsed headers.
+    """
+
+    @staticmethod
+    def parsebytes(raw: bytes) -> dict[str, str]:
+        headers = {}
+        for line in raw.decode("ascii", "surrogateescape").split("\r\n"):
+            name, colon, value = line.partition(":")
+            if colon:
+                headers[name.strip()] = value.strip()
+        return headers
+
+
+@contextmanager
+def _plain_header_parsing(nc: Client) -> Iterator[None]:
+    """Swap nats-py's (private, pinned version) header parser while reading; a nats-py without it reads slower."""
+    original = getattr(nc, "_hdr_parser", None)
+    if original is None:
+        yield
+        return
+    nc._hdr_parser = _PlainHeaders()
+    try:
+        yield
+    finally:
+        nc._hdr_parser = original

@@ -1,0 +1,58 @@
+"""OpenTelemetry: one trace from an HTTP request through every event and consumer it causes."""
+import os
+
+from aiohttp import web
+from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def setup_tracing(service: str, exporter: SpanExporter | None = None) -> None:
+    """Install the process's tracer provider once; OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+
+    The traceparent travels in each event's envelope and in the NATS `traceparent` header.
+    """
+    if isinstance(trace.get_tracer_provider(), TracerProvider):
+        return  # a process that hosts several services (a test) keeps the first provider
+    provider = TracerProvider(resource=Resource.create({"service.name": f"polku-{service}"}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+
+
+def trace_sql(engine: AsyncEngine) -> None:
+    """A span for every SQL statement of this engine.
+
+    The instrumentor's own instrument(engine=...) works once per process (a second engine, as in
+    tests that run several services in one process, would go untraced), so each engine gets its
+    EngineTracer directly. The package declares support up to SQLAlchemy 2.0 only; its
+    cursor-execute hooks work on 2.1 unchanged, and the trace test fails if SQL spans stop.
+    """
+    usage = metrics.get_meter(__name__).create_up_down_counter(
+        "db.client.connections.usage", unit="connections", description="connections by state")
+    EngineTracer(trace.get_tracer("opentelemetry.instrumentation.sqlalchemy"), engine.sync_engine, usage)
+
+
+def traced_application(**kwargs) -> web.Application:
+    """An aiohttp application whose requests start (or continue, from `traceparent`) a trace.
+
+    The aiohttp-server instrumentation works by replacing web.Application, and its standalone
+    middleware fails until it has been instrumented once; so instrument once, then build.
+    """
+    instrumentor = AioHttpServerInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
+    return web.Application(**kwargs)
+
+
+def current_trace_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None

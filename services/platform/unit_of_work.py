@@ -1,0 +1,119 @@
+"""One SQL transaction around a change: events, outbox and inbox commit together or not at all."""
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.envelope import EventEnvelope
+from contracts.events.base import Event
+from contracts.registry import decode
+from services.platform import audit
+from services.platform.auth import Principal
+from services.platform.errors import Forbidden, NotFound
+from services.platform.event_store import AggregateKind, Cause, EventStore, fold
+from services.platform.tables import inbox
+
+State = TypeVar("State")
+
+
+class UnitOfWork:
+    """`async with UnitOfWork(...) as uow:` commits on success and rolls back on any error.
+
+    After a commit that wrote events, `on_commit` wakes the outbox relay.
+    """
+
+    def __init__(self, engine: AsyncEngine, service: str, cause: Cause, on_commit: Callable[[], None] | None = None,
+                 actor: Principal | None = None, purpose: str = ""):
+        """`actor` is the caller of an HTTP request: it sees and changes its own employment area only,
+        and every change it makes is written to the audit log. Event handlers act without one."""
+        self.engine, self.service, self.cause, self.on_commit = engine, service, cause, on_commit
+        self.actor, self.purpose = actor, purpose
+        self.appended: list[EventEnvelope] = []
+        self.decided: list[Event] = []
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self.connection: AsyncConnection = await self.engine.connect()
+        await self.connection.begin()
+        self.events = EventStore(self.connection, self.service)
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                if self.actor and self.appended:
+                    await self._audit_changes()
+                await self.connection.commit()
+            else:
+                await self.connection.rollback()
+        finally:
+            await self.connection.close()
+        if exc_type is None and self.appended and self.on_commit:
+            self.on_commit()
+
+    async def read(self, kind: AggregateKind[State], aggregate_id: str) -> tuple[State, int]:
+        """The aggregate's state and version; NotFound if it has no events or is of another area."""
+        history = await self._visible_history(kind, aggregate_id)
+        if not history:
+            raise NotFound(f"no {kind.name.lower()} {aggregate_id}")
+        return _state(kind, history), len(history)
+
+    async def decide(
+        self,
+        kind: AggregateKind[State],
+        aggregate_id: str,
+        decide: Callable[[State], Sequence[Event]],
+        area: str | None = None,
+    ) -> State:
+        """Load the aggregate, let the pure `decide` function choose new events, append them.
+
+        An aggregate belongs to one employment area: a new one is given it, an existing one keeps
+        the area of its first event. Returns the state after the new events.
+        """
+        history = await self._visible_history(kind, aggregate_id)
+        state = _state(kind, history)
+        new_events = decide(state)
+        if new_events:
+            area = history[0].employmentarea if history else area
+            if area is None:
+                raise ValueError(f"{kind.name} {aggregate_id} is new and needs an employment area")
+            if self.actor and area != self.actor.area:
+                raise Forbidden(f"employment_area: the caller acts for area {self.actor.area}, not {area}")
+            self.appended += await self.events.append(kind, aggregate_id, len(history), new_events, area, self.cause)
+            self.decided += new_events
+        return fold(kind, new_events, state)
+
+    async def _visible_history(self, kind: AggregateKind, aggregate_id: str) -> list[EventEnvelope]:
+        history = await self.events.load(aggregate_id)
+        if history and self.actor and history[0].employmentarea != self.actor.area:
+            raise NotFound(f"no {kind.name.lower()} {aggregate_id}")  # another area's data is invisible
+        return history
+
+    async def audit_read(self, subject: str, what: str) -> None:
+        """Record that the actor read personal data of `subject`, in this transaction."""
+        await audit.record(self.connection, self.actor, f"read {what}", subject, self.purpose)
+
+    async def _audit_changes(self) -> None:
+        changed: dict[str, list[str]] = {}
+        for envelope in self.appended:
+            changed.setdefault(f"{envelope.aggregatetype} {envelope.aggregateid}", []).append(envelope.type)
+        for subject, event_types in changed.items():
+            await audit.record(self.connection, self.actor, "change: " + ", ".join(event_types), subject,
+                               self.purpose)
+
+    async def already_processed(self, consumer: str, event_id: str) -> bool:
+        found = await self.connection.execute(
+            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
+        )
+        return found.first() is not None
+
+    async def mark_processed(self, consumer: str, event_id: str) -> None:
+        """The inbox row; its primary key makes a concurrent second processing fail and roll back."""
+        await self.connection.execute(
+            insert(inbox).values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
+        )
+
+
+def _state(kind: AggregateKind[State], history: list[EventEnvelope]) -> State:
+    return fold(kind, [decode(envelope) for envelope in history])

@@ -1,0 +1,127 @@
+"""The bench's events: client flows of the five event types reporting projects, so a rebuild does real work.
+
+One flow is a referred client (ClientReferred, EligibilityAssessed, ClientEnrolled when eligible), for
+most enrolled clients a placement (PlacementStarted) and the employment's invoices (EmployerInvoiced).
+Every aggregate is new, so each change is an append at expected version 0.
+"""
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from contracts.envelope import EventEnvelope, dataschema_for
+from contracts.events.base import Event
+from contracts.events.employer import PlacementStarted
+from contracts.events.intake import ClientEnrolled, ClientReferred, EligibilityAssessed
+from contracts.events.payroll_billing import EmployerInvoiced
+from services.employer.domain import PLACEMENT
+from services.intake.domain import CLIENT
+from services.payroll_billing.domain import EMPLOYMENT, finnish_reference, reference_base
+from services.platform.event_store import AggregateKind, Cause
+
+AREAS = ("kemi", "tornio", "helsinki", "espoo", "oulu")
+MUNICIPALITIES = {"kemi": "Kemi", "tornio": "Tornio", "helsinki": "Helsinki", "espoo": "Espoo", "oulu": "Oulu"}
+FIRST_DAY = date(2026, 1, 5)
+
+
+@dataclass(frozen=True)
+class Change:
+    """New events of one new aggregate, as one EventStore.append call would write them."""
+
+    service: str
+    kind: AggregateKind
+    aggregate_id: str
+    events: list[Event]
+    area: str
+    cause: Cause
+
+
+@dataclass(frozen=True)
+class Message:
+    """One envelope as it goes on the bus: what the relay reads from the outbox."""
+
+    subject: str
+    event_id: str
+    event_type: str
+    body: bytes
+
+
+def changes(event_count: int, seed: int) -> Iterator[Change]:
+    """Client flows until at least `event_count` events; the caller stops at exactly the count it wants."""
+    rng = random.Random(seed)
+    produced = 0
+    while produced < event_count:
+        for change in _client_flow(rng):
+            produced += len(change.events)
+            yield change
+
+
+def _uuid(rng: random.Random) -> UUID:
+    return UUID(int=rng.getrandbits(128), version=4)
+
+
+def _client_flow(rng: random.Random) -> list[Change]:
+    area = rng.choice(AREAS)
+    cause = Cause(correlation_id=_uuid(rng))
+    client_id, day = _uuid(rng), FIRST_DAY + timedelta(days=rng.randrange(300))
+    eligible = rng.random() < 0.75
+    client_events: list[Event] = [
+        ClientReferred(client_id=client_id, referred_by=rng.choice(("te_office", "city", "self")),
+                       employment_area=area, municipality=MUNICIPALITIES[area],
+                       age_band=rng.choice(("under_25", "25_29", "30_54", "55_plus")),
+                       gender=rng.choice(("female", "male", "non_binary", "unknown")), referred_on=day),
+        EligibilityAssessed(client_id=client_id, eligible=eligible,
+                            criterion="labour_market_subsidy_days" if eligible else None,
+                            rule_source="bench" if eligible else None,
+                            target_groups=("long_term_unemployed", "structurally_unemployed") if eligible else ()),
+    ]
+    if eligible:
+        client_events.append(ClientEnrolled(client_id=client_id, case_worker_id=f"cw-{rng.randrange(40)}",
+                                            enrolled_on=day))
+    flow = [Change("intake", CLIENT, str(client_id), client_events, area, cause)]
+    if eligible and rng.random() < 0.7:
+        flow += _placement_and_invoices(rng, area, cause, client_id, day)
+    return flow
+
+
+def _placement_and_invoices(rng: random.Random, area: str, cause: Cause, client_id: UUID, day: date) -> list[Change]:
+    # Payroll-billing names the employment after the placement, but here both aggregates share one
+    # store, whose (aggregate id, version) key would then collide: the employment gets its own id.
+    placement_id, employment_id, employer_id = _uuid(rng), _uuid(rng), _uuid(rng)
+    rate = Decimal(rng.randrange(1800, 3500)) / 100
+    placement = PlacementStarted(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
+                                 employer_type=rng.choice(("company", "association", "foundation", "city_unit")),
+                                 kind=rng.choice(("pay_subsidised_work", "work_trial", "gig_work")),
+                                 starts_on=day, hourly_billing_rate=rate)
+    invoices: list[Event] = []
+    for month in range(rng.randint(1, 3)):
+        invoice_id, hours = _uuid(rng), Decimal(rng.randrange(400, 16000)) / 100
+        issued_on = day + timedelta(days=30 * (month + 1))
+        invoices.append(EmployerInvoiced(
+            employment_id=employment_id, invoice_id=invoice_id, employer_id=employer_id, hours=hours,
+            amount=(hours * rate).quantize(Decimal("0.01")), reference=finnish_reference(reference_base(invoice_id)),
+            issued_on=issued_on, due_on=issued_on + timedelta(days=14)))
+    return [Change("employer", PLACEMENT, str(placement_id), [placement], area, cause),
+            Change("payroll_billing", EMPLOYMENT, str(employment_id), invoices, area, cause)]
+
+
+def messages(change: Change, rng: random.Random) -> list[Message]:
+    """The envelopes EventStore.append would write for `change`, built without a database.
+
+    For filling a large stream quickly; the fields mirror EventStore.append.
+    """
+    now = datetime.now(UTC)
+    out = []
+    for version, event in enumerate(change.events, start=1):
+        event_type = type(event).__name__
+        envelope = EventEnvelope(
+            id=_uuid(rng), source=f"/polku/{change.service}", type=event_type, time=now, subject=change.aggregate_id,
+            dataschema=dataschema_for(event_type, event.schema_version), aggregatetype=change.kind.name,
+            aggregateid=change.aggregate_id, aggregateversion=version, employmentarea=change.area,
+            correlationid=change.cause.correlation_id, causationid=change.cause.causation_id,
+            data=event.model_dump(mode="json"),
+        )
+        out.append(Message(envelope.nats_subject, str(envelope.id), event_type, envelope.model_dump_json().encode()))
+    return out

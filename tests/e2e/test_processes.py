@@ -1,0 +1,102 @@
+"""End to end: the services as separate processes, as `make run` starts them, driven over HTTP."""
+import asyncio
+import json
+import time
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
+
+import aiohttp
+import pytest
+
+from services.demo import load_demo
+from services.platform.nats_server import free_port
+from services.platform.processes import SERVICES, ServiceProcesses
+
+pytestmark = pytest.mark.e2e
+
+
+REFERRAL = {"employment_area": "kemi", "municipality": "Kemi", "referred_by": "city", "age": 44, "gender": "male",
+            "labour_market_subsidy_days": 800, "unemployed_months": 30, "case_worker_id": "cw-e2e"}
+EMPLOYER = {"business_id": "0210427-6", "name": "Kemin kaupunki", "employer_type": "city_unit",
+            "employment_area": "kemi"}
+
+
+async def _post(http: aiohttp.ClientSession, url: str, body: dict, id_field: str, token: str) -> str:
+    async with http.post(url, json=body, headers=bearer(token)) as response:
+        return (await response.json())[id_field]
+
+
+def _status(url: str, token: str) -> int:
+    try:
+        with urlopen(Request(url, headers=bearer(token)), timeout=5) as response:
+            return response.status
+    except HTTPError as error:
+        return error.code
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def get_json(url: str, token: str | None = None):
+    with urlopen(Request(url, headers=bearer(token) if token else {}), timeout=5) as response:
+        return json.load(response)
+
+
+def wait_until(check, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s} s")
+        time.sleep(0.2)
+
+
+def invoices_reported(reporting_url: str, expected: int, token) -> bool:
+    return sum(row["invoices"] for area in ("kemi", "tornio")
+               for row in get_json(f"{reporting_url}/reports/invoiced-totals", token("manager", area))) == expected
+
+
+@pytest.fixture
+def processes(nc, nats_server, tmp_path, signing_key_file):
+    services = ServiceProcesses(nats_server.url, tmp_path / "var", {name: free_port() for name in SERVICES},
+                                extra_env={"POLKU_SIGNING_KEY_FILE": str(signing_key_file)})
+    services.start_all()
+    yield services
+    services.stop_all()
+
+
+async def test_five_service_processes_run_the_demo_flow_and_stop_cleanly(processes, token):
+    await asyncio.to_thread(processes.wait_ready)
+    for service in SERVICES:
+        assert get_json(f"{processes.url(service)}/health") == {"status": "alive"}
+        ready = get_json(f"{processes.url(service)}/ready")
+        assert ready == {"ready": True, "checks": {"database": True, "bus": True, "stream": True}}, service
+        assert get_json(f"{processes.url(service)}/openapi.json")["openapi"].startswith("3.")
+
+    created = await load_demo(processes.url, token)
+    reporting = processes.url("reporting")
+    await asyncio.to_thread(wait_until, lambda: invoices_reported(reporting, created["invoices"], token), 30,
+                            "reporting counting the demo's invoices")
+    totals = get_json(f"{reporting}/reports/invoiced-totals", token("manager", "tornio"))
+    assert totals == [{"employment_area": "tornio", "invoices": 1, "hours": "60.25", "amount": "1867.75"}]
+
+    # A killed consumer process loses nothing: restarted, it takes what came while it was down.
+    processes.stop("payroll_billing", kill=True)
+    async with aiohttp.ClientSession(raise_for_status=True) as http:
+        client_id = await _post(http, f"{processes.url('intake')}/clients", REFERRAL, "client_id",
+                                token("case_worker"))
+        employer_id = await _post(http, f"{processes.url('employer')}/employers", EMPLOYER, "employer_id",
+                                  token("employer_coordinator"))
+        placement_id = await _post(http, f"{processes.url('employer')}/placements", {
+            "client_id": client_id, "employer_id": employer_id, "kind": "gig_work", "starts_on": "2026-11-01",
+            "hourly_billing_rate": "20.00"}, "placement_id", token("employer_coordinator"))
+    processes.start("payroll_billing")
+    await asyncio.to_thread(processes.wait_ready)
+    await asyncio.to_thread(wait_until, lambda: _status(f"{processes.url('payroll_billing')}/employments/"
+                                                        f"{placement_id}", token("payroll_clerk")) == 200,
+                            30, "the employment opened")
+
+    running = dict(processes.processes)
+    processes.stop_all()
+    assert {name: process.returncode for name, process in running.items()} == {name: 0 for name in SERVICES}, \
+        "SIGTERM stops each service cleanly"

@@ -1,0 +1,223 @@
+"""Bad request bodies on every POST endpoint of every service: refused with a problem document that
+says what is wrong, and nothing written (events, outbox and audit_log keep their row counts).
+
+The endpoints come from the services' OpenAPI documents, the required fields from the body
+schemas there, the path parameters from a real Kemi history (so a body that slipped through would
+find an aggregate to change), and the caller is a role the access matrix allows.
+"""
+import json
+import re
+from datetime import date, timedelta
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from services.platform.access import allowed_roles
+from services.platform.http import MAX_BODY_BYTES
+from services.platform.tables import audit_log, events, outbox
+from tests.support import DEFINITIONS, bearer, caught_up, create_history, eventually, fill_path, operations, \
+    url_of
+
+PROBLEM = "application/problem+json"
+OWNER = "cw-kemi-owner"
+SECRET = "ZZ-do-not-echo-ZZ"  # a value that must not come back in an error
+
+# Rules of particular fields, endpoint by endpoint: (body, field, words of the rule).
+RULES = {
+    "POST /clients": [
+        ({"age": 14}, "age", "greater than or equal to 15"),
+        ({"gender": "robot"}, "gender", "'female', 'male', 'non_binary' or 'unknown'"),
+        ({"employment_area": "Kemi!"}, "employment_area", "should match pattern"),
+    ],
+    "POST /clients/{client_id}/consents": [
+        ({"valid_from": "2026-10-31", "valid_to": "2026-10-01"}, "valid_to", "must not be before valid_from"),
+        ({"scope": []}, "scope", "at least 1 item"),
+    ],
+    "POST /clients/{client_id}/erasure": [
+        ({"reason": "because"}, "reason", "'client_request' or 'retention_period_ended'"),
+    ],
+    "POST /employers": [
+        ({"business_id": "2719034-3"}, "business_id", "check digit does not match"),
+        ({"business_id": "12345"}, "business_id", "wrong length"),
+        ({"employer_type": "guild"}, "employer_type", "'company', 'association', 'foundation' or 'city_unit'"),
+    ],
+    "POST /placements": [
+        ({"hourly_billing_rate": "24.505"}, "hourly_billing_rate", "2 decimal places"),
+        ({"hourly_billing_rate": "-1"}, "hourly_billing_rate", "greater than or equal to 0"),
+        ({"starts_on": "2026-02-30"}, "starts_on", "valid date"),
+    ],
+    "POST /employments/{employment_id}/timesheets": [
+        ({"hours": "0"}, "hours", "greater than 0"),
+        ({"hours": "745"}, "hours", "less than or equal to 744"),
+        ({"period_start": "2026-09-30", "period_end": "2026-09-01", "hours": "1"}, "body",
+         "period_end must not be before period_start"),
+    ],
+    "POST /employments/{employment_id}/invoices": [
+        ({"payment_term_days": 91}, "payment_term_days", "less than or equal to 90"),
+        ({"issued_on": "tomorrow"}, "issued_on", "valid date"),
+    ],
+}
+
+
+def user_of(role: str) -> str:
+    return OWNER if role == "case_worker" else f"user-{role}"
+
+
+async def _counts(runtime) -> dict[str, int]:
+    async with runtime.engine.connect() as connection:
+        return {table.name: (await connection.execute(select(func.count()).select_from(table))).scalar_one()
+                for table in (events, outbox, audit_log)}
+
+
+@pytest.fixture
+async def quiet_services(five_services, token):
+    """A Kemi history in all five services, with every relay and consumer done: nothing moves any more."""
+    url = url_of(five_services)
+    ids = await create_history(url, token, "kemi", case_worker=OWNER)
+
+    async def settled() -> bool:
+        for runtime in five_services.values():
+            if (await _counts(runtime))["outbox"] or (runtime.consumer and not await caught_up(runtime)):
+                return False
+        return True
+
+    await eventually(settled, what="every outbox published and every consumer caught up")
+    await eventually(settled, what="still settled")  # a consumer's events have been published too
+    return url, ids
+
+
+async def _post_endpoints(url) -> list[tuple[str, str, dict]]:
+    """(service, path template, request body schema) of every POST endpoint."""
+    found = []
+    async with aiohttp.ClientSession() as http:
+        for service in DEFINITIONS:
+            async with http.get(f"{url(service)}/openapi.json") as response:
+                document = await response.json()
+            for method, path in operations(document):
+                if method != "POST":
+                    continue
+                operation = document["paths"][path]["post"]
+                if "requestBody" not in operation:
+                    continue  # no body to get wrong (e.g. a consent's withdrawal)
+                reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                schema = document["components"]["schemas"][reference.rsplit("/", 1)[-1]]
+                found.append((service, path, schema))
+    return found
+
+
+Case = tuple[str, bytes, dict | None, int, list[tuple[str, str]]]
+
+
+def _cases(path: str, schema: dict, valid_bodies: dict[str, dict]) -> list[Case]:
+    """(what, body, how to send it, status, [(field, words of its rule)]) for one endpoint."""
+    properties = schema.get("properties", {})
+    required = schema.get("required", [])
+    oversized = json.dumps({"name": "x" * (MAX_BODY_BYTES + 1)}).encode()
+    cases = [
+        ("a body over 64 KiB", oversized, None, 413, []),
+        ("a body over 64 KiB, chunked", oversized, {"chunked": True}, 413, []),
+        ("truncated JSON", b'{"hours": ', None, 400, []),
+        ("not JSON", b"hours=10", None, 400, []),
+        ("an empty body", b"", None, 400, []),
+        ("a JSON array", b"[]", None, 422, [("body", "Input should be an object")]),
+        ("an unknown field", json.dumps({"no_such_field": 1}).encode(), None, 422,
+         [("no_such_field", "Extra inputs are not permitted")] + [(name, "Field required") for name in required]),
+        ("every field of a wrong type", json.dumps({name: {"x": [SECRET]} for name in properties}).encode(), None,
+         422, [(name, "") for name in properties]),
+    ]
+    for body, field, rule in RULES.get(f"POST {path}", []):
+        cases.append((f"{field}: {rule}", json.dumps(valid_bodies[path] | body).encode(), None, 422,
+                      [(field, rule)]))
+    return cases
+
+
+def _valid_bodies(ids: dict[str, str]) -> dict[str, dict]:
+    """Bodies the known endpoints accept, to break one rule at a time. Placements name a real client
+    and employer, so a body that slipped through would be accepted."""
+    return {
+        "/clients": {"employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office", "age": 34,
+                     "gender": "female", "labour_market_subsidy_days": 450, "unemployed_months": 16,
+                     "case_worker_id": OWNER},
+        "/clients/{client_id}/consents": {"partner": "te_office", "scope": ["contact_details"],
+                                          "valid_from": str(date.today()),
+                                          "valid_to": str(date.today() + timedelta(days=30))},
+        "/clients/{client_id}/erasure": {"reason": "client_request"},
+        "/employers": {"business_id": "0210427-6", "name": "Kemin kaupunki", "employer_type": "city_unit",
+                       "employment_area": "kemi"},
+        "/placements": {"client_id": ids["client_id"], "employer_id": ids["employer_id"], "kind": "gig_work",
+                        "starts_on": "2026-09-01", "hourly_billing_rate": "24.50"},
+        "/employments/{employment_id}/timesheets": {"period_start": "2026-10-01", "period_end": "2026-10-31",
+                                                    "hours": "10"},
+        "/employments/{employment_id}/invoices": {"issued_on": "2026-11-01"},
+    }
+
+
+def _unexplained(label: str, problem: dict, status: int, fields: list[tuple[str, str]]) -> list[str]:
+    """What the problem document fails to say: the limit (413), what and where in the JSON (400),
+    each field and the words of its rule (422)."""
+    missing = []
+    if status == 413 and str(MAX_BODY_BYTES) not in problem["detail"]:
+        missing.append(f"{label}: the detail does not give the limit: {problem['detail']}")
+    if status == 400 and not re.search(r"not valid JSON: .+ line \d+ column \d+", problem["detail"]):
+        missing.append(f"{label}: the detail does not say what is wrong and where: {problem['detail']}")
+    errors = problem.get("errors", [])
+    for field, rule in fields:
+        if not any((error["field"] == field or error["field"].startswith(f"{field}.")) and rule in error["rule"]
+                   and error["rule"] for error in errors):
+            missing.append(f"{label}: no error for {field!r} with the rule {rule!r}: {errors}")
+    return missing
+
+
+async def test_bad_bodies_are_refused_with_the_reason_and_write_nothing(quiet_services, five_services, token):
+    url, ids = quiet_services
+    endpoints = await _post_endpoints(url)
+    assert {f"POST {path}" for _, path, _ in endpoints} >= set(RULES), "the endpoints with known rules are there"
+    valid_bodies = _valid_bodies(ids)
+
+    wrong, checked = [], 0
+    async with aiohttp.ClientSession() as http:
+        for service, path, schema in endpoints:
+            role = sorted(allowed_roles(service)[f"POST {path}"])[0]
+            headers = bearer(token(role, "kemi", user_of(role))) | {"Content-Type": "application/json"}
+            target = url(service) + fill_path(path, ids)
+            for what, body, options, status, fields in _cases(path, schema, valid_bodies):
+                checked += 1
+                before = await _counts(five_services[service])
+                data = body
+                if options and options.get("chunked"):
+                    async def chunks(payload=body):
+                        for start in range(0, len(payload), 8192):
+                            yield payload[start:start + 8192]
+                    data = chunks()
+                label = f"{service} POST {path}, {what}"
+                async with http.post(target, data=data, headers=headers) as response:
+                    text = await response.text()
+                    if response.status != status or response.content_type != PROBLEM:
+                        wrong.append(f"{label}: {response.status} {response.content_type}, not {status} {PROBLEM}: "
+                                     f"{text[:300]}")
+                    else:
+                        wrong += _unexplained(label, json.loads(text), status, fields)
+                if SECRET in text:
+                    wrong.append(f"{label}: the error quotes the input")
+                after = await _counts(five_services[service])
+                if after != before:
+                    wrong.append(f"{label}: wrote something: {before} -> {after}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_a_body_that_keeps_every_rule_is_accepted_by_the_same_callers(quiet_services, five_services, token):
+    """The other side of the test above: the same endpoints, callers and ids take a valid body."""
+    url, ids = quiet_services
+    bodies = _valid_bodies(ids)
+    endpoints = sorted(await _post_endpoints(url), key=lambda endpoint: endpoint[1].endswith("/erasure"))
+    assert {path for _, path, _ in endpoints} <= bodies.keys(), "a POST endpoint without a valid body here"
+    async with aiohttp.ClientSession() as http:
+        for service, path, _ in endpoints:  # the erasure last: after it, no consent can be recorded
+            role = sorted(allowed_roles(service)[f"POST {path}"])[0]
+            before = await _counts(five_services[service])
+            async with http.post(url(service) + fill_path(path, ids), json=bodies[path],
+                                 headers=bearer(token(role, "kemi", user_of(role)))) as response:
+                assert response.status in (200, 201), f"{service} POST {path}: {await response.text()}"
+            after = await _counts(five_services[service])
+            assert after["events"] > before["events"] and after["audit_log"] == before["audit_log"] + 1

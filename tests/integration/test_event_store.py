@@ -1,0 +1,50 @@
+"""Optimistic concurrency on a real database: two writers of one aggregate, one wins."""
+from uuid import uuid4
+
+import pytest
+
+from services.intake.domain import CLIENT
+from services.platform.errors import ConcurrencyConflict
+from services.platform.event_store import Cause, EventStore
+from tests.support import BOTH_DATABASES
+from tests.integration.histories import client_history, count_rows, events, outbox
+
+pytestmark = BOTH_DATABASES
+
+
+async def test_second_of_two_concurrent_writers_gets_the_conflict_and_nothing_is_lost(engine_factory):
+    engine = await engine_factory()
+    client_id = uuid4()
+    first_writer, second_writer = await engine.connect(), await engine.connect()
+    try:
+        await first_writer.begin()
+        await second_writer.begin()
+        first, second = EventStore(first_writer, "intake"), EventStore(second_writer, "intake")
+        # Both read the aggregate at the same version before either writes.
+        assert await first.load(str(client_id)) == [] and await second.load(str(client_id)) == []
+        referred, assessed, _ = client_history(client_id)
+        await first.append(CLIENT, str(client_id), 0, [referred], "kemi", Cause.new())
+        await first_writer.commit()
+
+        with pytest.raises(ConcurrencyConflict) as conflict:
+            await second.append(CLIENT, str(client_id), 0, [assessed], "kemi", Cause.new())
+        await second_writer.rollback()
+    finally:
+        await first_writer.close()
+        await second_writer.close()
+
+    assert f"Client {client_id}" in str(conflict.value) and "expected version 0" in str(conflict.value)
+    assert await count_rows(engine, events) == 1
+    assert await count_rows(engine, outbox) == 1, "the winner's event waits in the outbox"
+
+
+async def test_append_writes_events_and_outbox_in_one_transaction(engine_factory):
+    engine = await engine_factory()
+    client_id = uuid4()
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as connection:
+            await EventStore(connection, "intake").append(
+                CLIENT, str(client_id), 0, client_history(client_id), "kemi", Cause.new())
+            raise RuntimeError("the command failed after appending")
+    assert await count_rows(engine, events) == 0
+    assert await count_rows(engine, outbox) == 0

@@ -1,0 +1,146 @@
+"""Helpers the integration and end-to-end tests share (fixtures are in conftest.py)."""
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from uuid import uuid4
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from services.employer.service import SERVICE as EMPLOYER
+from services.intake.service import SERVICE as INTAKE
+from services.pathway.service import SERVICE as PATHWAY
+from services.payroll_billing.service import SERVICE as PAYROLL_BILLING
+from services.platform.config import Settings
+from services.platform.nats_server import free_port
+from services.platform.service import ServiceDefinition, ServiceRuntime
+from services.reporting.service import SERVICE as REPORTING
+
+# The five services by name, in the order `make run` starts them (the `five_services` fixture).
+DEFINITIONS = {"intake": INTAKE, "pathway": PATHWAY, "employer": EMPLOYER, "payroll_billing": PAYROLL_BILLING,
+               "reporting": REPORTING}
+
+# Tests that touch transactions take `database_url_factory` and run on both databases.
+BOTH_DATABASES = pytest.mark.parametrize(
+    "database_url_factory",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def get_json(url: str, token: str):
+    """GET a JSON document as the token's caller; any status but 2xx fails."""
+    async with aiohttp.ClientSession(raise_for_status=True, headers=bearer(token)) as http, \
+            http.get(url) as response:
+        return await response.json()
+
+
+def url_of(runtimes) -> Callable[[str], str]:
+    """`url(service)`: the base URL of one of the in-process services (the `five_services` fixture)."""
+    return lambda service: f"http://127.0.0.1:{runtimes[service].settings.http_port}"
+
+
+def operations(openapi: dict) -> list[tuple[str, str]]:
+    """Every (METHOD, path template) of an OpenAPI document."""
+    return [(method.upper(), path) for path, methods in openapi["paths"].items() for method in methods]
+
+
+def fill_path(template: str, ids: dict[str, str] | None = None) -> str:
+    """The path with each {parameter} replaced by `ids[parameter]`, or a random UUID where none is given."""
+    return re.sub(r"\{([^}]+)\}", lambda match: (ids or {}).get(match[1]) or str(uuid4()), template)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15.0, what: str = "condition") -> None:
+    """Wait for something asynchronous (a relay, a consumer) to happen; fail naming what did not."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s} s")
+        await asyncio.sleep(0.05)
+
+
+
+async def caught_up(runtime) -> bool:
+    """The service's consumer has taken every message on the stream that it filters for."""
+    info = await runtime.broker.config.connection_state.stream.consumer_info("POLKU", runtime.settings.service)
+    return info.num_pending == 0 and info.num_ack_pending == 0
+
+
+BUSINESS_IDS = {"kemi": "0210427-6", "tornio": "1013712-3"}
+
+
+async def create_history(url: Callable[[str], str], token: Callable[..., str], area: str,
+                         case_worker: str | None = None, person: dict | None = None) -> dict[str, str]:
+    """Through the APIs, as the roles that do it in real life: a referral (an eligible client, owned by
+    `case_worker`, with `person` for intake's vault when given), an employer, a placement, the
+    employment it opens, an approved timesheet and an invoice. Returns the ids by path parameter name:
+    client_id, employer_id, placement_id, employment_id."""
+    case_worker = case_worker or f"cw-{area}"
+    async with aiohttp.ClientSession(raise_for_status=True) as http:
+        async with http.post(f"{url('intake')}/clients", headers=bearer(token("case_worker", area, case_worker)),
+                             json={"employment_area": area, "municipality": area.capitalize(),
+                                   "referred_by": "te_office", "age": 34, "gender": "female",
+                                   "labour_market_subsidy_days": 450, "unemployed_months": 16,
+                                   "case_worker_id": case_worker} | ({"person": person} if person else {}),
+                             ) as response:
+            client_id = (await response.json())["client_id"]
+        coordinator = bearer(token("employer_coordinator", area))
+        async with http.post(f"{url('employer')}/employers", headers=coordinator, json={
+                "business_id": BUSINESS_IDS.get(area, "2719034-2"), "name": f"{area} employer (test)",
+                "employer_type": "association", "employment_area": area}) as response:
+            employer_id = (await response.json())["employer_id"]
+        async with http.post(f"{url('employer')}/placements", headers=coordinator, json={
+                "client_id": client_id, "employer_id": employer_id, "kind": "gig_work",
+                "starts_on": "2026-09-01", "hourly_billing_rate": "24.50"}) as response:
+            placement_id = (await response.json())["placement_id"]
+        clerk = bearer(token("payroll_clerk", area))
+        employment = f"{url('payroll_billing')}/employments/{placement_id}"
+
+        async def opened() -> bool:
+            async with http.get(employment, headers=clerk, raise_for_status=False) as response:
+                return response.status == 200
+
+        await eventually(opened, what=f"employment {placement_id} opened")
+        await http.post(f"{employment}/timesheets", headers=clerk,
+                        json={"period_start": "2026-09-01", "period_end": "2026-09-30", "hours": "37.5"})
+        await http.post(f"{employment}/invoices", headers=clerk, json={"issued_on": "2026-10-01"})
+    return {"client_id": client_id, "employer_id": employer_id, "placement_id": placement_id,
+            "employment_id": placement_id}
+
+
+class Runtimes:
+    """The service runtimes a test started in its own process, stopped in reverse order at its end."""
+
+    def __init__(self):
+        self.started: list = []
+
+    async def start(self, definition: ServiceDefinition, settings: Settings) -> ServiceRuntime:
+        runtime = ServiceRuntime(definition, settings)
+        await runtime.start()
+        self.started.append(runtime)
+        return runtime
+
+    async def stop_all(self) -> None:
+        for runtime in reversed(self.started):
+            await runtime.stop()
+
+
+@asynccontextmanager
+async def local_http_server(method: str, path: str, handler) -> AsyncIterator[str]:
+    """A one-route aiohttp server on a free local port, standing in for an outside system; yields its URL."""
+    app = web.Application()
+    app.router.add_route(method, path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
