@@ -18,6 +18,7 @@ import sys
 from services.platform import dead_letters
 from services.platform.bus import bootstrap_streams, connect
 from services.platform.config import Settings
+from services.platform.stream_reader import REPLAY_BATCH
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("sequences", nargs="*", type=int)
     replay.add_argument("--all", action="store_true")
     rebuild = commands.add_parser("rebuild", help="rebuild reporting's projections from the stream")
-    rebuild.add_argument("--batch-size", type=int, default=5000)
+    rebuild.add_argument("--batch-size", type=int, default=REPLAY_BATCH)
     republish = commands.add_parser("republish", help="refill the stream from a service's event log")
     republish.add_argument("service")
     republish.add_argument("--from-position", type=int, required=True)

@@ -1,9 +1,11 @@
 """Rebuild reporting's projections: empty the tables and replay the stream from its first event.
 
 Batches, not per-message handlers: thousands of messages are pulled, decoded and applied in
-one transaction per batch, through the same `project` the live consumer uses. `make bench`
-measures it against a bare pull and decode of the same stream.
+one transaction per batch, through the same `fold` and `write` the live consumer uses. A batch's
+write runs in the database's thread while the next batch is decoded. `make bench` measures it
+against a bare pull and decode of the same stream.
 """
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -18,16 +20,17 @@ from tqdm import tqdm
 from contracts.envelope import ALL_EVENTS, EventEnvelope
 from contracts.registry import decode
 from services.platform.consumer import UNDECODABLE
-from services.platform.stream_reader import read_batches
-from services.reporting.projections import HANDLED_TYPES, Item, project
+from services.platform.stream_reader import REPLAY_BATCH, read_batches
+from services.reporting.projections import HANDLED_TYPES, Folded, Item, fold, write
 from services.reporting.tables import PROJECTION_TABLES
 
 log = logging.getLogger(__name__)
 REBUILD_CACHE_KIB = 32 * 1024
 COLLECT_GARBAGE_EVERY = 500_000  # messages; see _collector_spared
+DECODE_SLICE = 500  # messages decoded between turns of the event loop, so the write task moves on
 
 
-async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int = 5000,
+async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int = REPLAY_BATCH,
                   show_progress: bool = True) -> int:
     """Returns how many messages were replayed.
 
@@ -39,18 +42,10 @@ async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int 
         for table in PROJECTION_TABLES:
             await connection.execute(delete(table))
     total = (await nc.jetstream().stream_info(stream)).state.messages
-    replayed, held = 0, []
     with tqdm(total=total, unit="event", desc="rebuild", disable=not show_progress) as progress, \
             _collector_spared():
         async with engine.connect() as connection, _bulk_writes(connection):
-            async for batch in read_batches(nc, stream, ALL_EVENTS, batch_size):
-                items = held + _decoded(batch)
-                async with connection.begin():
-                    held = await project(connection, items)
-                if replayed // COLLECT_GARBAGE_EVERY != (replayed + len(batch)) // COLLECT_GARBAGE_EVERY:
-                    gc.collect()
-                replayed += len(batch)
-                progress.update(len(batch))
+            replayed, held = await _replay(connection, read_batches(nc, stream, ALL_EVENTS, batch_size), progress)
     for envelope, _ in held:
         log.warning("event not projected: an earlier version of its aggregate is not on the stream", extra={
             "event_id": str(envelope.id), "event_type": envelope.type, "aggregate_id": envelope.aggregateid,
@@ -58,9 +53,45 @@ async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int 
     return replayed
 
 
-def _decoded(batch: list[Msg]) -> list[Item]:
+async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]],
+                  progress: tqdm) -> tuple[int, list[Item]]:
+    """Returns how many messages were replayed, and the events still held back at the end."""
+    replayed, held = 0, []
+    writing: asyncio.Task | None = None
+    try:
+        async for batch in batches:
+            count, decoded = len(batch), await _decoded(batch)
+            del batch  # two batches of messages and decoded events in memory are enough
+            if writing:
+                await writing  # the next fold must see what the last batch wrote
+            await connection.begin()
+            folded = await fold(connection, held + decoded)
+            held = folded.held
+            del decoded
+            writing = asyncio.create_task(_write_and_commit(connection, folded))
+            if replayed // COLLECT_GARBAGE_EVERY != (replayed + count) // COLLECT_GARBAGE_EVERY:
+                gc.collect()
+            replayed += count
+            progress.update(count)
+    finally:
+        if writing:
+            await asyncio.wait([writing])  # never close the connection under a running write
+    if writing:
+        await writing
+    return replayed, held
+
+
+async def _write_and_commit(connection: AsyncConnection, folded: Folded) -> None:
+    await write(connection, folded)
+    await connection.commit()
+
+
+async def _decoded(batch: list[Msg]) -> list[Item]:
+    """Decoded in slices: between them the write task hands its next statement to the database."""
     items = []
-    for msg in batch:
+    for number, msg in enumerate(batch, start=1):
+        if number % DECODE_SLICE == 0:
+            await asyncio.sleep(0)
         try:
             envelope = EventEnvelope.model_validate_json(msg.data)
             if envelope.type in HANDLED_TYPES:
