@@ -16,10 +16,9 @@ from services.intake.domain import (CLIENT, SHARED_FIELDS, Consent, EraseClientD
                                     ReferClient, refer)
 from services.intake.vault import scrub, shred, vault_for
 from services.platform.errors import NotFound
-from services.platform.http import RUNTIME, Route, invalid, invalid_fields, path_uuid, principal_of
+from services.platform.http import RUNTIME, Route, invalid_fields, path_uuid, principal_of, stated_purpose
 
 log = logging.getLogger(__name__)
-PURPOSE_HEADER = "X-Purpose"
 
 
 class ConsentView(BaseModel):
@@ -96,7 +95,7 @@ async def get_client(request: web.Request) -> ClientView:
 
 async def read_personal_data(request: web.Request) -> PersonalDataView:
     client_id, runtime = path_uuid(request, "client_id"), request.app[RUNTIME]
-    _require_purpose(request)
+    stated_purpose(request, required=True)
     async with runtime.unit_of_work(request) as uow:
         client, _ = await uow.read(CLIENT, str(client_id))
         domain.read_personal_data(client, client_id, principal_of(request))
@@ -145,22 +144,12 @@ async def shared_data(request: web.Request) -> SharedData:
         if person is None:
             raise NotFound(f"client {client_id} has no personal data on record")
         consent_ids = [consent.consent_id for consent in consents]
-        if PURPOSE_HEADER not in request.headers:
+        if not stated_purpose(request):
             uow.purpose = f"shared with {asked.partner} under consent " + ", ".join(map(str, consent_ids))
         await uow.audit_read(f"Client {client_id}", f"{' and '.join(asked.scope)} for {asked.partner}")
     fields = [field for scope in asked.scope for field in SHARED_FIELDS[scope]]
     return SharedData(client_id=client_id, partner=asked.partner, scope=asked.scope, consent_ids=consent_ids,
                       data={field: getattr(person, field) for field in dict.fromkeys(fields)})
-
-
-def _require_purpose(request: web.Request) -> None:
-    """Every read of personal data says why; the audit log keeps it."""
-    purpose = request.headers.get(PURPOSE_HEADER, "").strip()
-    rule = None if purpose else "required: say why the personal data is read"
-    if len(purpose) > 255:
-        rule = "at most 255 characters"
-    if rule:
-        raise invalid(PURPOSE_HEADER, rule)
 
 
 def _share_request(request: web.Request) -> ShareRequest:

@@ -21,6 +21,7 @@ PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
 
 MAX_BODY_BYTES = 64 * 1024
+PURPOSE_HEADER = "X-Purpose"
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Any]]
@@ -86,6 +87,16 @@ def path_uuid(request: web.Request, name: str) -> UUID:
         return UUID(request.match_info[name])
     except ValueError:
         raise invalid(name, "must be a UUID") from None
+
+
+def stated_purpose(request: web.Request, required: bool = False) -> str | None:
+    """The X-Purpose header: why the caller acts, kept in the audit log (at most 255 characters)."""
+    purpose = request.headers.get(PURPOSE_HEADER, "").strip()
+    if required and not purpose:
+        raise invalid(PURPOSE_HEADER, "required: say why the personal data is read")
+    if len(purpose) > 255:
+        raise invalid(PURPOSE_HEADER, "at most 255 characters")
+    return purpose or None
 
 
 def _to_json(value: Any) -> Any:

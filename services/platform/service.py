@@ -19,7 +19,7 @@ from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
-from services.platform.http import RUNTIME, Route, build_app, principal_of
+from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.logs import setup_logging
 from services.platform.relay import OutboxRelay
 from services.platform.tracing import setup_tracing, trace_sql
@@ -131,7 +131,7 @@ class ServiceRuntime:
 
 def _purpose_of(request: web.Request) -> str:
     """Why the caller acts, for the audit log: the X-Purpose header, else the endpoint itself."""
-    return request.headers.get("X-Purpose") or f"{request.method} {request.match_info.route.resource.canonical}"
+    return stated_purpose(request) or f"{request.method} {request.match_info.route.resource.canonical}"
 
 
 async def serve(definition: ServiceDefinition, settings: Settings | None = None) -> None:

@@ -126,6 +126,8 @@ def _cases(path: str, schema: dict, valid_bodies: dict[str, dict]) -> list[Case]
         ("every field of a wrong type", json.dumps({name: {"x": [SECRET]} for name in properties}).encode(), None,
          422, [(name, "") for name in properties]),
     ]
+    cases.append(("a valid body, an X-Purpose over 255 characters", json.dumps(valid_bodies[path]).encode(),
+                  {"headers": {"X-Purpose": "x" * 256}}, 422, [("X-Purpose", "at most 255 characters")]))
     for body, field, rule in RULES.get(f"POST {path}", []):
         cases.append((f"{field}: {rule}", json.dumps(valid_bodies[path] | body).encode(), None, 422,
                       [(field, rule)]))
@@ -191,7 +193,8 @@ async def test_bad_bodies_are_refused_with_the_reason_and_write_nothing(quiet_se
                             yield payload[start:start + 8192]
                     data = chunks()
                 label = f"{service} POST {path}, {what}"
-                async with http.post(target, data=data, headers=headers) as response:
+                async with http.post(target, data=data, headers=headers | (options or {}).get("headers", {})) \
+                        as response:
                     text = await response.text()
                     if response.status != status or response.content_type != PROBLEM:
                         wrong.append(f"{label}: {response.status} {response.content_type}, not {status} {PROBLEM}: "
