@@ -3,6 +3,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import uuid4
 
 import aiohttp
@@ -28,6 +29,19 @@ BOTH_DATABASES = pytest.mark.parametrize(
     ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
     indirect=True,
 )
+
+
+def referral_body(area: str = "kemi", case_worker: str = "cw-own", **overrides: Any) -> dict[str, Any]:
+    """A POST /clients body for an eligible client (450 subsidy days), enrolled with `case_worker`."""
+    return {"employment_area": area, "municipality": area.capitalize(), "referred_by": "te_office", "age": 34,
+            "gender": "female", "labour_market_subsidy_days": 450, "unemployed_months": 16,
+            "case_worker_id": case_worker} | overrides
+
+
+def employer_body(**overrides: Any) -> dict[str, Any]:
+    """A POST /employers body: the City of Kemi (a valid Y-tunnus)."""
+    return {"business_id": "0210427-6", "name": "Kemin kaupunki", "employer_type": "city_unit",
+            "employment_area": "kemi"} | overrides
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -84,10 +98,7 @@ async def create_history(url: Callable[[str], str], token: Callable[..., str], a
     case_worker = case_worker or f"cw-{area}"
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         async with http.post(f"{url('intake')}/clients", headers=bearer(token("case_worker", area, case_worker)),
-                             json={"employment_area": area, "municipality": area.capitalize(),
-                                   "referred_by": "te_office", "age": 34, "gender": "female",
-                                   "labour_market_subsidy_days": 450, "unemployed_months": 16,
-                                   "case_worker_id": case_worker} | ({"person": person} if person else {}),
+                             json=referral_body(area, case_worker, **({"person": person} if person else {}))
                              ) as response:
             client_id = (await response.json())["client_id"]
         coordinator = bearer(token("employer_coordinator", area))

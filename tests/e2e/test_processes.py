@@ -11,14 +11,13 @@ import pytest
 from services.demo import load_demo
 from services.platform.nats_server import free_port
 from services.platform.processes import SERVICES, ServiceProcesses
+from tests.support import bearer, employer_body, referral_body
 
 pytestmark = pytest.mark.e2e
 
 
-REFERRAL = {"employment_area": "kemi", "municipality": "Kemi", "referred_by": "city", "age": 44, "gender": "male",
-            "labour_market_subsidy_days": 800, "unemployed_months": 30, "case_worker_id": "cw-e2e"}
-EMPLOYER = {"business_id": "0210427-6", "name": "Kemin kaupunki", "employer_type": "city_unit",
-            "employment_area": "kemi"}
+REFERRAL = referral_body(case_worker="cw-e2e", referred_by="city", age=44, gender="male",
+                         labour_market_subsidy_days=800, unemployed_months=30)
 
 
 async def _post(http: aiohttp.ClientSession, url: str, body: dict, id_field: str, token: str) -> str:
@@ -32,10 +31,6 @@ def _status(url: str, token: str) -> int:
             return response.status
     except HTTPError as error:
         return error.code
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def get_json(url: str, token: str | None = None):
@@ -85,7 +80,7 @@ async def test_five_service_processes_run_the_demo_flow_and_stop_cleanly(process
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         client_id = await _post(http, f"{processes.url('intake')}/clients", REFERRAL, "client_id",
                                 token("case_worker"))
-        employer_id = await _post(http, f"{processes.url('employer')}/employers", EMPLOYER, "employer_id",
+        employer_id = await _post(http, f"{processes.url('employer')}/employers", employer_body(), "employer_id",
                                   token("employer_coordinator"))
         placement_id = await _post(http, f"{processes.url('employer')}/placements", {
             "client_id": client_id, "employer_id": employer_id, "kind": "gig_work", "starts_on": "2026-11-01",

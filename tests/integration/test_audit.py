@@ -18,11 +18,9 @@ from services.intake.service import SERVICE as INTAKE
 from services.platform import audit
 from services.platform.auth import Principal
 from services.platform.tables import audit_log, events
-from tests.support import BOTH_DATABASES, bearer, eventually, get_json, url_of
+from tests.support import BOTH_DATABASES, bearer, employer_body, eventually, get_json, referral_body, url_of
 
-REFERRAL = {"employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office", "age": 34,
-            "gender": "female", "labour_market_subsidy_days": 450, "unemployed_months": 16,
-            "case_worker_id": "cw-kemi-1"}
+REFERRAL = referral_body(case_worker="cw-kemi-1")
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 
 
@@ -76,9 +74,7 @@ async def test_every_change_through_the_api_writes_one_entry_saying_who_what_and
 
     client_id = await change("intake", "/clients", "case_worker", "cw-kemi-1", REFERRAL, "client_id",
                              purpose="referral from the TE office, case 2026/123", trace_id=TRACE_ID)
-    employer_id = await change("employer", "/employers", "employer_coordinator", "ec-kemi-1", {
-        "business_id": "0210427-6", "name": "Kemin kaupunki", "employer_type": "city_unit",
-        "employment_area": "kemi"}, "employer_id")
+    employer_id = await change("employer", "/employers", "employer_coordinator", "ec-kemi-1", employer_body(), "employer_id")
     placement_id = await change("employer", "/placements", "employer_coordinator", "ec-kemi-2", {
         "client_id": client_id, "employer_id": employer_id, "kind": "gig_work", "starts_on": "2026-09-01",
         "hourly_billing_rate": "24.50"}, "placement_id", purpose="agreed with the employer on 2026-08-20")

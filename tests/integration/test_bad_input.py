@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from services.platform.access import allowed_roles
 from services.platform.http import MAX_BODY_BYTES
 from services.platform.tables import audit_log, events, outbox
-from tests.support import DEFINITIONS, bearer, caught_up, create_history, eventually, fill_path, operations, \
-    url_of
+from tests.support import DEFINITIONS, bearer, caught_up, create_history, employer_body, eventually, fill_path, \
+    operations, referral_body, url_of
 
 PROBLEM = "application/problem+json"
 OWNER = "cw-kemi-owner"
@@ -138,15 +138,12 @@ def _valid_bodies(ids: dict[str, str]) -> dict[str, dict]:
     """Bodies the known endpoints accept, to break one rule at a time. Placements name a real client
     and employer, so a body that slipped through would be accepted."""
     return {
-        "/clients": {"employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office", "age": 34,
-                     "gender": "female", "labour_market_subsidy_days": 450, "unemployed_months": 16,
-                     "case_worker_id": OWNER},
+        "/clients": referral_body(case_worker=OWNER),
         "/clients/{client_id}/consents": {"partner": "te_office", "scope": ["contact_details"],
                                           "valid_from": str(date.today()),
                                           "valid_to": str(date.today() + timedelta(days=30))},
         "/clients/{client_id}/erasure": {"reason": "client_request"},
-        "/employers": {"business_id": "0210427-6", "name": "Kemin kaupunki", "employer_type": "city_unit",
-                       "employment_area": "kemi"},
+        "/employers": employer_body(),
         "/placements": {"client_id": ids["client_id"], "employer_id": ids["employer_id"], "kind": "gig_work",
                         "starts_on": "2026-09-01", "hourly_billing_rate": "24.50"},
         "/employments/{employment_id}/timesheets": {"period_start": "2026-10-01", "period_end": "2026-10-31",

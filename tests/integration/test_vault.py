@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from services.intake.service import SERVICE as INTAKE
 from services.intake.tables import vault
 from services.platform.tables import audit_log, events
+from tests.support import referral_body
 
 PERSON = {"name": "Ilmari Salatunen", "personal_identity_code": "131052Y308T", "email": "ilmari.s@example.org",
           "phone": "+358 40 555 0199", "notes": "Prefers phone calls in the afternoon."}
@@ -16,9 +17,7 @@ PERSON = {"name": "Ilmari Salatunen", "personal_identity_code": "131052Y308T", "
 
 def referral(**overrides: Any) -> dict[str, Any]:
     """Eligible (450 subsidy days), so the client is enrolled with case worker cw-own."""
-    return {"employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office", "age": 34,
-            "gender": "female", "labour_market_subsidy_days": 450, "unemployed_months": 16,
-            "case_worker_id": "cw-own", "person": PERSON} | overrides
+    return referral_body(**({"person": PERSON} | overrides))
 
 
 async def call(method: str, url: str, token: str | None = None, body: Any = None,

@@ -221,10 +221,20 @@ def test_nats_server_accepts_the_node_config(nats_nodes, node):
 
 # --- NATS users and permissions ------------------------------------------------------------------
 
-def test_the_nats_users_file_is_what_the_code_generates():
-    """deploy/nats/users.conf comes from services/platform/nats_permissions.py, as `make run`'s does."""
-    assert nats_permissions.DEPLOY_USERS_FILE.read_text() == nats_permissions.deploy_users_conf(), (
+def test_the_nats_users_file_is_what_the_code_generates(tmp_path, monkeypatch, capsys):
+    """deploy/nats/users.conf comes from services/platform/nats_permissions.py, as `make run`'s does;
+    `python -m services.platform.nats_permissions --check` says when it is stale, and without it rewrites it."""
+    assert nats_permissions.main(["--check"]) == 0, (
         "deploy/nats/users.conf is stale: run python -m services.platform.nats_permissions")
+
+    edited = tmp_path / "users.conf"
+    edited.write_text(nats_permissions.deploy_users_conf() + "# a hand edit\n")
+    monkeypatch.setattr(nats_permissions, "DEPLOY_USERS_FILE", edited)
+    assert nats_permissions.main(["--check"]) == 1
+    assert "stale" in capsys.readouterr().err
+    assert nats_permissions.main([]) == 0
+    assert edited.read_text() == nats_permissions.deploy_users_conf()
+    assert nats_permissions.main(["--check"]) == 0
 
 
 def test_each_nats_node_has_the_users_and_every_password_they_reference(nats_nodes):
