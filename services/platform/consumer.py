@@ -111,6 +111,31 @@ class InboxConsumer:
         async def on_message(message: NatsMessage) -> None:
             await self.process(message.raw_message)
 
+    async def settings_differing_on_server(self) -> dict[str, tuple[Any, Any]]:
+        """The consumer settings the server has that this service's own would not have made, as
+        {setting: (on the server, expected)}; logged as a warning at start.
+
+        Bootstrap creates the consumer with the settings of wherever it runs; this service counts
+        deliveries with its own. A server max_deliver at or below this service's would end the
+        redeliveries before the last try dead-letters the message.
+        """
+        on_server = (await self.js().consumer_info(self.settings.stream, self.name)).config
+        expected = durable_consumer_config(self.subscription, self.settings)
+        differing = {
+            setting: (getattr(on_server, setting), getattr(expected, setting))
+            for setting in ("max_deliver", "ack_wait", "max_ack_pending")
+            if getattr(on_server, setting) != getattr(expected, setting)}
+        if sorted(on_server.filter_subjects or [on_server.filter_subject]) != sorted(expected.filter_subjects):
+            differing["filter_subjects"] = (on_server.filter_subjects or [on_server.filter_subject],
+                                            expected.filter_subjects)
+        if differing:
+            log.warning("consumer on the server differs from this service's settings: run polku bootstrap "
+                        "with the same POLKU_* settings", extra={
+                            "consumer": self.name,
+                            "differing": {setting: {"on_server": server, "expected": ours}
+                                          for setting, (server, ours) in differing.items()}})
+        return differing
+
     async def process(self, msg: Msg) -> None:
         try:
             envelope = EventEnvelope.model_validate_json(msg.data)

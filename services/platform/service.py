@@ -104,6 +104,8 @@ class ServiceRuntime:
         if self.consumer:
             self.consumer.attach(self.broker)
         await self.broker.start()
+        if self.consumer:
+            await self.consumer.settings_differing_on_server()
         self.relay = OutboxRelay(
             self.engine, self.broker.config.connection_state.stream, self.settings.stream,
             self.settings.relay_batch_size, self.settings.relay_idle_poll_s, self.settings.publish_timeout_s,

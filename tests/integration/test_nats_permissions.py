@@ -8,6 +8,7 @@ does the same thing successfully), so a test fails if the permissions are too wi
 end-to-end tests fail if they are too tight.
 """
 import asyncio
+import logging
 import json
 from datetime import date
 from uuid import uuid4
@@ -228,12 +229,12 @@ async def start_as_itself(secured, ops, database_url_factory, tmp_path):
     """Runs a service in this process, connected as its own NATS user."""
     runtimes = Runtimes()
 
-    async def start(definition: ServiceDefinition, database_url: str | None = None) -> ServiceRuntime:
+    async def start(definition: ServiceDefinition, database_url: str | None = None, **overrides) -> ServiceRuntime:
         settings = Settings(
             service=definition.name, nats_url=secured.server.url,
             nats_user=definition.name, nats_password=secured.credentials[definition.name],
             database_url=database_url or await database_url_factory(definition.name), http_port=free_port(),
-            signing_key_file=tmp_path / "jwt-es256.pem", relay_idle_poll_s=0.2,
+            signing_key_file=tmp_path / "jwt-es256.pem", relay_idle_poll_s=0.2, **overrides,
         )
         return await runtimes.start(definition, settings)
 
@@ -282,7 +283,20 @@ async def test_intake_pathway_and_reporting_run_end_to_end_under_their_own_users
             return info.num_pending == 0 and info.num_ack_pending == 0
 
         await eventually(acked, what=f"{consumer} acking everything it took")
+        assert await runtimes[consumer].consumer.settings_differing_on_server() == {}, \
+            "bootstrap made the consumer with the settings the service counts with"
     assert violations_in_log(secured, ["intake", "pathway", "reporting"]) == []
+
+
+async def test_a_service_warns_when_bootstrap_made_its_consumer_with_other_settings(start_as_itself, caplog):
+    """Here bootstrap ran with the defaults and pathway with fewer tries and a shorter ack wait."""
+    with caplog.at_level(logging.WARNING, logger="services.platform.consumer"):
+        pathway = await start_as_itself(PATHWAY, max_deliver=2, ack_wait_s=10)
+    warnings = [record for record in caplog.records if "run polku bootstrap" in record.getMessage()]
+    defaults = Settings(service="pathway")
+    expected = {"max_deliver": (defaults.max_deliver + 1, 3), "ack_wait": (defaults.ack_wait_s, 10)}
+    assert [(record.consumer, set(record.differing)) for record in warnings] == [("pathway", set(expected))]
+    assert await pathway.consumer.settings_differing_on_server() == expected
 
 
 async def test_a_consumer_dead_letters_under_its_own_user(secured, ops, connect_as, start_as_itself):
