@@ -42,6 +42,11 @@ class Subscription:
         return [event_subject("*", cls.service, cls.__name__) for cls in self.handlers]
 
 
+def _comparable(value: Any) -> Any:
+    """ack_wait goes to the server in whole nanoseconds, so what comes back may differ in the last digits."""
+    return round(value, 3) if isinstance(value, float) else value
+
+
 def durable_consumer_config(subscription: Subscription, settings: Settings) -> ConsumerConfig:
     """The service's durable pull consumer on the events stream, as `polku bootstrap` creates it."""
     return ConsumerConfig(
@@ -124,7 +129,7 @@ class InboxConsumer:
         differing = {
             setting: (getattr(on_server, setting), getattr(expected, setting))
             for setting in ("max_deliver", "ack_wait", "max_ack_pending")
-            if getattr(on_server, setting) != getattr(expected, setting)}
+            if _comparable(getattr(on_server, setting)) != _comparable(getattr(expected, setting))}
         if sorted(on_server.filter_subjects or [on_server.filter_subject]) != sorted(expected.filter_subjects):
             differing["filter_subjects"] = (on_server.filter_subjects or [on_server.filter_subject],
                                             expected.filter_subjects)

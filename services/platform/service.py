@@ -105,7 +105,11 @@ class ServiceRuntime:
             self.consumer.attach(self.broker)
         await self.broker.start()
         if self.consumer:
-            await self.consumer.settings_differing_on_server()
+            try:
+                await self.consumer.settings_differing_on_server()
+            except Exception:  # a check for the operators, never a reason not to start
+                log.warning("could not compare the consumer on the server with this service's settings",
+                            exc_info=True)
         self.relay = OutboxRelay(
             self.engine, self.broker.config.connection_state.stream, self.settings.stream,
             self.settings.relay_batch_size, self.settings.relay_idle_poll_s, self.settings.publish_timeout_s,

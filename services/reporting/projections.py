@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from operator import itemgetter
 from typing import Any
@@ -36,7 +37,7 @@ MAX_PADDED_KEYS = 16384  # well below the ~32k parameters SQLite and PostgreSQL 
 class Projector:
     table: Table
     key: str
-    # The row after the event, without the key, area and version columns (`_project` adds them).
+    # The row after the event, without the key, area and version columns (`_fold` adds them).
     # Pure: it returns a new row, or the given row itself when the event changes nothing.
     evolve: Callable[[Row | None, Any], Row]
     # The row is keyed by the aggregate id and takes every event of it, so versions run 1, 2, 3, …
@@ -153,11 +154,17 @@ async def fold(connection: AsyncConnection, items: Sequence[Item]) -> Folded:
 async def write(connection: AsyncConnection, folded: Folded) -> None:
     for projector, rows in folded.rows.items():
         if connection.dialect.name == "sqlite":
-            # default=str: a date becomes its ISO 8601 text, which is how SQLAlchemy stores dates in SQLite.
-            document = json.dumps([[row[name] for name in projector.columns] for row in rows], default=str)
+            document = json.dumps([[row[name] for name in projector.columns] for row in rows], default=_iso_date)
             await connection.execute(projector.insert_from_json, {"rows": document})
         else:
             await connection.execute(insert(projector.table), rows)
+
+
+def _iso_date(value: Any) -> str:
+    """A date as SQLAlchemy stores it in SQLite; any other value JSON cannot hold is a mistake in an evolve."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"a projection row holds {type(value).__name__}, which the row's JSON cannot carry")
 
 
 async def _fold(connection: AsyncConnection, projector: Projector,

@@ -64,7 +64,7 @@ async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]]
             del batch  # two batches of messages and decoded events in memory are enough
             if writing:
                 await writing  # the next fold must see what the last batch wrote
-            await connection.begin()
+            await connection.begin()  # committed by the write task
             folded = await fold(connection, held + decoded)
             held = folded.held
             del decoded
@@ -73,12 +73,23 @@ async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]]
                 gc.collect()
             replayed += count
             progress.update(count)
-    finally:
         if writing:
-            await asyncio.wait([writing])  # never close the connection under a running write
-    if writing:
-        await writing
+            await writing
+    except BaseException:
+        await _abandon(connection, writing)
+        raise
     return replayed, held
+
+
+async def _abandon(connection: AsyncConnection, writing: asyncio.Task | None) -> None:
+    """After a failure: let a running write end (never roll back under it), take its error (the one
+    raised is the caller's), and roll the open batch back, so the connection closes cleanly."""
+    if writing:
+        await asyncio.wait([writing])
+        if not writing.cancelled():
+            writing.exception()
+    if connection.in_transaction():
+        await connection.rollback()
 
 
 async def _write_and_commit(connection: AsyncConnection, folded: Folded) -> None:

@@ -288,15 +288,19 @@ async def test_intake_pathway_and_reporting_run_end_to_end_under_their_own_users
     assert violations_in_log(secured, ["intake", "pathway", "reporting"]) == []
 
 
-async def test_a_service_warns_when_bootstrap_made_its_consumer_with_other_settings(start_as_itself, caplog):
+async def test_a_service_warns_when_bootstrap_made_its_consumer_with_other_settings(start_as_itself, ops, caplog):
     """Here bootstrap ran with the defaults and pathway with fewer tries and a shorter ack wait."""
     with caplog.at_level(logging.WARNING, logger="services.platform.consumer"):
-        pathway = await start_as_itself(PATHWAY, max_deliver=2, ack_wait_s=10)
+        pathway = await start_as_itself(PATHWAY, max_deliver=2, ack_wait_s=2.01)
     warnings = [record for record in caplog.records if "run polku bootstrap" in record.getMessage()]
     defaults = Settings(service="pathway")
-    expected = {"max_deliver": (defaults.max_deliver + 1, 3), "ack_wait": (defaults.ack_wait_s, 10)}
+    expected = {"max_deliver": (defaults.max_deliver + 1, 3), "ack_wait": (defaults.ack_wait_s, 2.01)}
     assert [(record.consumer, set(record.differing)) for record in warnings] == [("pathway", set(expected))]
     assert await pathway.consumer.settings_differing_on_server() == expected
+
+    # Bootstrap run again with the service's settings; 2.01 s comes back from the server as 2.009999999.
+    await create_durable_consumers(ops.js, [PATHWAY.subscription], pathway.settings)
+    assert await pathway.consumer.settings_differing_on_server() == {}
 
 
 async def test_a_consumer_dead_letters_under_its_own_user(secured, ops, connect_as, start_as_itself):
