@@ -130,15 +130,14 @@ class InboxConsumer:
             setting: (getattr(on_server, setting), getattr(expected, setting))
             for setting in ("max_deliver", "ack_wait", "max_ack_pending")
             if _comparable(getattr(on_server, setting)) != _comparable(getattr(expected, setting))}
-        if sorted(on_server.filter_subjects or [on_server.filter_subject]) != sorted(expected.filter_subjects):
-            differing["filter_subjects"] = (on_server.filter_subjects or [on_server.filter_subject],
-                                            expected.filter_subjects)
+        # The server reports a consumer with one filter in filter_subject.
+        filters_on_server = on_server.filter_subjects or [on_server.filter_subject]
+        if sorted(filters_on_server) != sorted(expected.filter_subjects):
+            differing["filter_subjects"] = (filters_on_server, expected.filter_subjects)
         if differing:
-            log.warning("consumer on the server differs from this service's settings: run polku bootstrap "
-                        "with the same POLKU_* settings", extra={
-                            "consumer": self.name,
-                            "differing": {setting: {"on_server": server, "expected": ours}
-                                          for setting, (server, ours) in differing.items()}})
+            log.warning("consumer on the server differs from this service's settings (on the server, expected): "
+                        "run polku bootstrap with the same POLKU_* settings",
+                        extra={"consumer": self.name, "differing": differing})
         return differing
 
     async def process(self, msg: Msg) -> None:

@@ -123,9 +123,11 @@ Item = tuple[EventEnvelope, Event]
 
 @dataclass
 class Folded:
-    """What `fold` made of a batch: the rows to insert per projector, and the events held back."""
+    """What `fold` made of a batch, for `write`: per projector the changed rows and the keys of those
+    already stored (deleted before the rows are inserted anew); and the events held back."""
 
     rows: dict[Projector, list[Row]] = field(default_factory=dict)
+    replaced: dict[Projector, list[str]] = field(default_factory=dict)
     held: list[Item] = field(default_factory=list)
 
 
@@ -137,21 +139,20 @@ async def project(connection: AsyncConnection, items: Sequence[Item]) -> list[It
 
 
 async def fold(connection: AsyncConnection, items: Sequence[Item]) -> Folded:
-    """Per projector, one SELECT of the rows the events touch and the fold in memory; rows that
-    existed and changed are deleted here (in a rebuild, few are), to be inserted anew by `write`."""
+    """Reads only: per projector, one SELECT of the rows the events touch, and the fold in memory."""
     by_projector: dict[Projector, list[tuple[str, int, EventEnvelope, Event]]] = defaultdict(list)
     for envelope, event in items:
         projector, key_of = PROJECTORS[type(event)]
         by_projector[projector].append((key_of(event), envelope.aggregateversion, envelope, event))
     folded = Folded()
     for projector, keyed in by_projector.items():
-        changed = await _fold(connection, projector, keyed, folded.held)
-        if changed:
-            folded.rows[projector] = changed
+        await _fold(connection, projector, keyed, folded)
     return folded
 
 
 async def write(connection: AsyncConnection, folded: Folded) -> None:
+    for projector, keys in folded.replaced.items():
+        await connection.execute(projector.delete_keys, {"keys": _padded(keys)})
     for projector, rows in folded.rows.items():
         if connection.dialect.name == "sqlite":
             document = json.dumps([[row[name] for name in projector.columns] for row in rows], default=_iso_date)
@@ -168,7 +169,7 @@ def _iso_date(value: Any) -> str:
 
 
 async def _fold(connection: AsyncConnection, projector: Projector,
-                keyed: list[tuple[str, int, EventEnvelope, Event]], held: list[Item]) -> list[Row]:
+                keyed: list[tuple[str, int, EventEnvelope, Event]], folded: Folded) -> None:
     existing = await connection.execute(projector.select_keys, {"keys": _padded(list({item[0] for item in keyed}))})
     rows: dict[str, Row] = {row[projector.key]: dict(row) for row in existing.mappings()}
     stored = list(rows)
@@ -180,16 +181,16 @@ async def _fold(connection: AsyncConnection, projector: Projector,
         if version <= seen:
             continue  # a duplicate
         if projector.follows_aggregate and version != seen + 1:
-            held.append((envelope, event))
+            folded.held.append((envelope, event))
             continue
         # Every row here is this call's own (read above or folded here), so the result is completed in place.
         row = projector.evolve(row, event)
         row[projector.key], row["employment_area"], row["version"] = key, envelope.employmentarea, version
         rows[key] = changed[key] = row
-    replaced = [key for key in stored if key in changed]
-    if replaced:
-        await connection.execute(projector.delete_keys, {"keys": _padded(replaced)})
-    return list(changed.values())
+    if changed:
+        folded.rows[projector] = list(changed.values())
+    if replaced := [key for key in stored if key in changed]:
+        folded.replaced[projector] = replaced
 
 
 def _padded(keys: list[str]) -> list[str]:

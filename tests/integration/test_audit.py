@@ -74,7 +74,8 @@ async def test_every_change_through_the_api_writes_one_entry_saying_who_what_and
 
     client_id = await change("intake", "/clients", "case_worker", "cw-kemi-1", REFERRAL, "client_id",
                              purpose="referral from the TE office, case 2026/123", trace_id=TRACE_ID)
-    employer_id = await change("employer", "/employers", "employer_coordinator", "ec-kemi-1", employer_body(), "employer_id")
+    employer_id = await change("employer", "/employers", "employer_coordinator", "ec-kemi-1", employer_body(),
+                               "employer_id")
     placement_id = await change("employer", "/placements", "employer_coordinator", "ec-kemi-2", {
         "client_id": client_id, "employer_id": employer_id, "kind": "gig_work", "starts_on": "2026-09-01",
         "hourly_billing_rate": "24.50"}, "placement_id", purpose="agreed with the employer on 2026-08-20")

@@ -8,8 +8,8 @@ does the same thing successfully), so a test fails if the permissions are too wi
 end-to-end tests fail if they are too tight.
 """
 import asyncio
-import logging
 import json
+import logging
 from datetime import date
 from uuid import uuid4
 

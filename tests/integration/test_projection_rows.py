@@ -45,8 +45,9 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
                           employer_type="association", kind="work_trial", starts_on=date(2026, 12, 31),
                           hourly_billing_rate=Decimal("21.50")), 1),
         (EmployerInvoiced(employment_id=uuid4(), invoice_id=invoice_id, employer_id=employer_id,
-                          hours=Decimal("37.25"), amount=Decimal("800.88"), reference=finnish_reference(reference_base(invoice_id)),
-                          issued_on=date(2027, 1, 31), due_on=date(2027, 2, 14)), 1),
+                          hours=Decimal("37.25"), amount=Decimal("800.88"),
+                          reference=finnish_reference(reference_base(invoice_id)), issued_on=date(2027, 1, 31),
+                          due_on=date(2027, 2, 14)), 1),
     ]
     async with engine.begin() as connection:
         envelopes = [envelope_of(event, version, area="tornio") for event, version in events]
