@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench load install clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m tests.bench.run_bench
+
+load: $(STAMP)
+	$(VENV)/bin/python -m tests.load.run_load $(LOAD_ARGS)
 
 clean:
 	rm -rf var .pytest_cache

@@ -23,44 +23,67 @@ def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
+class LocalSystem:
+    """nats-server (unless POLKU_NATS_URL names one), the streams, the consumers and the five services
+    as processes under `var_dir`: what `make run` starts, and what `make load` measures."""
+
+    def __init__(self, var_dir: Path, first_port: int = 8101,
+                 service_env: dict[str, dict[str, str]] | None = None):
+        """`service_env[name]`: more environment for that service (e.g. its own POLKU_DATABASE_URL)."""
+        self.var_dir, self.first_port, self.service_env = var_dir, first_port, service_env or {}
+        self.server: LocalNatsServer | None = None
+        self.services: ServiceProcesses | None = None
+        self.credentials: dict[str, str] = {}
+        self.nats_url = os.environ.get("POLKU_NATS_URL") or os.environ.get("NATS_URL")
+        self.settings = Settings(service="devrun", var_dir=var_dir)
+
+    def token(self, role: str, area: str) -> str:
+        return issue_dev_token(self.settings, f"demo-{role.replace('_', '-')}-{area}", [role], area)
+
+    def start(self) -> "LocalSystem":
+        if not self.nats_url:
+            # Our own server runs the NATS users of nats_permissions.py: each service connects as
+            # itself; passwords are made on first run and kept in var/nats/credentials.json.
+            config, self.credentials = write_embedded_config(self.var_dir / "nats")
+            self.server = LocalNatsServer(self.var_dir / "nats", config_file=config).start()
+            self.nats_url = self.server.url
+        self.services = ServiceProcesses(
+            self.nats_url, self.var_dir, {name: self.first_port + i for i, name in enumerate(SERVICES)},
+            service_env={name: self.service_env.get(name, {}) | (
+                {"POLKU_NATS_USER": name, "POLKU_NATS_PASSWORD": self.credentials[name]} if self.credentials else {})
+                for name in SERVICES},
+        )
+        print(f"NATS with JetStream at {self.nats_url}")
+        if self.credentials:
+            print(f"NATS users and passwords: {self.var_dir / 'nats' / EMBEDDED_CREDENTIALS} "
+                  f"(polku commands connect as POLKU_NATS_USER={OPS_USER})")
+        asyncio.run(_bootstrap(self.nats_url, self.settings, self.credentials))
+        self.services.start_all()
+        self.services.wait_ready()
+        return self
+
+    def stop(self) -> None:
+        if self.services:
+            self.services.stop_all()
+        if self.server:
+            self.server.stop()
+
+
 def run() -> int:
     # From the first line: a SIGTERM during start-up must also stop what has started so far.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    var_dir = Path(os.environ.get("POLKU_VAR_DIR", "var")).resolve()
-    server, services, credentials = None, None, {}
+    system = LocalSystem(Path(os.environ.get("POLKU_VAR_DIR", "var")).resolve(),
+                         int(os.environ.get("POLKU_FIRST_PORT", "8101")))
     try:
-        nats_url = os.environ.get("POLKU_NATS_URL") or os.environ.get("NATS_URL")
-        if not nats_url:
-            # Our own server runs the NATS users of nats_permissions.py: each service connects as
-            # itself; passwords are made on first run and kept in var/nats/credentials.json.
-            config, credentials = write_embedded_config(var_dir / "nats")
-            server = LocalNatsServer(var_dir / "nats", config_file=config).start()
-        nats_url = nats_url or server.url
-        first_port = int(os.environ.get("POLKU_FIRST_PORT", "8101"))
-        services = ServiceProcesses(
-            nats_url, var_dir, {name: first_port + i for i, name in enumerate(SERVICES)},
-            service_env={name: {"POLKU_NATS_USER": name, "POLKU_NATS_PASSWORD": credentials[name]}
-                         for name in SERVICES} if credentials else None,
-        )
-        settings = Settings(service="devrun", var_dir=var_dir)
-
-        def token(role: str, area: str) -> str:
-            return issue_dev_token(settings, f"demo-{role.replace('_', '-')}-{area}", [role], area)
-
-        print(f"NATS with JetStream at {nats_url}")
-        if credentials:
-            print(f"NATS users and passwords: {var_dir / 'nats' / EMBEDDED_CREDENTIALS} "
-                  f"(polku commands connect as POLKU_NATS_USER={OPS_USER})")
-        asyncio.run(_bootstrap(nats_url, settings, credentials))
-        services.start_all()
-        services.wait_ready()
+        system.start()
+        services, var_dir = system.services, system.var_dir
         marker = var_dir / "demo-loaded.json"
         if not marker.exists():
-            created = asyncio.run(load_demo(services.url, token))
+            created = asyncio.run(load_demo(services.url, system.token))
             marker.write_text(json.dumps(created))
             print(f"demo history loaded: {created}")
         created = json.loads(marker.read_text())
-        _print_where_to_look(services, created, token)
+        _print_where_to_look(services, created, system.token)
         print("Ctrl-C stops everything.", flush=True)
         while True:
             signal.pause()
@@ -71,10 +94,7 @@ def run() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping…")
-        if services:
-            services.stop_all()
-        if server:
-            server.stop()
+        system.stop()
     return 0
 
 

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     nak_delays_s: tuple[float, ...] = Field(default=(0.2, 1.0, 5.0, 15.0), description="back-off before try 2, 3, …")
     max_ack_pending: int = Field(default=1000, ge=1, description="delivered but unacknowledged messages a consumer may have")
     ack_wait_s: float = Field(default=30.0, gt=0, description="redeliver a message not acked within this time")
+    consumer_batch_size: int = Field(default=500, ge=1, description="most events a consumer applies in one transaction")
+    pull_wait_s: float = Field(default=5.0, gt=0, description="how long an idle consumer's pull waits before asking again")
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_idle_poll_s: float = 1.0
     publish_timeout_s: float = 10.0

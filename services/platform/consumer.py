@@ -1,14 +1,23 @@
-"""Idempotent event consumers: inbox row and state change in one transaction, ack after commit."""
+"""Idempotent event consumers: inbox rows and state change in one transaction, ack after commit.
+
+A consumer pulls what is waiting, up to a batch, and applies it in one transaction: one commit
+(and one fsync) for the batch instead of one per event. When nothing waits, a batch is the one
+event that arrived, so an idle consumer adds no latency. If a batch fails, its events are applied
+again one at a time, each in its own transaction, so one bad event is retried or dead-lettered
+alone and the others go on.
+"""
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import ConsumerConfig
 from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from opentelemetry import propagate, trace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +31,9 @@ from services.platform.event_store import Cause
 from services.platform.unit_of_work import UnitOfWork
 
 Handler = Callable[[UnitOfWork, Any, EventEnvelope], Awaitable[None]]
+Item = tuple[EventEnvelope, Event]
+# Applies a whole batch in one call; returns the items to offer again later, each with the reason.
+BatchHandler = Callable[[UnitOfWork, Sequence[Item]], Awaitable[list[tuple[Item, Exception]]]]
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
@@ -32,10 +44,16 @@ UNDECODABLE = (ValueError,)
 
 @dataclass(frozen=True)
 class Subscription:
-    """What one service consumes: a durable consumer name and a handler per event type."""
+    """What one service consumes: a durable consumer name and a handler per event type.
+
+    `batch_handler`, where given, takes a whole batch in one call instead of the handlers one by one
+    (reporting folds a batch as its rebuild does); the handlers still take events one at a time
+    after a batch failed, and must come to the same result.
+    """
 
     consumer: str
     handlers: Mapping[type[Event], Handler]
+    batch_handler: BatchHandler | None = None
 
     @property
     def filter_subjects(self) -> list[str]:
@@ -86,6 +104,17 @@ async def _consumer_exists(js: JetStreamContext, stream: str, name: str) -> bool
         return False
 
 
+@dataclass(frozen=True)
+class Delivery:
+    msg: Msg
+    envelope: EventEnvelope
+    event: Event
+
+    @property
+    def event_id(self) -> str:
+        return str(self.envelope.id)
+
+
 class InboxConsumer:
     def __init__(self, subscription: Subscription, engine: AsyncEngine, js: Callable[[], JetStreamContext],
                  settings: Settings, on_commit: Callable[[], None] | None = None):
@@ -93,28 +122,48 @@ class InboxConsumer:
         self.on_commit = on_commit
         self.name = subscription.consumer
 
-    def attach(self, broker: NatsBroker) -> None:
-        """Register on the FastStream broker as a durable pull consumer with manual acks.
+    async def run(self) -> None:
+        """Pull and apply until cancelled; a lost connection or server restart only pauses it."""
+        # Pulled messages arrive on the user's own inbox, the only one its NATS permissions let it read.
+        pull = await self.js().pull_subscribe_bind(
+            durable=self.name, stream=self.settings.stream,
+            inbox_prefix=f"{inbox_prefix(self.settings.nats_user)}.".encode())
+        try:
+            while True:
+                try:
+                    batch = await self._next_batch(pull)
+                except (TimeoutError, ConnectionClosedError, ServiceUnavailableError):
+                    continue  # idle, or the server is away: ask again (nats-py resubscribes after a reconnect)
+                except Exception:
+                    log.exception("pulling failed; retrying", extra={"consumer": self.name})
+                    await asyncio.sleep(1)
+                    continue
+                await self.process_batch(batch)
+        finally:
+            # A subscription left behind would hold up draining the connection when the service stops.
+            with contextlib.suppress(Exception):
+                await pull.unsubscribe()
 
-        MANUAL, not FastStream's default REJECT_ON_ERROR: that terms a failed message, so it is
-        never redelivered and max_deliver never counts (DESIGN.md, sharp edges).
+    async def _next_batch(self, pull: JetStreamContext.PullSubscription) -> list[Msg]:
+        """The next message, waiting for it, and then as many of those behind it as a batch takes.
+
+        Two fetches, because one fetch of n waits for all n (or its timeout) once it has had to wait
+        for the first; the first message says how many more are pending, and those are there now.
         """
-        @broker.subscriber(
-            "",
-            stream=JStream(self.settings.stream, declare=False),
-            durable=self.name,
-            # Used only where no consumer exists yet and the user may create one (no NATS users,
-            # as in the tests); otherwise bootstrap created it (create_durable_consumers).
-            config=durable_consumer_config(self.subscription, self.settings),
-            # Pulled messages arrive on the user's own inbox, the only one it may subscribe to.
-            inbox_prefix=f"{inbox_prefix(self.settings.nats_user)}.".encode(),
-            # FastStream handles a fetched batch concurrently; one at a time keeps the stream's order,
-            # and a message that overtook an earlier one is nak'd until that one has been handled.
-            pull_sub=PullSub(batch_size=1, timeout=1.0),
-            ack_policy=AckPolicy.MANUAL,
-        )
-        async def on_message(message: NatsMessage) -> None:
-            await self.process(message.raw_message)
+        batch = await pull.fetch(1, timeout=self.settings.pull_wait_s)
+        behind = min(batch[0].metadata.num_pending, self.settings.consumer_batch_size - 1)
+        if behind > 0:
+            try:
+                batch += await pull.fetch(behind, timeout=self.settings.pull_wait_s)
+            except TimeoutError:
+                pass  # another instance took them
+        return batch
+
+    async def create_if_missing(self) -> None:
+        """Bootstrap creates the consumer (create_durable_consumers); where nobody has and the user
+        may create it (no NATS users, as in the tests), the service creates it with the same settings."""
+        if not await _consumer_exists(self.js(), self.settings.stream, self.name):
+            await self.js().add_consumer(self.settings.stream, durable_consumer_config(self.subscription, self.settings))
 
     async def settings_differing_on_server(self) -> dict[str, tuple[Any, Any]]:
         """The consumer settings the server has that this service's own would not have made, as
@@ -141,34 +190,103 @@ class InboxConsumer:
         return differing
 
     async def process(self, msg: Msg) -> None:
-        try:
-            envelope = EventEnvelope.model_validate_json(msg.data)
-            event = decode(envelope)
-        except UNDECODABLE as error:
-            await self._dead_letter(msg, error)
-            return
-        context = propagate.extract(msg.headers or {})
+        await self.process_batch([msg])
+
+    async def process_batch(self, msgs: Sequence[Msg]) -> None:
+        deliveries = []
+        for msg in msgs:
+            try:
+                envelope = EventEnvelope.model_validate_json(msg.data)
+                deliveries.append(Delivery(msg, envelope, decode(envelope)))
+            except UNDECODABLE as error:
+                await self._dead_letter(msg, error)
+        if len(deliveries) == 1:
+            await self._process_one(deliveries[0])
+        elif deliveries:
+            await self._process_together(deliveries)
+
+    async def _process_together(self, deliveries: list[Delivery]) -> None:
+        # Each event's trace shows its processing; the batch's SQL is under a batch span linked to them all.
+        spans = {delivery.event_id: self._span(delivery, current=False) for delivery in deliveries}
         with tracer.start_as_current_span(
-            f"{self.name} process {envelope.type}", context=context, kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats", "messaging.message.id": str(envelope.id),
+            f"{self.name} process batch", kind=trace.SpanKind.CONSUMER,
+            links=[trace.Link(span.get_span_context()) for span in spans.values()],
+            attributes={"messaging.system": "nats", "messaging.batch.message_count": len(deliveries),
                         "messaging.consumer.group.name": self.name},
         ):
             try:
-                await self._apply(envelope, event)
+                retry = await self._apply(deliveries, spans)
             except Exception as error:
-                await self._retry_or_dead_letter(msg, envelope, error)
-                return
-        await msg.ack()
+                log.info("batch failed; applying its events one at a time", extra={
+                    "consumer": self.name, "events": len(deliveries), "error": f"{type(error).__name__}: {error}"})
+                retry = None
+        for span in spans.values():
+            span.end()
+        if retry is None:
+            for delivery in deliveries:
+                await self._process_one(delivery)
+        else:
+            await self._settle(deliveries, retry)
 
-    async def _apply(self, envelope: EventEnvelope, event: Event) -> None:
-        async with UnitOfWork(self.engine, self.settings.service, Cause.of(envelope), self.on_commit) as uow:
-            if await uow.already_processed(self.name, str(envelope.id)):
-                log.info("duplicate dropped", extra={"consumer": self.name, "event_id": str(envelope.id)})
-                return
-            await self.subscription.handlers[type(event)](uow, event, envelope)
-            await uow.mark_processed(self.name, str(envelope.id))
+    async def _process_one(self, delivery: Delivery) -> None:
+        with self._span(delivery):
+            try:
+                retry = await self._apply([delivery])
+            except Exception as error:
+                retry = {delivery.event_id: error}
+        await self._settle([delivery], retry)
 
-    async def _retry_or_dead_letter(self, msg: Msg, envelope: EventEnvelope, error: Exception) -> None:
+    def _span(self, delivery: Delivery, current: bool = True):
+        """The span of processing one event, a child of the span that published it."""
+        start = tracer.start_as_current_span if current else tracer.start_span
+        return start(f"{self.name} process {delivery.envelope.type}", context=_context_of(delivery.msg),
+                     kind=trace.SpanKind.CONSUMER,
+                     attributes={"messaging.system": "nats", "messaging.message.id": delivery.event_id,
+                                 "messaging.consumer.group.name": self.name})
+
+    async def _apply(self, deliveries: list[Delivery], spans: dict[str, trace.Span] | None = None) -> dict[str, Exception]:
+        """One transaction: the inbox says which events are new, the handlers apply those, the inbox
+        records them. `spans`: each event's span, in a batch. Returns the events to retry later with the
+        reason; raises when nothing may commit."""
+        first = deliveries[0].envelope
+        async with UnitOfWork(self.engine, self.settings.service, Cause.of(first), self.on_commit) as uow:
+            seen = await uow.already_processed(self.name, [delivery.event_id for delivery in deliveries])
+            fresh: dict[str, Delivery] = {}
+            for delivery in deliveries:  # a copy within the batch counts once too
+                if delivery.event_id in seen or delivery.event_id in fresh:
+                    log.info("duplicate dropped", extra={"consumer": self.name, "event_id": delivery.event_id})
+                else:
+                    fresh[delivery.event_id] = delivery
+            retry = await self._handle(uow, list(fresh.values()), spans)
+            await uow.mark_processed(self.name, [event_id for event_id in fresh if event_id not in retry])
+        return retry
+
+    async def _handle(self, uow: UnitOfWork, deliveries: list[Delivery],
+                      spans: dict[str, trace.Span] | None) -> dict[str, Exception]:
+        """A batch goes to the batch handler where there is one; one event alone, or a subscription
+        without one, to the event's handler, in stream order."""
+        batch_handler = self.subscription.batch_handler
+        if batch_handler and spans is not None:
+            deferred = await batch_handler(uow, [(d.envelope, d.event) for d in deliveries])
+            return {str(envelope.id): reason for (envelope, _), reason in deferred}
+        for delivery in deliveries:
+            uow.cause = Cause.of(delivery.envelope)  # what the handler appends was caused by this event
+            # Its SQL goes under its own span: alone, that span is already current; in a batch, make it so.
+            with trace.use_span(spans[delivery.event_id]) if spans else contextlib.nullcontext():
+                await self.subscription.handlers[type(delivery.event)](uow, delivery.event, delivery.envelope)
+        return {}
+
+    async def _settle(self, deliveries: list[Delivery], retry: dict[str, Exception]) -> None:
+        """After the commit: ack what is done, and nak with back-off (or dead-letter) what is to retry."""
+        for delivery in deliveries:
+            error = retry.get(delivery.event_id)
+            if error is None:
+                await delivery.msg.ack()
+            else:
+                await self._retry_or_dead_letter(delivery, error)
+
+    async def _retry_or_dead_letter(self, delivery: Delivery, error: Exception) -> None:
+        msg, envelope = delivery.msg, delivery.envelope
         delivered = msg.metadata.num_delivered
         if delivered >= self.settings.max_deliver:
             await self._dead_letter(msg, error)
@@ -186,3 +304,7 @@ class InboxConsumer:
             "error": f"{type(error).__name__}: {error}"})
         await dead_letters.send(self.js(), self.settings.dead_letter_stream, msg, self.name, error)
         await msg.term()
+
+
+def _context_of(msg: Msg):
+    return propagate.extract(msg.headers or {})

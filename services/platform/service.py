@@ -101,10 +101,10 @@ class ServiceRuntime:
     async def start(self) -> None:
         trace_sql(self.engine)
         await migrate(self.engine, self.definition.migrations)
-        if self.consumer:
-            self.consumer.attach(self.broker)
         await self.broker.start()
         if self.consumer:
+            await self.consumer.create_if_missing()
+            self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.settings.service}-consumer"))
             try:
                 await self.consumer.settings_differing_on_server()
             except Exception:  # a check for the operators, never a reason not to start

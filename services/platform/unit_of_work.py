@@ -102,17 +102,20 @@ class UnitOfWork:
             await audit.record(self.connection, self.actor, "change: " + ", ".join(event_types), subject,
                                self.purpose)
 
-    async def already_processed(self, consumer: str, event_id: str) -> bool:
+    async def already_processed(self, consumer: str, event_ids: list[str]) -> set[str]:
+        """Which of these events the consumer has processed before (its inbox)."""
         found = await self.connection.execute(
-            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
+            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id.in_(event_ids))
         )
-        return found.first() is not None
+        return {event_id for (event_id,) in found}
 
-    async def mark_processed(self, consumer: str, event_id: str) -> None:
-        """The inbox row; its primary key makes a concurrent second processing fail and roll back."""
-        await self.connection.execute(
-            insert(inbox).values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
-        )
+    async def mark_processed(self, consumer: str, event_ids: list[str]) -> None:
+        """The inbox rows; their primary key makes a concurrent second processing fail and roll back."""
+        if event_ids:
+            now = datetime.now(UTC)
+            await self.connection.execute(
+                insert(inbox), [{"consumer": consumer, "event_id": event_id, "processed_at": now}
+                                for event_id in event_ids])
 
 
 def _state(kind: AggregateKind[State], history: list[EventEnvelope]) -> State:

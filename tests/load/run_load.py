@@ -1,0 +1,370 @@
+"""`make load`: the live command path measured from outside, beside a bare aiohttp + SQLite baseline.
+
+Stages, all on this machine (nothing here touches a server on the default ports):
+1. baseline    a bare aiohttp endpoint (tests/load/baseline.py) takes referrals, closed loop at each concurrency
+2. system      nats-server and the five services as processes, as `make run` starts them (no demo), seeded
+3. closed loop mixed commands (tests/load/commands.py) at each concurrency: commands/s, p50/p95/p99, errors,
+               CPU ms per command of each process (counted until the consumers have caught up)
+4. steady rate mixed commands sent at a fixed rate: how long until reporting counts a referral
+               (2xx to visible, p50/p99), and the consumers' backlog at the end of the stage
+5. catch-up    pathway, payroll_billing and reporting stopped, ~100,000 events published, each started
+               alone: events/s until its consumer has nothing pending
+
+`--database postgres` runs every service on its own PostgreSQL database (POLKU_LOAD_POSTGRES_URL,
+default the local server). Prints tables, then one JSON object on the last line.
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+from services.devrun import LocalSystem
+from services.platform.bus import connect
+from services.platform.nats_permissions import OPS_USER
+from services.platform.nats_server import free_port, wait_for_port
+from tests.bench.workload import changes, messages
+from tests.load import profile
+from tests.load.commands import AREA, Workload, referral_body
+
+CONSUMERS = ("pathway", "payroll_billing", "reporting")
+POSTGRES_URL = os.environ.get("POLKU_LOAD_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@dataclass
+class Run:
+    """What one closed-loop stage measured."""
+
+    commands: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    error_kinds: dict[str, int] = field(default_factory=dict)
+
+    def figures(self) -> dict:
+        return {"commands_per_s": round(self.commands / self.seconds, 1), "errors": self.errors,
+                "p50_ms": round(percentile(self.latencies_ms, 0.50), 1),
+                "p95_ms": round(percentile(self.latencies_ms, 0.95), 1),
+                "p99_ms": round(percentile(self.latencies_ms, 0.99), 1)}
+
+
+async def closed_loop(send, concurrency: int, seconds: float) -> Run:
+    """`concurrency` callers, each sending its next command when the last one was answered."""
+    run = Run()
+    deadline = time.perf_counter() + seconds
+
+    async def caller() -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                status = await send()
+            except Exception as error:  # a refused connection or a timeout is an error of the run, not the bench
+                status = type(error).__name__
+            run.latencies_ms.append((time.perf_counter() - started) * 1000)
+            run.commands += 1
+            if not (isinstance(status, int) and 200 <= status < 300):
+                run.errors += 1
+                run.error_kinds[str(status)] = run.error_kinds.get(str(status), 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+async def baseline_runs(concurrencies: list[int], seconds: float, work_dir: Path) -> dict[int, Run]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "tests.load.baseline", str(port), str(work_dir / "baseline.db")])
+    try:
+        wait_for_port(port)
+        rng, runs = random.Random(3), {}
+        async with aiohttp.ClientSession() as http:
+            async def send() -> int:
+                async with http.post(f"http://127.0.0.1:{port}/clients", json=referral_body(rng.randrange(10**6), rng)) as response:
+                    await response.read()
+                    return response.status
+
+            for concurrency in concurrencies:
+                runs[concurrency] = await closed_loop(send, concurrency, seconds)
+                say(f"baseline, concurrency {concurrency}: {runs[concurrency].figures()}")
+        return runs
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+class Backlog:
+    """The consumers' pending messages, asked of the server as the ops user."""
+
+    def __init__(self, nc):
+        self.js = nc.jetstream()
+
+    async def pending(self) -> dict[str, int]:
+        infos = [await self.js.consumer_info("POLKU", name) for name in CONSUMERS]
+        return {name: info.num_pending + info.num_ack_pending for name, info in zip(CONSUMERS, infos, strict=True)}
+
+    async def drained(self, timeout_s: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while sum((await self.pending()).values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+
+class Cpu:
+    """CPU seconds (user + system) of each service process and of nats-server."""
+
+    def __init__(self, system: LocalSystem):
+        self.processes = {name: psutil.Process(process.pid) for name, process in system.services.processes.items()}
+        self.processes["nats-server"] = psutil.Process(system.server.process.pid)
+
+    def sample(self) -> dict[str, float]:
+        return {name: sum(process.cpu_times()[:2]) for name, process in self.processes.items()}
+
+    @staticmethod
+    def per_command_ms(before: dict[str, float], after: dict[str, float], commands: int) -> dict[str, float]:
+        return {name: round((after[name] - before[name]) * 1000 / commands, 2) for name in before}
+
+
+async def clients_counted(http: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> int:
+    async with http.get(f"{url}/reports/clients-by-status", headers=headers) as response:
+        return sum(row["clients"] for row in await response.json())
+
+
+async def steady_rate(workload: Workload, rate: float, seconds: float, reporting_url: str, manager: dict[str, str],
+                      backlog: Backlog) -> dict:
+    """Commands sent at `rate` a second whatever the answers; referrals' 2xx times against reporting's count."""
+    http = workload.http
+    counted_before = await clients_counted(http, reporting_url, manager)
+    answered: list[float] = []  # when each referral got its 2xx, in that order
+    statuses: list[int | str] = []
+
+    async def one(kind: str) -> None:
+        try:
+            status = await workload.send(kind)
+        except Exception as error:
+            status = type(error).__name__
+        statuses.append(status)
+        if kind == "referral" and status == 201:
+            answered.append(time.perf_counter())
+
+    seen: list[tuple[float, int]] = []
+    sending = True
+
+    async def poll() -> None:
+        while sending or not seen or seen[-1][1] < len(answered):
+            seen.append((time.perf_counter(), await clients_counted(http, reporting_url, manager) - counted_before))
+            await asyncio.sleep(0.01)
+            if not sending and time.perf_counter() - stopped_at > 60:
+                break
+
+    poller = asyncio.create_task(poll())
+    tasks, started = [], time.perf_counter()
+    for index in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+        kind = workload.choose()
+        tasks.append(asyncio.create_task(one("referral" if kind == "placement" and not workload.enrolled else kind)))
+    backlog_at_end = await backlog.pending()
+    await asyncio.gather(*tasks)
+    stopped_at, sending = time.perf_counter(), False
+    await poller
+    visible = []
+    for number, at in enumerate(answered, start=1):
+        when = next((t for t, count in seen if count >= number), None)
+        if when is not None:
+            visible.append(max(0.0, when - at) * 1000)
+    errors = sum(1 for status in statuses if not (isinstance(status, int) and 200 <= status < 300))
+    return {"rate": rate, "sent": len(statuses), "errors": errors, "referrals": len(answered),
+            "visible_p50_ms": round(percentile(visible, 0.5), 1), "visible_p99_ms": round(percentile(visible, 0.99), 1),
+            "not_visible": len(answered) - len(visible), "backlog_at_end": sum(backlog_at_end.values())}
+
+
+async def catch_up(system: LocalSystem, nc, backlog: Backlog, events: int) -> dict[str, dict]:
+    """Each consumer service stopped, `events` published as one burst, then each started alone."""
+    for name in CONSUMERS:
+        system.services.stop(name)
+    js, published, rng = nc.jetstream(), 0, random.Random(11)
+    acks = []
+    for change in changes(events, seed=5):
+        for message in messages(change, rng):
+            acks.append(await js.publish_async(message.subject, message.body, stream="POLKU", headers={
+                "Nats-Msg-Id": message.event_id, "ce-type": message.event_type}))
+            published += 1
+        if len(acks) >= 1000:
+            await asyncio.gather(*acks)
+            acks = []
+    await asyncio.gather(*acks)
+    say(f"catch-up: {published} events published with the consumers stopped")
+    figures = {}
+    for name in CONSUMERS:
+        pending = (await backlog.pending())[name]
+        system.services.start(name)
+        started = time.perf_counter()
+        while (await backlog.pending())[name]:
+            await asyncio.sleep(0.05)
+        seconds = time.perf_counter() - started
+        figures[name] = {"events": pending, "seconds": round(seconds, 1), "events_per_s": round(pending / seconds)}
+        say(f"catch-up {name}: {pending} events in {seconds:.1f} s = {pending / seconds:,.0f} events/s "
+            "(from the process's start)")
+    return figures
+
+
+async def system_runs(args, system: LocalSystem) -> dict:
+    services = system.services
+    nc = await connect(system.nats_url, "polku-load", OPS_USER, system.credentials[OPS_USER])
+    backlog = Backlog(nc)
+    results: dict = {"closed_loop": {}, "steady": [], "cpu_ms_per_command": {}}
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            workload = Workload(http, services.url, system.token)
+            say("seeding: employers, clients, placements and their employments")
+            await workload.seed(employers=20, employments=64)
+            await backlog.drained()
+            cpu = Cpu(system)
+            for concurrency in args.concurrency:
+                before = cpu.sample()
+                if args.profile and concurrency == max(args.concurrency):
+                    profile.start({name: process.pid for name, process in services.processes.items()},
+                                  args.seconds, args.profile)
+                run = await closed_loop(lambda: workload.send(workload.choose()), concurrency, args.seconds)
+                await backlog.drained()
+                results["closed_loop"][concurrency] = run.figures() | {"error_kinds": run.error_kinds}
+                results["cpu_ms_per_command"][concurrency] = Cpu.per_command_ms(before, cpu.sample(), run.commands)
+                say(f"polku, concurrency {concurrency}: {results['closed_loop'][concurrency]}")
+            manager = {"Authorization": f"Bearer {system.token('manager', AREA)}"}
+            for rate in args.rates:
+                figures = await steady_rate(workload, rate, args.seconds, services.url("reporting"), manager, backlog)
+                await backlog.drained()
+                results["steady"].append(figures)
+                say(f"steady {rate}/s: {figures}")
+        if args.catch_up:
+            results["catch_up"] = await catch_up(system, nc, backlog, args.catch_up)
+    finally:
+        await nc.close()
+    return results
+
+
+def postgres_databases() -> dict[str, str]:
+    """A fresh database per service on the PostgreSQL server, as POLKU_DATABASE_URL values."""
+    import asyncpg
+
+    async def create() -> dict[str, str]:
+        connection = await asyncpg.connect(POSTGRES_URL)
+        urls = {}
+        try:
+            for service in ("intake", "pathway", "employer", "payroll_billing", "reporting"):
+                name = f"polku_load_{service}"
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                await connection.execute(f'CREATE DATABASE "{name}"')
+                urls[service] = POSTGRES_URL.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            await connection.close()
+        return urls
+
+    return asyncio.run(create())
+
+
+def print_tables(baseline: dict[int, Run], results: dict) -> None:
+    print()
+    print(f"{'concurrency':>11} | {'polku cmd/s':>11} {'p50':>7} {'p95':>7} {'p99':>7} {'err':>4} | "
+          f"{'bare cmd/s':>10} {'p99':>7} | {'ratio':>5} {'p99 x':>6}")
+    for concurrency, figures in results["closed_loop"].items():
+        bare = baseline[concurrency].figures()
+        print(f"{concurrency:>11} | {figures['commands_per_s']:>11,.0f} {figures['p50_ms']:>7.1f} {figures['p95_ms']:>7.1f} "
+              f"{figures['p99_ms']:>7.1f} {figures['errors']:>4} | {bare['commands_per_s']:>10,.0f} {bare['p99_ms']:>7.1f} | "
+              f"{figures['commands_per_s'] / bare['commands_per_s']:>5.2f} {figures['p99_ms'] / bare['p99_ms']:>6.2f}")
+    print()
+    print(f"{'rate/s':>6} | {'sent':>6} {'errors':>6} | {'visible p50 ms':>14} {'p99 ms':>8} {'never':>5} | {'backlog at end':>14}")
+    for row in results["steady"]:
+        print(f"{row['rate']:>6} | {row['sent']:>6} {row['errors']:>6} | {row['visible_p50_ms']:>14.1f} "
+              f"{row['visible_p99_ms']:>8.1f} {row['not_visible']:>5} | {row['backlog_at_end']:>14}")
+    print()
+    names = list(next(iter(results["cpu_ms_per_command"].values())))
+    print("CPU ms per command, " + " ".join(f"{name:>15}" for name in names))
+    for concurrency, row in results["cpu_ms_per_command"].items():
+        print(f"concurrency {concurrency:>7} " + " ".join(f"{row[name]:>15.2f}" for name in names))
+    if "catch_up" in results:
+        print()
+        print(f"{'catch-up':<16} {'events':>8} {'seconds':>8} {'events/s':>9}")
+        for name, row in results["catch_up"].items():
+            print(f"{name:<16} {row['events']:>8} {row['seconds']:>8.1f} {row['events_per_s']:>9,}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each closed-loop and steady stage")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200])
+    parser.add_argument("--catch-up", type=int, default=100_000, help="events for the catch-up stage (0: none)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="py-spy each service during the highest concurrency; collapsed stacks into this folder")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="polku-load-") as work:
+        work_dir = Path(work)
+        say(f"baseline: aiohttp + pydantic + one SQLite commit per request, {args.seconds:.0f} s per concurrency")
+        baseline = asyncio.run(baseline_runs(args.concurrency, args.seconds, work_dir))
+        service_env = ({service: {"POLKU_DATABASE_URL": url} for service, url in postgres_databases().items()}
+                       if args.database == "postgres" else None)
+        system = LocalSystem(work_dir / "var", first_port=free_port_block(), service_env=service_env)
+        try:
+            say(f"starting nats-server and the five services on {args.database}")
+            system.start()
+            results = asyncio.run(system_runs(args, system))
+        finally:
+            system.stop()
+    print_tables(baseline, results)
+    if args.profile:
+        profile.report(args.profile)
+    summary = {
+        "database": args.database, "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(),
+        "closed_loop": {str(c): results["closed_loop"][c] | {
+            "baseline_commands_per_s": baseline[c].figures()["commands_per_s"], "baseline_p99_ms": baseline[c].figures()["p99_ms"],
+            "ratio_to_baseline": round(results["closed_loop"][c]["commands_per_s"] / baseline[c].figures()["commands_per_s"], 2)}
+            for c in results["closed_loop"]},
+        "visibility": results["steady"], "cpu_ms_per_command": results["cpu_ms_per_command"],
+        "catch_up": results.get("catch_up", {}),
+    }
+    print(json.dumps(summary))
+
+
+def free_port_block(size: int = 5) -> int:
+    """The first of `size` consecutive free ports (the services take one each)."""
+    while True:
+        first = free_port()
+        if all(_free(first + offset) for offset in range(1, size)) and first + size < 65535:
+            return first
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+if __name__ == "__main__":
+    main()
