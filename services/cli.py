@@ -106,7 +106,7 @@ async def _rebuild(args) -> int:
     from services.reporting.service import SERVICE
 
     settings = Settings(service="reporting")
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(settings.resolved_database_url, statements_on_loop=False)
     await migrate(engine, SERVICE.migrations)
     nc = await connect(settings.nats_url, "polku-rebuild", settings.nats_user, settings.nats_password)
     try:

@@ -115,6 +115,14 @@ class Delivery:
         return str(self.envelope.id)
 
 
+class HandlerFailed(Exception):
+    """One event's handler failed in a batch: the whole transaction rolls back, and this says which."""
+
+    def __init__(self, delivery: Delivery, error: Exception):
+        super().__init__(str(error))
+        self.delivery, self.error = delivery, error
+
+
 class InboxConsumer:
     def __init__(self, subscription: Subscription, engine: AsyncEngine, js: Callable[[], JetStreamContext],
                  settings: Settings, on_commit: Callable[[], None] | None = None):
@@ -142,7 +150,7 @@ class InboxConsumer:
         finally:
             # A subscription left behind would hold up draining the connection when the service stops.
             with contextlib.suppress(Exception):
-                await pull.unsubscribe()
+                await asyncio.wait_for(pull.unsubscribe(), 2)
 
     async def _next_batch(self, pull: JetStreamContext.PullSubscription) -> list[Msg]:
         """The next message, waiting for it, and then as many of those behind it as a batch takes.
@@ -208,25 +216,43 @@ class InboxConsumer:
     async def _process_together(self, deliveries: list[Delivery]) -> None:
         # Each event's trace shows its processing; the batch's SQL is under a batch span linked to them all.
         spans = {delivery.event_id: self._span(delivery, current=False) for delivery in deliveries}
-        with tracer.start_as_current_span(
-            f"{self.name} process batch", kind=trace.SpanKind.CONSUMER,
-            links=[trace.Link(span.get_span_context()) for span in spans.values()],
-            attributes={"messaging.system": "nats", "messaging.batch.message_count": len(deliveries),
-                        "messaging.consumer.group.name": self.name},
-        ):
+        try:
+            with tracer.start_as_current_span(
+                f"{self.name} process batch", kind=trace.SpanKind.CONSUMER,
+                links=[trace.Link(span.get_span_context()) for span in spans.values()],
+                attributes={"messaging.system": "nats", "messaging.batch.message_count": len(deliveries),
+                            "messaging.consumer.group.name": self.name},
+            ):
+                await self._apply_together(deliveries, spans)
+        finally:
+            for span in spans.values():
+                span.end()
+
+    async def _apply_together(self, deliveries: list[Delivery], spans: dict[str, trace.Span]) -> None:
+        """The batch in one transaction. An event whose handler fails is taken out: those before it
+        are applied together again, it is tried alone (and retried or dead-lettered), and the rest
+        go on together. Any other failure applies every event alone."""
+        while deliveries:
             try:
                 retry = await self._apply(deliveries, spans)
+            except HandlerFailed as failed:
+                at = deliveries.index(failed.delivery)
+                log.info("an event failed in a batch; it is tried alone", extra={
+                    "consumer": self.name, "event_id": failed.delivery.event_id, "events": len(deliveries),
+                    "error": f"{type(failed.error).__name__}: {failed.error}"})
+                if at:
+                    await self._apply_together(deliveries[:at], spans)
+                await self._process_one(failed.delivery)
+                deliveries = deliveries[at + 1:]
+                continue
             except Exception as error:
                 log.info("batch failed; applying its events one at a time", extra={
                     "consumer": self.name, "events": len(deliveries), "error": f"{type(error).__name__}: {error}"})
-                retry = None
-        for span in spans.values():
-            span.end()
-        if retry is None:
-            for delivery in deliveries:
-                await self._process_one(delivery)
-        else:
+                for delivery in deliveries:
+                    await self._process_one(delivery)
+                return
             await self._settle(deliveries, retry)
+            return
 
     async def _process_one(self, delivery: Delivery) -> None:
         with self._span(delivery):
@@ -273,7 +299,12 @@ class InboxConsumer:
             uow.cause = Cause.of(delivery.envelope)  # what the handler appends was caused by this event
             # Its SQL goes under its own span: alone, that span is already current; in a batch, make it so.
             with trace.use_span(spans[delivery.event_id]) if spans else contextlib.nullcontext():
-                await self.subscription.handlers[type(delivery.event)](uow, delivery.event, delivery.envelope)
+                try:
+                    await self.subscription.handlers[type(delivery.event)](uow, delivery.event, delivery.envelope)
+                except Exception as error:
+                    if spans is None:
+                        raise
+                    raise HandlerFailed(delivery, error) from error
         return {}
 
     async def _settle(self, deliveries: list[Delivery], retry: dict[str, Exception]) -> None:

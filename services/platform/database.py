@@ -7,15 +7,22 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from services.platform import sqlite_on_loop
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, statements_on_loop: bool = True) -> AsyncEngine:
+    """`statements_on_loop`: SQLite statements run on the event loop's thread (sqlite_on_loop.py);
+    rebuild turns it off, to let its big inserts run beside the decoding of the next batch."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        if statements_on_loop:
+            engine = create_async_engine(url, async_creator=lambda: sqlite_on_loop.connect(path))
+        else:
+            engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10)

@@ -126,9 +126,12 @@ class ServiceRuntime:
         log.info("service started", extra={"port": self.settings.resolved_http_port})
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Cancelled again until done: nats-py swallows a cancellation that lands while it queues a
+        # flush (nats.aio.client.Client._flush_pending), and the consumer's loop would go on.
+        while running := [task for task in self._tasks if not task.done()]:
+            for task in running:
+                task.cancel()
+            await asyncio.wait(running, timeout=0.1)
         if self._runner:
             await self._runner.cleanup()
         await self.broker.stop()

@@ -40,7 +40,7 @@ async def raw_replay(url: str) -> dict:
 
 
 async def real_rebuild(url: str, database: str) -> dict:
-    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    engine = create_engine(f"sqlite+aiosqlite:///{database}", statements_on_loop=False)
     await migrate(engine, SERVICE.migrations)
     nc = await connect(url, "bench-rebuild")
     try:

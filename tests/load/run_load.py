@@ -317,10 +317,12 @@ def main() -> None:
     parser.add_argument("--catch-up", type=int, default=100_000, help="events for the catch-up stage (0: none)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="py-spy each service during the highest concurrency; collapsed stacks into this folder")
+    parser.add_argument("--keep", type=Path, default=None, help="work here (databases, logs) and keep it")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="polku-load-") as work:
-        work_dir = Path(work)
+        work_dir = args.keep or Path(work)
+        work_dir.mkdir(parents=True, exist_ok=True)
         say(f"baseline: aiohttp + pydantic + one SQLite commit per request, {args.seconds:.0f} s per concurrency")
         baseline = asyncio.run(baseline_runs(args.concurrency, args.seconds, work_dir))
         service_env = ({service: {"POLKU_DATABASE_URL": url} for service, url in postgres_databases().items()}
