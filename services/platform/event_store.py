@@ -6,7 +6,7 @@ from typing import Generic, TypeVar
 from uuid import UUID, uuid4
 
 from opentelemetry import propagate
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -72,10 +72,24 @@ class EventStore:
         area: str,
         cause: Cause,
     ) -> list[EventEnvelope]:
+        envelopes = self.envelopes(kind, aggregate_id, expected_version, new_events, area, cause)
+        await self.write(envelopes)
+        return envelopes
+
+    def envelopes(
+        self,
+        kind: AggregateKind,
+        aggregate_id: str,
+        expected_version: int,
+        new_events: Sequence[Event],
+        area: str,
+        cause: Cause,
+    ) -> list[EventEnvelope]:
+        """The new events of one aggregate as they go into the log and on the bus, not yet written."""
         now = datetime.now(UTC)
         trace_carrier: dict[str, str] = {}
         propagate.inject(trace_carrier)
-        envelopes = [
+        return [
             EventEnvelope(
                 id=uuid4(),
                 source=f"/polku/{self.service}",
@@ -94,15 +108,18 @@ class EventStore:
             )
             for offset, event in enumerate(new_events, start=1)
         ]
+
+    async def write(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """The events, of one aggregate or many, and their outbox rows: two statements in all."""
         rows = [
             {
                 "event_id": str(envelope.id),
-                "aggregate_type": kind.name,
-                "aggregate_id": aggregate_id,
+                "aggregate_type": envelope.aggregatetype,
+                "aggregate_id": envelope.aggregateid,
                 "aggregate_version": envelope.aggregateversion,
                 "event_type": envelope.type,
                 "subject": envelope.nats_subject,
-                "occurred_at": now,
+                "occurred_at": envelope.time,
                 "envelope": envelope.model_dump_json(),
             }
             for envelope in envelopes
@@ -110,16 +127,13 @@ class EventStore:
         try:
             await self.connection.execute(insert(events), rows)
         except IntegrityError:
-            raise ConcurrencyConflict(kind.name, aggregate_id, expected_version) from None
+            first = envelopes[0]  # a conflict of a batch of many aggregates names the first of them
+            raise ConcurrencyConflict(first.aggregatetype, first.aggregateid, first.aggregateversion - 1) from None
         await self.connection.execute(
-            insert(outbox).from_select(
-                ["position"],
-                select(events.c.position).where(
-                    events.c.aggregate_id == aggregate_id, events.c.aggregate_version > expected_version
-                ),
-            )
+            insert(outbox).from_select(["position"], select(events.c.position).where(events.c.event_id.in_(
+                bindparam("event_ids", expanding=True)))),
+            {"event_ids": [row["event_id"] for row in rows]},
         )
-        return envelopes
 
 
 async def requeue_from(engine, position: int) -> int:

@@ -21,7 +21,9 @@ State = TypeVar("State")
 class UnitOfWork:
     """`async with UnitOfWork(...) as uow:` commits on success and rolls back on any error.
 
-    After a commit that wrote events, `on_commit` wakes the outbox relay.
+    New events are kept until the commit and then written together (one insert for the events of
+    every aggregate decided, one for their outbox rows); reads within the unit see them. After a
+    commit that wrote events, `on_commit` wakes the outbox relay.
     """
 
     def __init__(self, engine: AsyncEngine, service: str, cause: Cause, on_commit: Callable[[], None] | None = None,
@@ -32,6 +34,7 @@ class UnitOfWork:
         self.actor, self.purpose = actor, purpose
         self.appended: list[EventEnvelope] = []
         self.decided: list[Event] = []
+        self._appended_to: dict[str, list[EventEnvelope]] = {}
 
     async def __aenter__(self) -> "UnitOfWork":
         self.connection: AsyncConnection = await self.engine.connect()
@@ -42,8 +45,10 @@ class UnitOfWork:
     async def __aexit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
-                if self.actor and self.appended:
-                    await self._audit_changes()
+                if self.appended:
+                    await self.events.write(self.appended)
+                    if self.actor:
+                        await self._audit_changes()
                 await self.connection.commit()
             else:
                 await self.connection.rollback()
@@ -80,12 +85,14 @@ class UnitOfWork:
                 raise ValueError(f"{kind.name} {aggregate_id} is new and needs an employment area")
             if self.actor and area != self.actor.area:
                 raise Forbidden(f"employment_area: the caller acts for area {self.actor.area}, not {area}")
-            self.appended += await self.events.append(kind, aggregate_id, len(history), new_events, area, self.cause)
+            envelopes = self.events.envelopes(kind, aggregate_id, len(history), new_events, area, self.cause)
+            self.appended += envelopes
+            self._appended_to.setdefault(aggregate_id, []).extend(envelopes)
             self.decided += new_events
         return fold(kind, new_events, state)
 
     async def _visible_history(self, kind: AggregateKind, aggregate_id: str) -> list[EventEnvelope]:
-        history = await self.events.load(aggregate_id)
+        history = await self.events.load(aggregate_id) + self._appended_to.get(aggregate_id, [])
         if history and self.actor and history[0].employmentarea != self.actor.area:
             raise NotFound(f"no {kind.name.lower()} {aggregate_id}")  # another area's data is invisible
         return history
