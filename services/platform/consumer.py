@@ -109,10 +109,7 @@ class Delivery:
     msg: Msg
     envelope: EventEnvelope
     event: Event
-
-    @property
-    def event_id(self) -> str:
-        return str(self.envelope.id)
+    event_id: str  # the envelope's id as text, made once: the inbox and the acks look it up often
 
 
 class HandlerFailed(Exception):
@@ -205,7 +202,7 @@ class InboxConsumer:
         for msg in msgs:
             try:
                 envelope = EventEnvelope.model_validate_json(msg.data)
-                deliveries.append(Delivery(msg, envelope, decode(envelope)))
+                deliveries.append(Delivery(msg, envelope, decode(envelope), str(envelope.id)))
             except UNDECODABLE as error:
                 await self._dead_letter(msg, error)
         if len(deliveries) == 1:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from services.platform.access import allowed_roles
 from services.platform.audit import AUDIT_ROUTES
 from services.platform.auth import verifier_from
-from services.platform.bus import inbox_prefix
+from services.platform.bus import inbox_prefix, parse_headers_plainly
 from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
@@ -102,6 +102,7 @@ class ServiceRuntime:
         trace_sql(self.engine)
         await migrate(self.engine, self.definition.migrations)
         await self.broker.start()
+        parse_headers_plainly(self.broker.config.connection_state.connection)
         if self.consumer:
             await self.consumer.create_if_missing()
             self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.settings.service}-consumer"))

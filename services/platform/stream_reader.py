@@ -14,12 +14,13 @@ Two more per-message costs of nats-py are avoided here, each about as large as a
 """
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from services.platform.bus import plain_header_parsing
 
 REQUEST_EXPIRES_NS = 30 * 1_000_000_000
 REQUESTS_AHEAD = 2
@@ -52,7 +53,7 @@ async def read_batches(nc: Client, stream: str, subject: str, batch_size: int = 
             unrequested -= min(batch_size, unrequested)
 
     received = _Received(request)
-    with _plain_header_parsing(nc):
+    with plain_header_parsing(nc):
         # Only requested messages arrive, so the subscription holds at most REQUESTS_AHEAD batches.
         subscription = await nc.subscribe(inbox, cb=received.add, pending_msgs_limit=4 * batch_size,
                                           pending_bytes_limit=-1)
@@ -95,34 +96,3 @@ class _Received:
             await self.enough.wait()
         batch, self.messages = self.messages[:count], self.messages[count:]
         return batch
-
-
-class _PlainHeaders:
-    """The one method nats-py calls on its header parser (email.parser.BytesParser), for NATS headers.
-
-    NATS headers are `Name: value` lines: no folding or encoding. Decoded and stripped as nats-py
-    does; of a repeated name the last value wins, as in nats-py's own dict of the parsed headers.
-    """
-
-    @staticmethod
-    def parsebytes(raw: bytes) -> dict[str, str]:
-        headers = {}
-        for line in raw.decode("ascii", "surrogateescape").split("\r\n"):
-            name, colon, value = line.partition(":")
-            if colon:
-                headers[name.strip()] = value.strip()
-        return headers
-
-
-@contextmanager
-def _plain_header_parsing(nc: Client) -> Iterator[None]:
-    """Swap nats-py's (private, pinned version) header parser while reading; a nats-py without it reads slower."""
-    original = getattr(nc, "_hdr_parser", None)
-    if original is None:
-        yield
-        return
-    nc._hdr_parser = _PlainHeaders()
-    try:
-        yield
-    finally:
-        nc._hdr_parser = original
