@@ -11,7 +11,7 @@ from services.platform.http import RUNTIME, Route, path_uuid
 async def register_employer(request: web.Request, command: RegisterEmployer) -> EmployerRegistered:
     runtime, employer_id = request.app[RUNTIME], uuid4()
     async with runtime.unit_of_work(request) as uow:
-        employer = await uow.decide(EMPLOYER, str(employer_id),
+        employer = await uow.create(EMPLOYER, str(employer_id),
                                     lambda employer: register(employer, employer_id, command),
                                     area=command.employment_area)
     return employer.registered
@@ -27,9 +27,9 @@ async def start_placement(request: web.Request, command: StartPlacement) -> Plac
     runtime, placement_id = request.app[RUNTIME], uuid4()
     async with runtime.unit_of_work(request) as uow:
         employer, _ = await uow.read(EMPLOYER, str(command.employer_id))
-        placement = await uow.decide(PLACEMENT, str(placement_id),
+        placement = await uow.create(PLACEMENT, str(placement_id),
                                      lambda placement: start(placement, placement_id, command, employer),
-                                     area=employer.registered and employer.registered.employment_area)
+                                     area=employer.registered.employment_area)
     return placement.started
 
 

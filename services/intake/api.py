@@ -78,7 +78,7 @@ def _view(client_id: UUID, client) -> ClientView:
 async def refer_client(request: web.Request, referral: ReferClient) -> ClientView:
     runtime, client_id = request.app[RUNTIME], uuid4()
     async with runtime.unit_of_work(request) as uow:
-        client = await uow.decide(CLIENT, str(client_id),
+        client = await uow.create(CLIENT, str(client_id),
                                   lambda client: refer(client, client_id, referral, date.today()),
                                   area=referral.employment_area)
         if referral.person is not None:

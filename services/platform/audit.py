@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import BaseModel
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.platform.auth import Principal
@@ -19,6 +19,9 @@ from services.platform.tables import audit_head, audit_log
 from services.platform.tracing import current_trace_id
 
 GENESIS = "0" * 64
+NEXT_SEQ = (update(audit_head).where(audit_head.c.id == 1).values(last_seq=audit_head.c.last_seq + 1)
+            .returning(audit_head.c.last_seq, audit_head.c.last_hash))
+SET_LAST_HASH = update(audit_head).where(audit_head.c.id == 1).values(last_hash=bindparam("last_hash"))
 FIELDS = ("seq", "at", "actor", "roles", "area", "action", "subject", "purpose", "trace_id")
 
 
@@ -45,15 +48,13 @@ async def record(connection: AsyncConnection, actor: Principal, action: str, sub
     """Append one entry in the caller's transaction."""
     # UPDATE … RETURNING takes the head's row lock (PostgreSQL) or the write lock (SQLite) first,
     # so two transactions never chain onto the same previous entry.
-    head = (await connection.execute(
-        update(audit_head).where(audit_head.c.id == 1).values(last_seq=audit_head.c.last_seq + 1)
-        .returning(audit_head.c.last_seq, audit_head.c.last_hash))).one()
+    head = (await connection.execute(NEXT_SEQ)).one()
     entry = {"seq": head.last_seq, "at": datetime.now(UTC).isoformat(), "actor": actor.user_id,
              "roles": ",".join(sorted(actor.roles)), "area": actor.area, "action": action[:255],
              "subject": subject[:255], "purpose": purpose[:255], "trace_id": current_trace_id()}
     digest = entry_hash(head.last_hash, entry)
-    await connection.execute(audit_log.insert().values(**entry, previous_hash=head.last_hash, hash=digest))
-    await connection.execute(update(audit_head).where(audit_head.c.id == 1).values(last_hash=digest))
+    await connection.execute(audit_log.insert(), entry | {"previous_hash": head.last_hash, "hash": digest})
+    await connection.execute(SET_LAST_HASH, {"last_hash": digest})
 
 
 async def first_broken_link(engine: AsyncEngine, batch_size: int = 10_000) -> int | None:

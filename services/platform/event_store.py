@@ -50,17 +50,20 @@ def fold(kind: AggregateKind[State], history: Sequence[Event], state: State | No
     return state
 
 
+# Built once: a statement built per call spends more on building and its cache key than on SQL.
+LOAD_HISTORY = (select(events.c.envelope).where(events.c.aggregate_id == bindparam("aggregate_id"))
+                .order_by(events.c.aggregate_version))
+QUEUE_FOR_RELAY = insert(outbox).from_select(["position"], select(events.c.position).where(
+    events.c.event_id.in_(bindparam("event_ids", expanding=True))))
+
+
 class EventStore:
     def __init__(self, connection: AsyncConnection, service: str):
         self.connection = connection
         self.service = service
 
     async def load(self, aggregate_id: str) -> list[EventEnvelope]:
-        rows = await self.connection.execute(
-            select(events.c.envelope)
-            .where(events.c.aggregate_id == aggregate_id)
-            .order_by(events.c.aggregate_version)
-        )
+        rows = await self.connection.execute(LOAD_HISTORY, {"aggregate_id": aggregate_id})
         return [EventEnvelope.model_validate_json(envelope) for (envelope,) in rows]
 
     async def append(
@@ -129,11 +132,7 @@ class EventStore:
         except IntegrityError:
             first = envelopes[0]  # a conflict of a batch of many aggregates names the first of them
             raise ConcurrencyConflict(first.aggregatetype, first.aggregateid, first.aggregateversion - 1) from None
-        await self.connection.execute(
-            insert(outbox).from_select(["position"], select(events.c.position).where(events.c.event_id.in_(
-                bindparam("event_ids", expanding=True)))),
-            {"event_ids": [row["event_id"] for row in rows]},
-        )
+        await self.connection.execute(QUEUE_FOR_RELAY, {"event_ids": [row["event_id"] for row in rows]})
 
 
 async def requeue_from(engine, position: int) -> int:

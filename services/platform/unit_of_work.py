@@ -3,7 +3,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import EventEnvelope
@@ -16,6 +16,8 @@ from services.platform.event_store import AggregateKind, Cause, EventStore, fold
 from services.platform.tables import inbox
 
 State = TypeVar("State")
+PROCESSED_AMONG = select(inbox.c.event_id).where(
+    inbox.c.consumer == bindparam("consumer"), inbox.c.event_id.in_(bindparam("event_ids", expanding=True)))
 
 
 class UnitOfWork:
@@ -76,7 +78,21 @@ class UnitOfWork:
         An aggregate belongs to one employment area: a new one is given it, an existing one keeps
         the area of its first event. Returns the state after the new events.
         """
-        history = await self._visible_history(kind, aggregate_id)
+        return await self._decide(kind, aggregate_id, await self._visible_history(kind, aggregate_id), decide, area)
+
+    async def create(
+        self,
+        kind: AggregateKind[State],
+        aggregate_id: str,
+        decide: Callable[[State], Sequence[Event]],
+        area: str,
+    ) -> State:
+        """`decide` for an aggregate under an id this service has just made (a uuid4): there is no
+        history to load. Were the id taken after all, the event log's key refuses it (409)."""
+        return await self._decide(kind, aggregate_id, [], decide, area)
+
+    async def _decide(self, kind: AggregateKind[State], aggregate_id: str, history: list[EventEnvelope],
+                      decide: Callable[[State], Sequence[Event]], area: str | None) -> State:
         state = _state(kind, history)
         new_events = decide(state)
         if new_events:
@@ -111,9 +127,7 @@ class UnitOfWork:
 
     async def already_processed(self, consumer: str, event_ids: list[str]) -> set[str]:
         """Which of these events the consumer has processed before (its inbox)."""
-        found = await self.connection.execute(
-            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id.in_(event_ids))
-        )
+        found = await self.connection.execute(PROCESSED_AMONG, {"consumer": consumer, "event_ids": event_ids})
         return {event_id for (event_id,) in found}
 
     async def mark_processed(self, consumer: str, event_ids: list[str]) -> None:

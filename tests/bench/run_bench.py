@@ -11,6 +11,8 @@ directory (never the one on 4222). Stages:
 5. replay      for the 100k stream (A) and the 1M stream (B), each run in its own child process:
                a raw pull + decode of every message (the baseline) and the real rebuild into a
                fresh reporting database, taking turns; the best of --repeats runs counts
+6. per command one new aggregate of three events per transaction, through Polku's unit of work and
+               through the eventsourcing library, each on its own SQLite file (append_per_command.py)
 
 Prints a table, then one JSON object on the last line; "events" says how many events each figure
 was measured on.
@@ -41,6 +43,7 @@ from services.platform.event_store import EventStore
 from services.platform.nats_server import LocalNatsServer
 from services.platform.relay import OutboxRelay
 from services.platform.tables import events
+from tests.bench import append_per_command
 from tests.bench.workload import Change, Message, changes, messages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -285,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--small", type=int, default=100_000, help="events appended, relayed and published")
     parser.add_argument("--large", type=int, default=1_000_000, help="events on the big stream replayed")
     parser.add_argument("--repeats", type=int, default=2, help="raw replays and rebuilds per stream; the best counts")
+    parser.add_argument("--commands", type=int, default=5000, help="commands of the per-command append comparison")
     args = parser.parse_args(argv)
     stages = Stages()
     work = Path(tempfile.mkdtemp(prefix="polku-bench-"))
@@ -293,13 +297,20 @@ def main(argv: list[str] | None = None) -> None:
     try:
         writes, types = asyncio.run(build_streams(work, servers, args.small, args.large, stages))
         replays = replay_streams(work, servers, types, args.repeats, stages)
+        stages.say(f"per command: {args.commands} commands through Polku's unit of work and through eventsourcing")
+        per_command = append_per_command.compare(work, args.commands)
     finally:
         for server in servers:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
     stages.say("done")
     print_table(writes, replays)
-    print(json.dumps(summary(writes, replays, args.repeats)))
+    print(f"append per command (one aggregate of 3 events a transaction, SQLite, synchronous FULL): "
+          f"Polku {per_command['polku_events_per_s']:,} events/s, eventsourcing "
+          f"{per_command['eventsourcing_events_per_s']:,} events/s "
+          f"(its SQLite synchronous: {per_command['eventsourcing_sqlite_synchronous']}), "
+          f"ratio {per_command['polku_vs_eventsourcing']}\n")
+    print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command}))
 
 
 if __name__ == "__main__":

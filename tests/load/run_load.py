@@ -8,7 +8,7 @@ Stages, all on this machine (nothing here touches a server on the default ports)
 4. steady rate mixed commands sent at a fixed rate: how long until reporting counts a referral
                (2xx to visible, p50/p99), and the consumers' backlog at the end of the stage
 5. catch-up    pathway, payroll_billing and reporting stopped, ~100,000 events published, each started
-               alone: events/s until its consumer has nothing pending
+               alone: events/s from its first batch until its consumer has nothing pending
 
 `--database postgres` runs every service on its own PostgreSQL database (POLKU_LOAD_POSTGRES_URL,
 default the local server). Prints tables, then one JSON object on the last line.
@@ -216,10 +216,15 @@ async def catch_up(system: LocalSystem, nc, backlog: Backlog, events: int) -> di
     say(f"catch-up: {published} events published with the consumers stopped")
     figures = {}
     for name in CONSUMERS:
+        pending = (await backlog.pending())[name]
         system.services.start(name)
-        # From the moment the process answers /ready: its start-up (imports, migrations) is not catching up.
-        await asyncio.to_thread(system.services.wait_ready)
-        pending, started = (await backlog.pending())[name], time.perf_counter()
+        # From its first batch on: the process's start-up (imports, migrations) is not catching up.
+        deadline = time.monotonic() + 120
+        while (await backlog.pending())[name] == pending:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} took nothing in 120 s; see its log under {system.var_dir}/logs")
+            await asyncio.sleep(0.01)
+        started = time.perf_counter()
         while (await backlog.pending())[name]:
             await asyncio.sleep(0.02)
         seconds = time.perf_counter() - started
@@ -237,7 +242,7 @@ async def system_runs(args, system: LocalSystem) -> dict:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
             workload = Workload(http, services.url, system.token)
             say("seeding: employers, clients, placements and their employments")
-            await workload.seed(employers=20, employments=64)
+            await workload.seed(employers=20, employments=args.employments)
             await backlog.drained()
             cpu = Cpu(system)
             for concurrency in args.concurrency:
@@ -315,6 +320,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200])
     parser.add_argument("--catch-up", type=int, default=100_000, help="events for the catch-up stage (0: none)")
+    parser.add_argument("--employments", type=int, default=64,
+                        help="employments seeded for timesheets and invoices (more than the highest concurrency)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="py-spy each service during the highest concurrency; collapsed stacks into this folder")
     parser.add_argument("--keep", type=Path, default=None, help="work here (databases, logs) and keep it")

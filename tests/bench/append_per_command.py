@@ -1,0 +1,93 @@
+"""Append per command, Polku's unit of work beside the eventsourcing library (pyeventsourcing).
+
+Same machine, same run, each on its own SQLite file in WAL mode: one command makes one new
+aggregate with the three events of a referral (referred, assessed, enrolled) in one transaction.
+Polku goes through `UnitOfWork.create` (decide, write events and outbox, commit with
+`synchronous=FULL`); eventsourcing through `Application.save` with its SQLite persistence module.
+"""
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
+from services.platform.database import create_engine, migrate
+from services.platform.unit_of_work import UnitOfWork
+from tests.bench.workload import changes
+
+
+class Referral(Aggregate):
+    @event("Referred")
+    def __init__(self, area: str, municipality: str, age_band: str, gender: str, referred_on: str):
+        self.area, self.municipality, self.age_band, self.gender = area, municipality, age_band, gender
+        self.referred_on, self.status = referred_on, "referred"
+
+    @event("Assessed")
+    def assess(self, eligible: bool, criterion: str | None) -> None:
+        self.status = "assessed" if eligible else "not_eligible"
+
+    @event("Enrolled")
+    def enrol(self, case_worker_id: str) -> None:
+        self.status = "enrolled"
+
+
+class Referrals(Application):
+    pass
+
+
+def referral_changes(commands: int) -> list:
+    """The bench workload's intake changes with all three events (eligible clients)."""
+    return [change for change in changes(commands * 8, seed=4)
+            if change.service == "intake" and len(change.events) == 3][:commands]
+
+
+async def polku(database: Path, commands: int) -> float:
+    """Events a second through Polku's unit of work."""
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    await migrate(engine)
+    work = referral_changes(commands)
+    try:
+        started = time.perf_counter()
+        for change in work:
+            async with UnitOfWork(engine, change.service, change.cause) as uow:
+                await uow.create(change.kind, change.aggregate_id, lambda _state, c=change: c.events, area=change.area)
+        return 3 * len(work) / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
+def eventsourcing(database: Path, commands: int) -> tuple[float, int]:
+    """Events a second through eventsourcing, and the synchronous setting its connections had."""
+    app = Referrals(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(database)})
+    work = referral_changes(commands)
+    started = time.perf_counter()
+    for change in work:
+        referred, assessed, enrolled = change.events
+        referral = Referral(change.area, referred.municipality, referred.age_band, referred.gender,
+                            str(referred.referred_on))
+        referral.assess(assessed.eligible, assessed.criterion)
+        referral.enrol(enrolled.case_worker_id)
+        app.save(referral)
+    seconds = time.perf_counter() - started
+    with sqlite3.connect(database) as probe:  # a fresh connection has the library's default
+        synchronous = probe.execute("PRAGMA synchronous").fetchone()[0]
+    app.close()
+    return 3 * len(work) / seconds, synchronous
+
+
+def compare(work: Path, commands: int) -> dict:
+    polku_per_s = asyncio.run(polku(work / "append-polku.db", commands))
+    library_per_s, synchronous = eventsourcing(work / "append-eventsourcing.db", commands)
+    return {"commands": commands, "polku_events_per_s": round(polku_per_s),
+            "eventsourcing_events_per_s": round(library_per_s),
+            "eventsourcing_sqlite_synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[synchronous],
+            "polku_vs_eventsourcing": round(polku_per_s / library_per_s, 2)}
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        print(compare(Path(directory), 2000))

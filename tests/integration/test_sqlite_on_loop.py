@@ -1,0 +1,48 @@
+"""SQLite statements run on the event loop: a writer that finds the database locked waits without
+blocking the loop, and goes on when the lock is free."""
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, select
+
+from services.platform.database import create_engine, migrate
+from services.platform.tables import inbox
+
+
+def row(consumer: str) -> dict:
+    return {"consumer": consumer, "event_id": "e-1", "processed_at": datetime.now(UTC)}
+
+
+async def test_a_writer_waits_for_the_lock_while_the_loop_goes_on(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    first, second = create_engine(url), create_engine(url)
+    await migrate(first)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    async def write_second() -> None:
+        async with second.begin() as connection:
+            await connection.execute(insert(inbox), row("second"))
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with first.connect() as holder:
+            await holder.begin()
+            await holder.execute(insert(inbox), row("first"))  # holds SQLite's write lock until commit
+            waiting = asyncio.create_task(write_second())
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "the second writer waits for the lock"
+            assert ticks >= 20, f"the loop went on meanwhile (ticked {ticks} times in 0.3 s)"
+            await holder.commit()
+        await asyncio.wait_for(waiting, 5)
+        async with first.connect() as connection:
+            assert (await connection.execute(select(func.count()).select_from(inbox))).scalar_one() == 2
+    finally:
+        ticker.cancel()
+        await first.dispose()
+        await second.dispose()
