@@ -195,9 +195,6 @@ class InboxConsumer:
                         extra={"consumer": self.name, "differing": differing})
         return differing
 
-    async def process(self, msg: Msg) -> None:
-        await self.process_batch([msg])
-
     async def process_batch(self, msgs: Sequence[Msg]) -> None:
         deliveries = []
         for msg in msgs:

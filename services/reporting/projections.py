@@ -27,6 +27,7 @@ from contracts.events.employer import PlacementStarted
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.payroll_billing import EmployerInvoiced
+from services.platform.consumer import Item
 from services.reporting.tables import clients, invoices, placements
 
 Row = dict[str, Any]
@@ -118,7 +119,6 @@ PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
 HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}
 
 
-Item = tuple[EventEnvelope, Event]
 
 
 @dataclass

@@ -352,7 +352,7 @@ async def test_consumer_dead_letters_an_event_without_an_upcaster_on_the_first_d
                              settings=Settings(service="pathway"))
     body = envelope("ClientEnrolled", {"client_id": str(CLIENT)}, schema_version=0).model_dump_json().encode()
     msg = FakeMsg(body)
-    await consumer.process(msg)
+    await consumer.process_batch([msg])
     assert msg.calls == ["term"]
     assert handled == []
     [(subject, payload, stream, headers)] = js.published
