@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from faststream.nats import ConsumerConfig
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError, ServiceUnavailableError
+from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,9 +26,9 @@ from contracts.envelope import EventEnvelope, event_subject
 from contracts.events.base import Event
 from contracts.registry import decode
 from services.platform import dead_letters
-from services.platform.bus import inbox_prefix
 from services.platform.config import Settings
 from services.platform.event_store import Cause
+from services.platform.pull import Pull
 from services.platform.unit_of_work import UnitOfWork
 
 Handler = Callable[[UnitOfWork, Any, EventEnvelope], Awaitable[None]]
@@ -123,22 +124,24 @@ class HandlerFailed(Exception):
 
 class InboxConsumer:
     def __init__(self, subscription: Subscription, engine: AsyncEngine, js: Callable[[], JetStreamContext],
-                 settings: Settings, on_commit: Callable[[], None] | None = None):
-        self.subscription, self.engine, self.js, self.settings = subscription, engine, js, settings
+                 settings: Settings, on_commit: Callable[[], None] | None = None,
+                 nc: Callable[[], Client] | None = None):
+        """`js` and `nc`: the service's JetStream context and connection, once it is connected."""
+        self.subscription, self.engine, self.js, self.settings, self.nc = subscription, engine, js, settings, nc
         self.on_commit = on_commit
         self.name = subscription.consumer
 
     async def run(self) -> None:
         """Pull and apply until cancelled; a lost connection or server restart only pauses it."""
-        # Pulled messages arrive on the user's own inbox, the only one its NATS permissions let it read.
-        pull = await self.js().pull_subscribe_bind(
-            durable=self.name, stream=self.settings.stream,
-            inbox_prefix=f"{inbox_prefix(self.settings.nats_user)}.".encode())
+        # Pulled messages arrive on the connection's own inbox, the only one its NATS user may read.
+        nc = self.nc()
+        pull = await Pull(nc, self.settings.stream, self.name, nc.new_inbox(), self.settings.consumer_batch_size,
+                          self.settings.pull_wait_s).start()
         try:
             while True:
                 try:
-                    batch = await self._next_batch(pull)
-                except (TimeoutError, ConnectionClosedError, ServiceUnavailableError):
+                    batch = await pull.take()
+                except (TimeoutError, ConnectionClosedError):
                     continue  # idle, or the server is away: ask again (nats-py resubscribes after a reconnect)
                 except Exception:
                     log.exception("pulling failed; retrying", extra={"consumer": self.name})
@@ -148,22 +151,7 @@ class InboxConsumer:
         finally:
             # A subscription left behind would hold up draining the connection when the service stops.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(pull.unsubscribe(), 2)
-
-    async def _next_batch(self, pull: JetStreamContext.PullSubscription) -> list[Msg]:
-        """The next message, waiting for it, and then as many of those behind it as a batch takes.
-
-        Two fetches, because one fetch of n waits for all n (or its timeout) once it has had to wait
-        for the first; the first message says how many more are pending, and those are there now.
-        """
-        batch = await pull.fetch(1, timeout=self.settings.pull_wait_s)
-        behind = min(batch[0].metadata.num_pending, self.settings.consumer_batch_size - 1)
-        if behind > 0:
-            try:
-                batch += await pull.fetch(behind, timeout=self.settings.pull_wait_s)
-            except TimeoutError:
-                pass  # another instance took them
-        return batch
+                await asyncio.wait_for(pull.stop(), 2)
 
     async def create_if_missing(self) -> None:
         """Bootstrap creates the consumer (create_durable_consumers); where nobody has and the user

@@ -54,7 +54,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.consumer = (
             InboxConsumer(definition.subscription, self.engine, lambda: self.broker.config.connection_state.stream,
-                          settings, on_commit=self.wake_relay)
+                          settings, on_commit=self.wake_relay, nc=lambda: self.broker.config.connection_state.connection)
             if definition.subscription else None
         )
         self._tasks: list[asyncio.Task] = []
