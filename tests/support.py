@@ -9,6 +9,7 @@ from uuid import uuid4
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import func, select
 
 from services.employer.service import SERVICE as EMPLOYER
 from services.intake.service import SERVICE as INTAKE
@@ -17,6 +18,7 @@ from services.payroll_billing.service import SERVICE as PAYROLL_BILLING
 from services.platform.config import Settings
 from services.platform.nats_server import free_port
 from services.platform.service import ServiceDefinition, ServiceRuntime
+from services.platform.tables import outbox
 from services.reporting.service import SERVICE as REPORTING
 
 # The five services by name, in the order `make run` starts them (the `five_services` fixture).
@@ -84,6 +86,23 @@ async def caught_up(runtime) -> bool:
     """The service's consumer has taken every message on the stream that it filters for."""
     info = await runtime.broker.config.connection_state.stream.consumer_info("POLKU", runtime.settings.service)
     return info.num_pending == 0 and info.num_ack_pending == 0
+
+
+async def settled(runtimes) -> None:
+    """Every outbox published and every consumer caught up, twice over: a consumer's own events
+    must have been published and taken too. A consumer alone can look caught up before a relay
+    has published what it is to take."""
+    async def quiet() -> bool:
+        for runtime in runtimes:
+            async with runtime.engine.connect() as connection:
+                if (await connection.execute(select(func.count()).select_from(outbox))).scalar_one():
+                    return False
+            if runtime.consumer and not await caught_up(runtime):
+                return False
+        return True
+
+    await eventually(quiet, what="every outbox published and every consumer caught up")
+    await eventually(quiet, what="still settled")
 
 
 BUSINESS_IDS = {"kemi": "0210427-6", "tornio": "1013712-3"}

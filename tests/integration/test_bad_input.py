@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from services.platform.access import allowed_roles
 from services.platform.http import MAX_BODY_BYTES
 from services.platform.tables import audit_log, events, outbox
-from tests.support import DEFINITIONS, bearer, caught_up, create_history, employer_body, eventually, fill_path, \
-    operations, referral_body, url_of
+from tests.support import DEFINITIONS, bearer, create_history, employer_body, fill_path, operations, referral_body, \
+    settled, url_of
 
 PROBLEM = "application/problem+json"
 OWNER = "cw-kemi-owner"
@@ -76,14 +76,7 @@ async def quiet_services(five_services, token):
     url = url_of(five_services)
     ids = await create_history(url, token, "kemi", case_worker=OWNER)
 
-    async def settled() -> bool:
-        for runtime in five_services.values():
-            if (await _counts(runtime))["outbox"] or (runtime.consumer and not await caught_up(runtime)):
-                return False
-        return True
-
-    await eventually(settled, what="every outbox published and every consumer caught up")
-    await eventually(settled, what="still settled")  # a consumer's events have been published too
+    await settled(five_services.values())
     return url, ids
 
 

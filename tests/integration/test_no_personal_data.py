@@ -13,7 +13,7 @@ from services.platform.logs import JsonFormatter
 from services.platform.stream_reader import read_batches
 from services.platform.tables import events
 from tests.integration.test_vault import call
-from tests.support import caught_up, eventually, url_of
+from tests.support import settled, url_of
 
 
 class CapturedLogs(logging.Handler):
@@ -124,9 +124,7 @@ async def test_the_demo_puts_no_personal_data_on_the_bus_in_logs_or_in_spans(cap
                               token("case_worker", "kemi", "cw-kemi-2"), {"reason": "client_request"})
     assert status == 200
 
-    for runtime in runtimes.values():
-        if runtime.consumer:
-            await eventually(lambda: caught_up(runtime), what=f"{runtime.settings.service} caught up")
+    await settled(runtimes.values())
 
     # Nothing of any demo person on the bus: the events stream and the dead letters, subjects,
     # headers and bodies.
