@@ -66,19 +66,6 @@ class EventStore:
         rows = await self.connection.execute(LOAD_HISTORY, {"aggregate_id": aggregate_id})
         return [EventEnvelope.model_validate_json(envelope) for (envelope,) in rows]
 
-    async def append(
-        self,
-        kind: AggregateKind,
-        aggregate_id: str,
-        expected_version: int,
-        new_events: Sequence[Event],
-        area: str,
-        cause: Cause,
-    ) -> list[EventEnvelope]:
-        envelopes = self.envelopes(kind, aggregate_id, expected_version, new_events, area, cause)
-        await self.write(envelopes)
-        return envelopes
-
     def envelopes(
         self,
         kind: AggregateKind,

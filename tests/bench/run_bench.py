@@ -3,7 +3,7 @@
 Everything runs on this machine in one go, against nats-servers started here in a temporary
 directory (never the one on 4222). Stages:
 
-1. append      ~100k events into one SQLite event store through EventStore.append, ~500 per transaction
+1. append      ~100k events into one SQLite event store through EventStore.write, ~500 per transaction
 2. relay       the real OutboxRelay drains that outbox into POLKU on server A
 3. raw publish the same envelopes, read back from the store, published with nats-py publish_async
                (same headers, same 1000-message pipelining as the relay) into POLKU on server B
@@ -106,8 +106,9 @@ async def append_all(engine: AsyncEngine, all_changes: list[Change]) -> None:
             async with engine.begin() as connection:
                 stores = {service: EventStore(connection, service) for service in {c.service for c in group}}
                 for change in group:
-                    await stores[change.service].append(change.kind, change.aggregate_id, 0, change.events,
-                                                        change.area, change.cause)
+                    store = stores[change.service]
+                    await store.write(store.envelopes(change.kind, change.aggregate_id, 0, change.events,
+                                                      change.area, change.cause))
             progress.update(sum(len(change.events) for change in group))
 
 

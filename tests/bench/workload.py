@@ -28,7 +28,7 @@ FIRST_DAY = date(2026, 1, 5)
 
 @dataclass(frozen=True)
 class Change:
-    """New events of one new aggregate, as one EventStore.append call would write them."""
+    """New events of one new aggregate, as EventStore.envelopes would make them for one write."""
 
     service: str
     kind: AggregateKind
@@ -108,9 +108,9 @@ def _placement_and_invoices(rng: random.Random, area: str, cause: Cause, client_
 
 
 def messages(change: Change, rng: random.Random) -> list[Message]:
-    """The envelopes EventStore.append would write for `change`, built without a database.
+    """The envelopes EventStore.envelopes would make for `change`, built without a database.
 
-    For filling a large stream quickly; the fields mirror EventStore.append.
+    For filling a large stream quickly; the fields mirror EventStore.envelopes.
     """
     now = datetime.now(UTC)
     out = []

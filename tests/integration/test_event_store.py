@@ -23,11 +23,11 @@ async def test_second_of_two_concurrent_writers_gets_the_conflict_and_nothing_is
         # Both read the aggregate at the same version before either writes.
         assert await first.load(str(client_id)) == [] and await second.load(str(client_id)) == []
         referred, assessed, _ = client_history(client_id)
-        await first.append(CLIENT, str(client_id), 0, [referred], "kemi", Cause.new())
+        await first.write(first.envelopes(CLIENT, str(client_id), 0, [referred], "kemi", Cause.new()))
         await first_writer.commit()
 
         with pytest.raises(ConcurrencyConflict) as conflict:
-            await second.append(CLIENT, str(client_id), 0, [assessed], "kemi", Cause.new())
+            await second.write(second.envelopes(CLIENT, str(client_id), 0, [assessed], "kemi", Cause.new()))
         await second_writer.rollback()
     finally:
         await first_writer.close()
@@ -43,8 +43,8 @@ async def test_append_writes_events_and_outbox_in_one_transaction(engine_factory
     client_id = uuid4()
     with pytest.raises(RuntimeError):
         async with engine.begin() as connection:
-            await EventStore(connection, "intake").append(
-                CLIENT, str(client_id), 0, client_history(client_id), "kemi", Cause.new())
+            store = EventStore(connection, "intake")
+            await store.write(store.envelopes(CLIENT, str(client_id), 0, client_history(client_id), "kemi", Cause.new()))
             raise RuntimeError("the command failed after appending")
     assert await count_rows(engine, events) == 0
     assert await count_rows(engine, outbox) == 0
