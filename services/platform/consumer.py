@@ -1,10 +1,10 @@
 """Idempotent event consumers: inbox rows and state change in one transaction, ack after commit.
 
-A consumer pulls what is waiting, up to a batch, and applies it in one transaction: one commit
+A consumer takes what has arrived, up to a batch, and applies it in one transaction: one commit
 (and one fsync) for the batch instead of one per event. When nothing waits, a batch is the one
-event that arrived, so an idle consumer adds no latency. If a batch fails, its events are applied
-again one at a time, each in its own transaction, so one bad event is retried or dead-lettered
-alone and the others go on.
+event that arrived, so an idle consumer adds no latency. An event whose handler fails is taken
+out of its batch and retried or dead-lettered alone while the others go on; any other failure
+applies the batch's events one at a time.
 """
 import asyncio
 import contextlib

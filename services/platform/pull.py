@@ -15,10 +15,22 @@ from nats.aio.msg import Msg
 NANOSECONDS = 1_000_000_000
 
 
+async def request_batch(nc: Client, stream: str, consumer: str, inbox: str, batch: int, expires_s: float) -> None:
+    """Ask the server for up to `batch` messages of the consumer, sent to `inbox` until `expires_s` pass."""
+    await nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",
+                     json.dumps({"batch": batch, "expires": int(expires_s * NANOSECONDS)}).encode(), reply=inbox)
+
+
+def status_of(msg: Msg) -> str | None:
+    """The status of a message the server sends about a pull request (100 heartbeat, 404 none left,
+    408 expired, 409 refused), None for a message of the stream."""
+    return msg.headers.get("Status") if msg.headers and not msg.data else None
+
+
 class Pull:
     def __init__(self, nc: Client, stream: str, consumer: str, inbox: str, batch_size: int, wait_s: float):
-        self.nc, self.inbox, self.batch_size, self.wait_s = nc, inbox, batch_size, wait_s
-        self.next_api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+        self.nc, self.stream, self.consumer, self.inbox = nc, stream, consumer, inbox
+        self.batch_size, self.wait_s = batch_size, wait_s
         self.arrived: list[Msg] = []
         self.outstanding = 0  # messages the open request may still bring
         self.refused = False  # the server ended the request at once (409: e.g. too many unacknowledged)
@@ -35,10 +47,11 @@ class Pull:
             await self.subscription.unsubscribe()
 
     async def _add(self, msg: Msg) -> None:
-        if msg.headers and not msg.data and "Status" in msg.headers:
-            if msg.headers["Status"] != "100":  # not a heartbeat: the request ended (408 expired, 409, 404)
+        status = status_of(msg)
+        if status is not None:
+            if status != "100":  # not a heartbeat: the request ended (408 expired, 409, 404)
                 self.outstanding = 0
-                self.refused = msg.headers["Status"] not in ("404", "408")
+                self.refused = status not in ("404", "408")
                 self.woken.set()
             return
         self.arrived.append(msg)
@@ -69,5 +82,4 @@ class Pull:
 
     async def _request(self) -> None:
         self.outstanding = self.batch_size
-        await self.nc.publish(self.next_api, json.dumps(
-            {"batch": self.batch_size, "expires": int(self.wait_s * NANOSECONDS)}).encode(), reply=self.inbox)
+        await request_batch(self.nc, self.stream, self.consumer, self.inbox, self.batch_size, self.wait_s)

@@ -13,7 +13,6 @@ Two more per-message costs of nats-py are avoided here, each about as large as a
   ce-type), so while reading, the connection uses a plain parser of NATS's `Name: value` lines.
 """
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from nats.aio.client import Client
@@ -21,8 +20,9 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.platform.bus import plain_header_parsing
+from services.platform.pull import request_batch, status_of
 
-REQUEST_EXPIRES_NS = 30 * 1_000_000_000
+REQUEST_EXPIRES_S = 30
 REQUESTS_AHEAD = 2
 # Rebuild writes a batch per transaction: on SQLite, a batch of 20k events dirties most pages of the
 # projections' key indexes once per commit instead of a quarter of them four times (`make bench`:
@@ -40,10 +40,9 @@ async def read_batches(nc: Client, stream: str, subject: str, batch_size: int = 
     remaining = consumer.num_pending  # not yet given to the caller
     unrequested = remaining  # not yet asked of the server
     inbox = nc.new_inbox()
-    next_api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer.name}"
 
     async def request() -> None:
-        await nc.publish(next_api, json.dumps({"batch": batch_size, "expires": REQUEST_EXPIRES_NS}).encode(), reply=inbox)
+        await request_batch(nc, stream, consumer.name, inbox, batch_size, REQUEST_EXPIRES_S)
 
     async def request_ahead() -> None:
         """Keep REQUESTS_AHEAD batches asked for, so the server streams the next ones while the caller works."""
@@ -80,7 +79,7 @@ class _Received:
         self.enough = asyncio.Event()
 
     async def add(self, msg: Msg) -> None:
-        status = msg.headers.get("Status") if msg.headers and not msg.data else None
+        status = status_of(msg)
         if status is not None:
             if status != "100":  # the request ended early (408 expired, 409): ask again
                 await self.request()

@@ -7,7 +7,7 @@ time (two at once on one employment would be a legitimate 409, not an error of t
 """
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -40,7 +40,7 @@ class Employment:
 
 @dataclass
 class Workload:
-    """Sends one command at a time per caller; `send(kind)` answers (status, what to count as visible)."""
+    """The callers' commands; `send(kind)` sends one of the kinds in MIX and answers its HTTP status."""
 
     http: aiohttp.ClientSession
     url: Callable[[str], str]

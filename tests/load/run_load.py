@@ -18,7 +18,7 @@ import asyncio
 import json
 import os
 import random
-import statistics
+import socket
 import subprocess
 import sys
 import tempfile
@@ -365,8 +365,6 @@ def free_port_block(size: int = 5) -> int:
 
 
 def _free(port: int) -> bool:
-    import socket
-
     with socket.socket() as probe:
         try:
             probe.bind(("127.0.0.1", port))
