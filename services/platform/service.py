@@ -1,6 +1,7 @@
 """Runs one service: database, outbox relay, event consumer and HTTP API, started and stopped together."""
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,9 @@ from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.logs import setup_logging
+from services.platform.metrics import EXPORT_INTERVAL_S, ServiceGauges, metrics_endpoint, setup_metrics
 from services.platform.relay import OutboxRelay
+from services.platform.relay_lease import RelayLease
 from services.platform.tracing import setup_tracing, trace_sql
 from services.platform.unit_of_work import UnitOfWork
 
@@ -57,9 +60,15 @@ class ServiceRuntime:
                           settings, on_commit=self.wake_relay, nc=lambda: self.broker.config.connection_state.connection)
             if definition.subscription else None
         )
+        self.gauges = ServiceGauges(self)
         self._tasks: list[asyncio.Task] = []
         self._site: web.TCPSite | None = None
         self._runner: web.AppRunner | None = None
+
+    def jetstream(self):
+        """The JetStream context once connected, else None."""
+        state = self.broker.config.connection_state
+        return state.stream if state and state.connection.is_connected else None
 
     def wake_relay(self) -> None:
         if self.relay:
@@ -99,6 +108,7 @@ class ServiceRuntime:
         return checks
 
     async def start(self) -> None:
+        setup_metrics(self.settings.service)
         trace_sql(self.engine)
         await migrate(self.engine, self.definition.migrations)
         await self.broker.start()
@@ -114,12 +124,16 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self.engine, self.broker.config.connection_state.stream, self.settings.stream,
             self.settings.relay_batch_size, self.settings.relay_idle_poll_s, self.settings.publish_timeout_s,
+            lease=RelayLease(self.engine, self.settings.relay_lease_s), service=self.settings.service,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.settings.service}-relay"))
+        if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):  # Prometheus refreshes the gauges as it scrapes
+            self._tasks.append(asyncio.create_task(self.gauges.refresh_every(EXPORT_INTERVAL_S)))
         app = build_app(f"Polku {self.definition.name}", self.definition.description,
                         [*self.definition.routes, *AUDIT_ROUTES], self.ready, verifier_from(self.settings),
                         allowed_roles(self.definition.name))
         app[RUNTIME] = self
+        app.router.add_get("/metrics", metrics_endpoint(self.gauges))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.settings.http_host, self.settings.resolved_http_port)
@@ -133,6 +147,11 @@ class ServiceRuntime:
             for task in running:
                 task.cancel()
             await asyncio.wait(running, timeout=0.1)
+        if self.relay:
+            try:
+                await self.relay.release()
+            except Exception:
+                log.warning("relay lease not released; another instance takes over when it runs out", exc_info=True)
         if self._runner:
             await self._runner.cleanup()
         await self.broker.stop()
@@ -147,7 +166,8 @@ def _purpose_of(request: web.Request) -> str:
 async def serve(definition: ServiceDefinition, settings: Settings | None = None) -> None:
     settings = settings or Settings(service=definition.name)
     setup_logging(settings.service, settings.log_level)
-    setup_tracing(settings.service)
+    setup_tracing(settings.service, local_dir=settings.var_dir / "traces" if settings.local_traces else None,
+                  local_max_bytes=int(settings.local_traces_mb * 1024 * 1024))
     runtime = ServiceRuntime(definition, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

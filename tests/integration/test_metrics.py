@@ -1,0 +1,101 @@
+"""Metrics as Prometheus reads them from a running service's /metrics, moved by real commands and events."""
+import asyncio
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.intake.service import SERVICE as INTAKE
+from services.pathway.service import SERVICE as PATHWAY
+from tests.support import bearer, caught_up, eventually, referral_body
+
+
+async def scrape(runtime) -> dict[tuple[str, frozenset], float]:
+    """Every sample of the service's /metrics: (name, labels) → value."""
+    async with aiohttp.ClientSession() as http, \
+            http.get(f"http://127.0.0.1:{runtime.settings.http_port}/metrics") as response:
+        assert response.status == 200
+        text = await response.text()
+    return {(sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def value(samples, name: str, **labels: str) -> float:
+    """The sum over the samples of `name` whose labels include `labels` (0 when none)."""
+    wanted = set(labels.items())
+    return sum(found for (sample, sample_labels), found in samples.items() if sample == name and wanted <= sample_labels)
+
+
+async def refer(runtime, token, count: int = 1) -> None:
+    async with aiohttp.ClientSession(headers=bearer(token("integration"))) as http:
+        for _ in range(count):
+            async with http.post(f"http://127.0.0.1:{runtime.settings.http_port}/clients",
+                                 json=referral_body()) as response:
+                assert response.status == 201, await response.text()
+
+
+async def test_commands_and_events_move_the_metrics(start_service, nc, token):
+    intake, pathway = await start_service(INTAKE), await start_service(PATHWAY)
+    before = await scrape(pathway)
+    await refer(intake, token, 3)
+    await eventually(lambda: caught_up(pathway), what="pathway caught up")
+
+    served = await scrape(intake)
+    assert value(served, "http_server_request_duration_seconds_count", http_route="/clients",
+                 http_request_method="POST", http_response_status_code="201") >= 3
+    assert value(served, "http_server_request_duration_seconds_bucket", http_route="/clients", le="+Inf") >= 3
+    assert value(served, "polku_outbox_backlog", polku_service="intake") == 0
+    assert value(served, "polku_relay_active", polku_service="intake") == 1
+    # Each referral: ClientReferred, EligibilityAssessed, ClientEnrolled, CaseWorkerAssigned, … all published
+    assert value(served, "messaging_client_sent_messages_total", polku_service="intake") >= 3
+    assert value(served, "messaging_client_operation_duration_seconds_count", polku_service="intake") >= 1
+
+    async def handled() -> bool:
+        after = await scrape(pathway)
+        return (value(after, "messaging_client_consumed_messages_total", messaging_consumer_group_name="pathway")
+                - value(before, "messaging_client_consumed_messages_total", messaging_consumer_group_name="pathway")
+                ) >= 3
+
+    await eventually(handled, what="pathway's consumed count up by the three referrals' events")
+    after = await scrape(pathway)
+    assert value(after, "messaging_process_duration_seconds_count", messaging_consumer_group_name="pathway") >= 1
+    assert value(after, "polku_consumer_lag", messaging_consumer_group_name="pathway") == 0
+
+
+async def test_a_dead_letter_raises_its_count(start_service, nc):
+    pathway = await start_service(PATHWAY)
+    label = {"messaging_consumer_group_name": "pathway"}
+    before = value(await scrape(pathway), "polku_consumer_dead_letters_total", **label)
+    # A message on a subject pathway takes that no code can decode goes to the dead letters at once.
+    await nc.jetstream().publish("polku.events.kemi.intake.ClientEnrolled", b"{not json", stream="POLKU",
+                                 headers={"Nats-Msg-Id": "undecodable-1"})
+
+    async def counted() -> bool:
+        return value(await scrape(pathway), "polku_consumer_dead_letters_total", **label) == before + 1
+
+    await eventually(counted, what="the dead-letter count up by one")
+
+
+async def test_a_stopped_consumers_lag_grows_and_returns_to_zero_after_restart(start_service, nc, token):
+    intake, pathway = await start_service(INTAKE), await start_service(PATHWAY)
+    label = {"messaging_consumer_group_name": "pathway"}
+    consumer_task = next(task for task in pathway._tasks if task.get_name() == "pathway-consumer")
+    consumer_task.cancel()
+    await asyncio.gather(consumer_task, return_exceptions=True)
+    await refer(intake, token, 2)
+
+    async def lagging() -> bool:
+        return value(await scrape(pathway), "polku_consumer_lag", **label) >= 2
+
+    await eventually(lagging, what="pathway's lag growing while its consumer is stopped")
+    assert value(await scrape(pathway), "polku_consumer_stream_lag", **label) >= 2
+
+    pathway._tasks.append(asyncio.create_task(pathway.consumer.run(), name="pathway-consumer"))
+
+    async def back_to_zero() -> bool:
+        samples = await scrape(pathway)
+        return value(samples, "polku_consumer_lag", **label) == 0 and \
+            value(samples, "polku_consumer_ack_pending", **label) == 0
+
+    await eventually(back_to_zero, what="pathway's lag back to 0 after its consumer restarted")
+    assert value(await scrape(pathway), "polku_consumer_stream_lag", **label) == 0
+
