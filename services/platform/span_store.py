@@ -61,7 +61,7 @@ class LocalSpanExporter(SpanExporter):
             "name": span.name, "kind": span.kind.name.lower(), "start": span.start_time, "end": span.end_time,
             "error": error,
             "attributes": {key: attributes[key] for key in KEPT_ATTRIBUTES if key in attributes},
-            "links": [format(link.context.trace_id, "032x") for link in span.links][:8],
+            "links": [format(link.context.trace_id, "032x") for link in span.links],
         }
 
     def shutdown(self) -> None:
@@ -90,18 +90,20 @@ def read_spans(directory: Path) -> Iterator[dict]:
 
 def find_trace(directory: Path, wanted: str) -> dict[str, list[dict]]:
     """Every span of the traces `wanted` names: a trace id, or an event id or correlation id that a
-    span carries; by trace id. A batch span linked to one of these traces comes along too."""
+    span carries; by trace id."""
     wanted = wanted.strip().lower()
     spans = list(read_spans(directory))
     trace_ids = {span["trace_id"] for span in spans if span["trace_id"] == wanted or any(
         str(span["attributes"].get(key, "")).lower() == wanted for key in FIND_BY)}
+    # A batch span linked to one of them is the root of its own trace: it comes along with its children.
+    linked = {span["trace_id"]: trace_id for span in spans for trace_id in trace_ids.intersection(span.get("links", ()))
+              if span["trace_id"] not in trace_ids}
     found: dict[str, list[dict]] = {trace_id: [] for trace_id in trace_ids}
     for span in spans:
         if span["trace_id"] in found:
             found[span["trace_id"]].append(span)
-        elif trace_ids.intersection(span.get("links", ())):
-            for linked in trace_ids.intersection(span["links"]):
-                found[linked].append(span | {"parent_id": None, "linked": True})
+        elif span["trace_id"] in linked:
+            found[linked[span["trace_id"]]].append(span | {"linked": not span["parent_id"]})
     return found
 
 

@@ -34,7 +34,9 @@ def setup_tracing(service: str, exporter: SpanExporter | None = None, local_dir:
     if local_dir is not None:
         from services.platform.span_store import LocalSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(LocalSpanExporter(local_dir, service, local_max_bytes)))
+        # A second's delay, not the default five: an operator looks at a trace right after the request.
+        provider.add_span_processor(BatchSpanProcessor(LocalSpanExporter(local_dir, service, local_max_bytes),
+                                                       schedule_delay_millis=1000))
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)

@@ -1,0 +1,90 @@
+"""The operator's view of the services as processes: `polku trace` of a referral across services,
+`polku status` when a consumer stops and after it is back, and /metrics of each process."""
+import asyncio
+import os
+import subprocess
+import sys
+from uuid import uuid4
+
+import aiohttp
+import pytest
+
+from services.platform.nats_server import free_port
+from services.platform.processes import SERVICES, ServiceProcesses
+from tests.e2e.test_processes import wait_until
+from tests.support import bearer, referral_body
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def processes(nc, nats_server, tmp_path, signing_key_file):
+    services = ServiceProcesses(nats_server.url, tmp_path / "var", {name: free_port() for name in SERVICES},
+                                extra_env={"POLKU_SIGNING_KEY_FILE": str(signing_key_file)})
+    services.start_all()
+    yield services
+    services.stop_all()
+
+
+def polku(processes: ServiceProcesses, *args: str) -> subprocess.CompletedProcess:
+    env = os.environ | {"POLKU_NATS_URL": processes.nats_url, "POLKU_VAR_DIR": str(processes.var_dir)}
+    return subprocess.run([sys.executable, "-m", "services.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def status(processes: ServiceProcesses, *options: str) -> subprocess.CompletedProcess:
+    urls = [f"--url={name}={processes.url(name)}" for name in SERVICES]
+    return polku(processes, "status", *urls, *options)
+
+
+async def refer(processes: ServiceProcesses, token, correlation_id: str) -> str:
+    async with aiohttp.ClientSession(raise_for_status=True) as http, http.post(
+            f"{processes.url('intake')}/clients", json=referral_body(case_worker="cw-ops"),
+            headers=bearer(token("case_worker", "kemi", "cw-ops")) | {"X-Correlation-Id": correlation_id}) as response:
+        return (await response.json())["client_id"]
+
+
+async def test_an_operator_traces_a_referral_and_sees_a_stopped_consumer(processes, token):
+    await asyncio.to_thread(processes.wait_ready)
+    correlation_id = str(uuid4())
+    await refer(processes, token, correlation_id)
+
+    def traced_through_reporting() -> bool:
+        shown = polku(processes, "trace", correlation_id).stdout
+        return "polku-reporting: reporting process" in shown and "polku-pathway: pathway process" in shown
+
+    await asyncio.to_thread(wait_until, traced_through_reporting, 30, "the referral's trace reaching reporting")
+    shown = polku(processes, "trace", correlation_id).stdout
+    for span in ("polku-intake: POST /clients", "polku-intake: INSERT intake", "polku-intake: publish POLKU",
+                 "polku-pathway: pathway process ClientEnrolled", "polku-pathway: INSERT pathway",
+                 "polku-reporting: reporting process ClientReferred"):
+        assert span in shown, f"{span!r} not in\n{shown}"
+    assert str(processes.var_dir) not in shown, "SQL span names carry the database's name, not its path"
+    assert polku(processes, "trace", str(uuid4())).returncode == 1
+
+    def healthy() -> bool:
+        return status(processes).returncode == 0
+
+    await asyncio.to_thread(wait_until, healthy, 30, "polku status healthy")
+
+    processes.stop("pathway")
+    await refer(processes, token, str(uuid4()))
+    stopped = status(processes, "--stalled-after=0.5")
+    assert stopped.returncode == 1, stopped.stdout
+    assert any(line.startswith("consumer  pathway") and "ATTENTION" in line and "STALLED" in line
+               for line in stopped.stdout.splitlines()), stopped.stdout
+    assert any(line.startswith("service   pathway") and "ATTENTION" in line for line in stopped.stdout.splitlines())
+
+    processes.start("pathway")
+    await asyncio.to_thread(processes.wait_ready)
+    await asyncio.to_thread(wait_until, healthy, 30, "polku status healthy once pathway is back")
+    assert "all healthy" in status(processes).stdout
+
+    # An idle system writes no spans: no relay polls, probes or scrapes in the store.
+    traces = processes.var_dir / "traces"
+    await asyncio.sleep(2.5)  # the batch processors' last flush
+    before = {path.name: path.stat().st_size for path in traces.glob("*.jsonl")}
+    for _ in range(3):
+        assert status(processes).returncode == 0
+    await asyncio.sleep(2.5)
+    assert {path.name: path.stat().st_size for path in traces.glob("*.jsonl")} == before
