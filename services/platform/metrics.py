@@ -96,6 +96,9 @@ class ServiceGauges:
         self.runtime = runtime
         self.values: dict[str, tuple[float, dict[str, str]]] = {}
         _GAUGED.add(self)
+        if runtime.consumer:  # counters start at 0, so that the first event is an increase (rate() sees it)
+            for counter in (consumed, redeliveries, dead_letters):
+                counter.add(0, consumer_attributes(runtime.consumer.name))
 
     async def refresh(self) -> None:
         runtime, service = self.runtime, self.runtime.settings.service
@@ -168,7 +171,7 @@ def _observe(name: str):
 for _name, _unit, _description in (
     ("polku.outbox.backlog", "{row}", "outbox rows not yet published"),
     ("polku.outbox.oldest_age", "s", "age of the oldest outbox row not yet published"),
-    ("polku.relay.active", "1", "1 where this instance holds the outbox relay's lease"),
+    ("polku.relay.active", "", "1 where this instance holds the outbox relay's lease"),
     ("polku.consumer.lag", "{message}",
      "messages of the durable consumer not yet done: not yet delivered, or delivered and not yet acknowledged"),
     ("polku.consumer.ack_pending", "{message}", "messages delivered and not yet acknowledged"),

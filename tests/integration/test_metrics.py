@@ -1,11 +1,15 @@
 """Metrics as Prometheus reads them from a running service's /metrics, moved by real commands and events."""
 import asyncio
+import json
+import re
+from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.intake.service import SERVICE as INTAKE
 from services.pathway.service import SERVICE as PATHWAY
+from services.reporting.service import SERVICE as REPORTING
 from tests.support import bearer, caught_up, eventually, referral_body
 
 
@@ -99,3 +103,37 @@ async def test_a_stopped_consumers_lag_grows_and_returns_to_zero_after_restart(s
     await eventually(back_to_zero, what="pathway's lag back to 0 after its consumer restarted")
     assert value(await scrape(pathway), "polku_consumer_stream_lag", **label) == 0
 
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards" / "polku-dashboard.json"
+PROMQL_WORDS = {"sum", "max", "min", "avg", "rate", "increase", "histogram_quantile", "by", "without", "le"}
+
+
+def dashboard_metric_names() -> dict[str, set[str]]:
+    """Each panel's title → the metric names its queries select."""
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    names = {}
+    for panel in panels:
+        found = set()
+        for target in panel["targets"]:
+            expr = re.sub(r"\{[^}]*\}", "", target["expr"])  # label matchers
+            expr = re.sub(r"\b(by|without)\s*\([^)]*\)", "", expr)  # grouping labels
+            expr = re.sub(r"\[[^\]]*\]", "", expr)  # ranges
+            found |= {token for token in re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", expr) if token not in PROMQL_WORDS}
+        names[panel["title"]] = found
+    return names
+
+
+async def test_every_dashboard_panel_queries_a_metric_the_services_expose(start_service, nc, token):
+    runtimes = [await start_service(INTAKE), await start_service(PATHWAY), await start_service(REPORTING)]
+    await refer(runtimes[0], token, 2)
+    await nc.jetstream().publish("polku.events.kemi.intake.ClientEnrolled", b"{not json", stream="POLKU",
+                                 headers={"Nats-Msg-Id": "undecodable-2"})
+    await eventually(lambda: caught_up(runtimes[2]), what="reporting caught up")
+    exposed = set()
+    for runtime in runtimes:
+        exposed |= {name for name, _labels in await scrape(runtime)}
+    panels = dashboard_metric_names()
+    assert len(panels) >= 12 and all(panels.values())
+    missing = {title: names - exposed for title, names in panels.items() if names - exposed}
+    assert not missing, f"panels query metrics no service exposes: {missing}"
