@@ -124,6 +124,10 @@ class ServiceGauges:
                 values["polku.consumer.stream_lag"] = (events_behind_stream(info, stream.state.last_seq), attributes)
         self.values = values
 
+    def close(self) -> None:
+        """A stopped runtime's last readings are no longer reported."""
+        _GAUGED.discard(self)
+
     async def refresh_every(self, interval_s: float) -> None:
         while True:
             await asyncio.sleep(interval_s)

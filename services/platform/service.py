@@ -149,6 +149,7 @@ class ServiceRuntime:
             for task in running:
                 task.cancel()
             await asyncio.wait(running, timeout=0.1)
+        self.gauges.close()
         if self.relay:
             try:
                 await self.relay.release()
