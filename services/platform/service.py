@@ -16,7 +16,7 @@ from sqlalchemy import text
 from services.platform.access import allowed_roles
 from services.platform.audit import AUDIT_ROUTES
 from services.platform.auth import verifier_from
-from services.platform.bus import inbox_prefix, parse_headers_plainly
+from services.platform.bus import inbox_prefix, parse_headers_plainly, seed_servers
 from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
@@ -49,7 +49,7 @@ class ServiceRuntime:
     def __init__(self, definition: ServiceDefinition, settings: Settings):
         self.definition, self.settings = definition, settings
         self.engine = create_engine(settings.resolved_database_url)
-        self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        self.broker = NatsBroker(seed_servers(settings.nats_url), max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                  inbox_prefix=inbox_prefix(settings.nats_user),  # NATS permissions allow only its own
                                  security=SASLPlaintext(username=settings.nats_user,
                                                         password=settings.nats_password or "")
