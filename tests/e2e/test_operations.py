@@ -66,6 +66,13 @@ async def test_an_operator_traces_a_referral_and_sees_a_stopped_consumer(process
         return status(processes).returncode == 0
 
     await asyncio.to_thread(wait_until, healthy, 30, "polku status healthy")
+    watching = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "status", "--watch", "0.5",
+         *(f"--url={name}={processes.url(name)}" for name in SERVICES)],
+        env=os.environ | {"POLKU_NATS_URL": processes.nats_url}, stdout=subprocess.PIPE, text=True)
+    await asyncio.sleep(4)
+    watching.terminate()
+    assert watching.communicate(timeout=10)[0].count("all healthy") >= 2, "--watch refreshes"
 
     processes.stop("pathway")
     await refer(processes, token, str(uuid4()))
