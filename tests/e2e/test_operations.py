@@ -9,21 +9,11 @@ from uuid import uuid4
 import aiohttp
 import pytest
 
-from services.platform.nats_server import free_port
 from services.platform.processes import SERVICES, ServiceProcesses
-from tests.e2e.test_processes import wait_until
+from tests.e2e.test_processes import processes, wait_until  # noqa: F401 (the fixture)
 from tests.support import bearer, referral_body
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def processes(nc, nats_server, tmp_path, signing_key_file):
-    services = ServiceProcesses(nats_server.url, tmp_path / "var", {name: free_port() for name in SERVICES},
-                                extra_env={"POLKU_SIGNING_KEY_FILE": str(signing_key_file)})
-    services.start_all()
-    yield services
-    services.stop_all()
 
 
 def polku(processes: ServiceProcesses, *args: str) -> subprocess.CompletedProcess:

@@ -39,19 +39,24 @@ trace.get_tracer_provider().force_flush()
 """
 
 
-async def test_spans_are_exported_over_otlp_when_the_endpoint_is_set():
+async def exported_over_otlp(path: str, script: str) -> list[tuple[str, bytes]]:
+    """What a collector at the process's OTEL_EXPORTER_OTLP_ENDPOINT receives on `path` from `script`."""
     received: list[tuple[str, bytes]] = []
 
     async def collect(request: web.Request) -> web.Response:
         received.append((request.content_type, await request.read()))
         return web.Response(status=200)
 
-    async with local_http_server("POST", "/v1/traces", collect) as url:
+    async with local_http_server("POST", path, collect) as url:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", EXPORT_ONE_SPAN, env=os.environ | {"OTEL_EXPORTER_OTLP_ENDPOINT": url})
+            sys.executable, "-c", script, env=os.environ | {"OTEL_EXPORTER_OTLP_ENDPOINT": url})
         assert await asyncio.wait_for(process.wait(), 30) == 0
-    assert received, "the collector got nothing"
-    content_type, body = received[0]
+    assert received, f"the collector got nothing on {path}"
+    return received
+
+
+async def test_spans_are_exported_over_otlp_when_the_endpoint_is_set():
+    content_type, body = (await exported_over_otlp("/v1/traces", EXPORT_ONE_SPAN))[0]
     assert content_type == "application/x-protobuf"
     assert b"POST /clients" in body and b"polku-intake" in body
 
@@ -66,18 +71,8 @@ metrics.get_meter_provider().force_flush()
 
 
 async def test_metrics_are_exported_over_otlp_when_the_endpoint_is_set():
-    received: list[bytes] = []
-
-    async def collect(request: web.Request) -> web.Response:
-        received.append(await request.read())
-        return web.Response(status=200)
-
-    async with local_http_server("POST", "/v1/metrics", collect) as url:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", EXPORT_ONE_METRIC, env=os.environ | {"OTEL_EXPORTER_OTLP_ENDPOINT": url})
-        assert await asyncio.wait_for(process.wait(), 30) == 0
-    assert received, "the collector got no metrics"
-    assert b"polku.consumer.dead_letters" in received[0] and b"polku-pathway" in received[0]
+    _content_type, body = (await exported_over_otlp("/v1/metrics", EXPORT_ONE_METRIC))[0]
+    assert b"polku.consumer.dead_letters" in body and b"polku-pathway" in body
 
 
 def test_the_local_span_store_rolls_over_at_its_size_and_finds_a_trace_by_its_ids(tmp_path):
