@@ -4,7 +4,11 @@ from typing import Any
 
 from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
-from contracts.events.employer import EmployerRegistered, PlacementStarted
+from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrected, EmployerRegistered, GigJobPooled,
+                                       GigTaskOffered, GigTaskPooled, OpeningExpired, OpeningFilled, OpeningRegistered,
+                                       OpeningWithdrawn, PartnershipAgreementEnded, PartnershipAgreementSigned,
+                                       PlacementEnded, PlacementExtended, PlacementStarted, ProposalAccepted,
+                                       ProposalDeclined)
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
@@ -22,7 +26,22 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PathwayPlanned,
         StepStarted,
         EmployerRegistered,
+        EmployerDetailsCorrected,
+        PartnershipAgreementSigned,
+        PartnershipAgreementEnded,
+        OpeningRegistered,
+        OpeningFilled,
+        OpeningWithdrawn,
+        OpeningExpired,
+        GigTaskOffered,
+        GigTaskPooled,
         PlacementStarted,
+        GigJobPooled,
+        PlacementExtended,
+        PlacementEnded,
+        CandidateProposed,
+        ProposalAccepted,
+        ProposalDeclined,
         EmploymentOpened,
         TimesheetApproved,
         EmployerInvoiced,

@@ -2,7 +2,7 @@
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 from stdnum.exceptions import InvalidChecksum, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fi import ytunnus
@@ -51,5 +51,19 @@ BilledHours = Annotated[
 
 AgeBand = Literal["under_25", "25_29", "30_54", "55_plus"]
 Gender = Literal["female", "male", "non_binary", "unknown"]
-EmployerType = Literal["company", "association", "foundation", "city_unit"]
+EmployerType = Literal["company", "association", "foundation", "city_unit", "other_public"]
+Tag = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="an anonymous tag: a requirement of a job "
+                                                                      "or a skill of a client, e.g. forklift_licence")]
 AreaCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="employment area (työllisyysalue) code")]
+
+
+def _no_control_characters(value: str) -> str:
+    if any(ord(character) < 32 or 127 <= ord(character) < 160 for character in value):
+        raise ValueError("must not contain control characters (such as NUL, tab or a line break)")
+    return value
+
+
+# One line of text a person typed: trimmed, never empty, no control characters (a NUL would be cut
+# short by SQLite's JSON functions, a line break would forge lines in a CSV or a log).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 AfterValidator(_no_control_characters)]

@@ -1,7 +1,7 @@
 """contracts/: the generated documents match the models and describe real events; value types,
 subjects and upcasting behave as the services rely on."""
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from types import SimpleNamespace
@@ -16,7 +16,11 @@ from referencing.jsonschema import DRAFT202012
 
 from contracts.envelope import ALL_EVENTS, EventEnvelope, dataschema_for, event_subject
 from contracts.events.base import Event
-from contracts.events.employer import EmployerRegistered, PlacementStarted
+from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrected, EmployerRegistered, GigJobPooled,
+                                       GigTaskOffered, GigTaskPooled, OpeningExpired, OpeningFilled, OpeningRegistered,
+                                       OpeningWithdrawn, PartnershipAgreementEnded, PartnershipAgreementSigned,
+                                       PlacementEnded, PlacementExtended, PlacementStarted, PooledTask,
+                                       ProposalAccepted, ProposalDeclined, Schedule)
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
@@ -29,6 +33,7 @@ from services.platform.consumer import UNDECODABLE, InboxConsumer, Subscription
 
 CLIENT, PATHWAY, STEP, EMPLOYER, PLACEMENT, EMPLOYMENT, TIMESHEET, INVOICE = (UUID(int=n) for n in range(1, 9))
 KEMI = "0210427-6"  # the city of Kemi's Y-tunnus
+AGREEMENT, OPENING, TASK, PROPOSAL = (UUID(int=n) for n in range(11, 15))
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
@@ -45,8 +50,34 @@ EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
     StepStarted(pathway_id=PATHWAY, step_id=STEP, step_kind="placement", placement_id=PLACEMENT),
     EmployerRegistered(employer_id=EMPLOYER, business_id=KEMI, name="Kemin kaupunki", employer_type="city_unit",
                        employment_area="kemi"),
+    EmployerDetailsCorrected(employer_id=EMPLOYER, name="Kemin kaupunki, tilapalvelut", employer_type="city_unit",
+                             industry="84110", municipality="Kemi"),
+    PartnershipAgreementSigned(employer_id=EMPLOYER, agreement_id=AGREEMENT, scope=("work_trial", "gig_work"),
+                               valid_from=date(2025, 1, 1), valid_to=date(2026, 12, 31)),
+    PartnershipAgreementEnded(employer_id=EMPLOYER, agreement_id=AGREEMENT, ended_on=date(2026, 6, 30),
+                              reason="employer_request"),
+    OpeningRegistered(opening_id=OPENING, employer_id=EMPLOYER, title="Kiinteistöhuollon työntekijä", occupation="9112",
+                      hours_per_week=Decimal("30"), starts_on=date(2025, 3, 1), duration_months=6,
+                      requirement_tags=("cleaning",), source="hidden", registered_on=date(2025, 2, 10)),
+    OpeningFilled(opening_id=OPENING, placement_id=PLACEMENT, filled_on=date(2025, 3, 1)),
+    OpeningWithdrawn(opening_id=OPENING, withdrawn_on=date(2025, 3, 1)),
+    OpeningExpired(opening_id=OPENING, expired_on=date(2025, 4, 1)),
+    GigTaskOffered(task_id=TASK, employer_id=EMPLOYER, works_on=date(2025, 2, 4), starts_at=time(8), ends_at=time(12),
+                   municipality="Kemi", place="Sauvosaari", requirement_tags=(), hourly_billing_rate=Decimal("24.00")),
+    GigTaskPooled(task_id=TASK, placement_id=PLACEMENT),
     PlacementStarted(placement_id=PLACEMENT, client_id=CLIENT, employer_id=EMPLOYER, employer_type="city_unit",
-                     kind="gig_work", starts_on=date(2025, 2, 3), hourly_billing_rate=Decimal("12.5")),
+                     kind="gig_work", starts_on=date(2025, 2, 3), hourly_billing_rate=Decimal("12.5"),
+                     planned_end_on=date(2025, 8, 3), schedule=Schedule(hours_per_week=Decimal("20"))),
+    GigJobPooled(placement_id=PLACEMENT, client_id=CLIENT, tasks=(PooledTask(
+        task_id=TASK, employer_id=EMPLOYER, works_on=date(2025, 2, 4), starts_at=time(8), ends_at=time(12),
+        hours=Decimal("4"), hourly_billing_rate=Decimal("24.00")),)),
+    PlacementExtended(placement_id=PLACEMENT, client_id=CLIENT, planned_end_on=date(2025, 12, 31)),
+    PlacementEnded(placement_id=PLACEMENT, client_id=CLIENT, employer_id=EMPLOYER, employer_type="city_unit",
+                   kind="gig_work", ended_on=date(2025, 12, 31), ending="hired_by_employer"),
+    CandidateProposed(proposal_id=PROPOSAL, client_id=CLIENT, opening_id=OPENING, task_ids=(), score=72,
+                      reasons=("meets 1 of 1 requirement tags: cleaning",), proposed_on=date(2025, 2, 11)),
+    ProposalAccepted(proposal_id=PROPOSAL, client_id=CLIENT, decided_on=date(2025, 2, 12)),
+    ProposalDeclined(proposal_id=PROPOSAL, client_id=CLIENT, decided_on=date(2025, 2, 12), reason="health"),
     EmploymentOpened(employment_id=EMPLOYMENT, placement_id=PLACEMENT, client_id=CLIENT, employer_id=EMPLOYER,
                      hourly_billing_rate=Decimal("12.50")),
     TimesheetApproved(employment_id=EMPLOYMENT, timesheet_id=TIMESHEET, period_start=date(2025, 2, 3),
