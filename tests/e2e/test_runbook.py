@@ -75,7 +75,15 @@ async def test_every_runbook_command_runs(processes, nc, token, signing_key_file
         return (await js.stream_info("POLKU_DEADLETTER")).state.last_seq
 
     await eventually_async(dead_lettered, "a dead letter")
-    event_id = (await js.get_msg("POLKU", 1)).headers["Nats-Msg-Id"]
+
+    async def referral_published() -> bool:
+        try:
+            return bool(await js.get_last_msg("POLKU", "polku.events.kemi.intake.ClientReferred"))
+        except Exception:
+            return False
+
+    await eventually_async(referral_published, "the referral on the stream")
+    event_id = (await js.get_last_msg("POLKU", "polku.events.kemi.intake.ClientReferred")).headers["Nats-Msg-Id"]
     variables = {"EVENT_ID": event_id, "CLIENT_ID": client_id, "SEQ": str(await dead_lettered()),
                  "INTAKE": processes.url("intake")}
     env = os.environ | variables | {
