@@ -4,14 +4,19 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from uuid import uuid4
 
 import aiohttp
 import pytest
 
+from services.platform.database import create_engine
+from services.platform.nats_server import free_port
 from services.platform.processes import SERVICES, ServiceProcesses
 from tests.e2e.test_processes import processes, wait_until  # noqa: F401 (the fixture)
-from tests.support import bearer, referral_body
+from tests.integration.histories import stored_event_ids
+from tests.integration.test_outbox_relay import stream_messages
+from tests.support import bearer, eventually, referral_body
 
 pytestmark = pytest.mark.e2e
 
@@ -85,3 +90,55 @@ async def test_an_operator_traces_a_referral_and_sees_a_stopped_consumer(process
         assert status(processes).returncode == 0
     await asyncio.sleep(2.5)
     assert {path.name: path.stat().st_size for path in traces.glob("*.jsonl")} == before
+
+
+async def test_killing_the_intake_instance_whose_relay_publishes_hands_the_outbox_to_the_other(
+        nc, nats_server, tmp_path, signing_key_file, token):
+    """Two intake processes on one SQLite database; SIGKILL to the lease holder; the other publishes
+    within the lease, and the stream ends with every stored event once, in log order."""
+    lease_s = 2.0
+    env = {"POLKU_SIGNING_KEY_FILE": str(signing_key_file), "POLKU_RELAY_LEASE_S": str(lease_s)}
+    instances = [ServiceProcesses(nats_server.url, tmp_path / "var", {"intake": free_port()}, extra_env=env)
+                 for _ in range(2)]
+    try:
+        for instance in instances:
+            instance.start("intake")
+            await asyncio.to_thread(instance.wait_ready)
+
+        async def relay_active(instance) -> float:
+            async with aiohttp.ClientSession() as http, http.get(f"{instance.url('intake')}/metrics") as response:
+                text = await response.text()
+            return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("polku_relay_active{"))
+
+        async def one_active() -> bool:
+            return sorted([await relay_active(instance) for instance in instances]) == [0.0, 1.0]
+
+        await eventually(one_active, what="exactly one intake relay active")
+        active, standby = instances if await relay_active(instances[0]) else reversed(instances)
+
+        for instance in (standby, active):
+            for _ in range(5):
+                await refer(instance, token, str(uuid4()))
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'var' / 'intake.db'}")
+        try:
+            async def all_published() -> bool:
+                return len(await stream_messages(nc)) == len(await stored_event_ids(engine))
+
+            await eventually(all_published, what="the ten referrals' events on the stream")
+            assert await relay_active(standby) == 0
+
+            active.stop("intake", kill=True)
+            died = time.monotonic()
+            for _ in range(5):
+                await refer(standby, token, str(uuid4()))
+            await eventually(all_published, timeout_s=lease_s * 5, what="the survivor publishing")
+            takeover_s = time.monotonic() - died
+            assert await relay_active(standby) == 1
+            assert [msg.headers["Nats-Msg-Id"] for msg in await stream_messages(nc)] == await stored_event_ids(engine)
+            assert takeover_s < lease_s + 2.0, f"the takeover took {takeover_s:.1f} s"
+            print(f"intake killed; the other instance's relay published after {takeover_s:.2f} s (lease {lease_s} s)")
+        finally:
+            await engine.dispose()
+    finally:
+        for instance in instances:
+            instance.stop_all()
