@@ -112,7 +112,8 @@ class ServiceRuntime:
     async def start(self) -> None:
         setup_metrics(self.settings.service)
         trace_sql(self.engine)
-        await migrate(self.engine, self.definition.migrations)
+        with suppress_instrumentation():  # a start's schema checks are no flow an operator follows
+            await migrate(self.engine, self.definition.migrations)
         await self.broker.start()
         parse_headers_plainly(self.broker.config.connection_state.connection)
         if self.consumer:
