@@ -3,6 +3,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -127,7 +128,10 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self.engine, self.broker.config.connection_state.stream, self.settings.stream,
             self.settings.relay_batch_size, self.settings.relay_idle_poll_s, self.settings.publish_timeout_s,
-            lease=RelayLease(self.engine, self.settings.relay_lease_s), service=self.settings.service,
+            # Named by host and port: an instance restarted after a crash takes its own lease back at once.
+            lease=RelayLease(self.engine, self.settings.relay_lease_s,
+                             holder=f"{socket.gethostname()}:{self.settings.resolved_http_port}"),
+            service=self.settings.service,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.settings.service}-relay"))
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):  # Prometheus refreshes the gauges as it scrapes

@@ -4,6 +4,7 @@ import asyncio
 import time
 
 from services.intake.service import SERVICE as INTAKE
+from services.platform.service import ServiceRuntime
 from tests.integration.histories import append_clients, count_rows, outbox, stored_event_ids
 from tests.integration.test_outbox_relay import stream_messages
 from tests.support import BOTH_DATABASES, eventually
@@ -79,3 +80,22 @@ async def _is(value: bool) -> bool:
 
 async def _outbox_empty(runtime) -> bool:
     return await count_rows(runtime.engine, outbox) == 0
+
+
+@BOTH_DATABASES
+async def test_an_instance_restarted_after_a_crash_takes_its_own_lease_back_at_once(start_service, nc):
+    crashed = await start_service(INTAKE, relay_lease_s=30.0)
+    await eventually(lambda: _is(crashed.relay.active), what="the instance holding the lease")
+
+    async def no_release() -> None:  # a crash: the lease is left behind, 30 s from running out
+        pass
+
+    crashed.relay.lease.release = no_release
+    await crashed.stop()
+    restarted = ServiceRuntime(INTAKE, crashed.settings)  # the same host, port and database
+    await restarted.start()
+    try:
+        await append_clients(restarted.engine, 2)
+        await eventually(lambda: _outbox_empty(restarted), timeout_s=3, what="the restarted instance publishing")
+    finally:
+        await restarted.stop()
