@@ -242,11 +242,13 @@ class InboxConsumer:
             return
 
     async def _process_one(self, delivery: Delivery) -> None:
-        with self._span(delivery):
+        with self._span(delivery) as span:
             try:
                 retry = await self._apply([delivery])
             except Exception as error:
                 retry = {delivery.event_id: error}
+            if error := retry.get(delivery.event_id):  # `polku trace` and trace viewers show the failed try
+                span.set_status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}")
         await self._settle([delivery], retry)
 
     def _span(self, delivery: Delivery, current: bool = True):

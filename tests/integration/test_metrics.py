@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.intake.service import SERVICE as INTAKE
 from services.pathway.service import SERVICE as PATHWAY
 from services.reporting.service import SERVICE as REPORTING
+from tests.integration.probe import Probe, client_of, create_probe_table, enrolled_envelope, publish
 from tests.support import bearer, caught_up, eventually, referral_body
 
 
@@ -137,3 +138,28 @@ async def test_every_dashboard_panel_queries_a_metric_the_services_expose(start_
     assert len(panels) >= 12 and all(panels.values())
     missing = {title: names - exposed for title, names in panels.items() if names - exposed}
     assert not missing, f"panels query metrics no service exposes: {missing}"
+
+
+async def test_a_failing_handler_counts_redeliveries_then_a_dead_letter_and_marks_its_spans(
+        start_service, nc, span_exporter):
+    probe = Probe()
+    runtime = await start_service(probe.definition(), max_deliver=3)
+    await create_probe_table(runtime.engine)
+    label = {"messaging_consumer_group_name": "probe"}
+    before = await scrape(runtime)
+    poison = enrolled_envelope()
+    probe.failing.add(client_of(poison))
+    await publish(nc.jetstream(), poison)
+
+    async def dead_lettered() -> bool:
+        return value(await scrape(runtime), "polku_consumer_dead_letters_total", **label) == \
+            value(before, "polku_consumer_dead_letters_total", **label) + 1
+
+    await eventually(dead_lettered, what="the poison message's dead letter counted")
+    after = await scrape(runtime)
+    assert value(after, "polku_consumer_redeliveries_total", **label) - \
+        value(before, "polku_consumer_redeliveries_total", **label) == 2, "deliveries 2 and 3 were redeliveries"
+    failed = [span for span in span_exporter.get_finished_spans()
+              if span.attributes.get("messaging.message.id") == str(poison.id) and "process" in span.name]
+    assert len(failed) == 3 and all(span.status.status_code.name == "ERROR" for span in failed)
+    assert "RuntimeError: probe refuses client" in failed[0].status.description
