@@ -11,7 +11,7 @@ from services.intake.service import SERVICE as INTAKE
 from services.pathway.service import SERVICE as PATHWAY
 from services.reporting.service import SERVICE as REPORTING
 from tests.integration.probe import Probe, client_of, create_probe_table, enrolled_envelope, publish
-from tests.support import bearer, caught_up, eventually, referral_body
+from tests.support import BOTH_DATABASES, bearer, caught_up, eventually, referral_body
 
 
 async def scrape(runtime) -> dict[tuple[str, frozenset], float]:
@@ -38,6 +38,7 @@ async def refer(runtime, token, count: int = 1) -> None:
                 assert response.status == 201, await response.text()
 
 
+@BOTH_DATABASES
 async def test_commands_and_events_move_the_metrics(start_service, nc, token):
     intake, pathway = await start_service(INTAKE), await start_service(PATHWAY)
     before = await scrape(pathway)
@@ -163,3 +164,16 @@ async def test_a_failing_handler_counts_redeliveries_then_a_dead_letter_and_mark
               if span.attributes.get("messaging.message.id") == str(poison.id) and "process" in span.name]
     assert len(failed) == 3 and all(span.status.status_code.name == "ERROR" for span in failed)
     assert "RuntimeError: probe refuses client" in failed[0].status.description
+
+
+@BOTH_DATABASES
+async def test_an_outbox_not_published_shows_its_backlog_and_the_age_of_its_oldest_row(start_service, nc, token):
+    intake = await start_service(INTAKE)
+    relay_task = next(task for task in intake._tasks if task.get_name() == "intake-relay")
+    relay_task.cancel()  # as when NATS is unreachable: the commands commit, their events wait
+    await asyncio.gather(relay_task, return_exceptions=True)
+    await refer(intake, token, 2)
+    await asyncio.sleep(1.2)
+    samples = await scrape(intake)
+    assert value(samples, "polku_outbox_backlog", polku_service="intake") >= 2
+    assert 1.0 <= value(samples, "polku_outbox_oldest_age_seconds", polku_service="intake") < 30
