@@ -82,26 +82,7 @@ class OutboxRelay:
         if not rows:
             return 0
         started = time.perf_counter()
-        spans, acks = [], []
-        for row in rows:
-            envelope = json.loads(row.envelope)
-            span = tracer.start_span(f"publish {self.stream}", context=propagate.extract(envelope),
-                                     kind=trace.SpanKind.PRODUCER, attributes=_span_attributes(row, envelope, self.stream))
-            spans.append(span)
-            acks.append(await self.js.publish_async(row.subject, row.envelope.encode(), stream=self.stream,
-                                                    headers=_headers(row, span)))
-        try:
-            results = await asyncio.wait_for(asyncio.gather(*acks, return_exceptions=True), self.publish_timeout_s)
-        except BaseException as error:
-            for span in spans:
-                span.record_exception(error)
-                span.set_status(trace.StatusCode.ERROR, "no acknowledgement in time")
-                span.end()
-            raise
-        for span, result in zip(spans, results):
-            if isinstance(result, BaseException):
-                span.set_status(trace.StatusCode.ERROR, repr(result))
-            span.end()
+        results = await self._publish(rows)
         acked = 0
         for result in results:  # only the in-order prefix of acks counts: order is kept on the stream
             if isinstance(result, BaseException):
@@ -112,6 +93,29 @@ class OutboxRelay:
             await self.mark_sent([row.position for row in rows[:acked]])
             metrics.relay_published(self.service, self.stream, acked, started)
         return acked
+
+    async def _publish(self, rows) -> list:
+        """Each row published with a span of its own, ended at its ack; the acks (or errors) in row order."""
+        spans, acks, results = [], [], []
+        try:
+            for row in rows:
+                envelope = json.loads(row.envelope)
+                span = tracer.start_span(f"publish {self.stream}", context=propagate.extract(envelope),
+                                         kind=trace.SpanKind.PRODUCER,
+                                         attributes=_span_attributes(row, envelope, self.stream))
+                spans.append(span)
+                acks.append(await self.js.publish_async(row.subject, row.envelope.encode(), stream=self.stream,
+                                                        headers=_headers(row, span)))
+            results = await asyncio.wait_for(asyncio.gather(*acks, return_exceptions=True), self.publish_timeout_s)
+        except BaseException as error:
+            results = [error] * len(spans)
+            raise
+        finally:
+            for span, result in zip(spans, results):
+                if isinstance(result, BaseException):
+                    span.set_status(trace.StatusCode.ERROR, f"{type(result).__name__}: {result}")
+                span.end()
+        return results
 
     async def mark_sent(self, positions: list[int]) -> None:
         with suppress_instrumentation():
