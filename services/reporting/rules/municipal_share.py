@@ -56,6 +56,9 @@ class ShareRules:
     benefit_days_per_week: int
     period_source: str
     daily_rates: tuple[DailyRate, ...]
+    paid_work_kinds: frozenset[str]
+    employed_exit_statuses: frozenset[str]
+    paid_work_source: str
 
     def model_on(self, day: date) -> ShareModel:
         return _valid_on(self.models, day, "municipal share model")
@@ -80,7 +83,9 @@ def share_rules(path: Path = RULES_FILE) -> ShareRules:
     rates = tuple(DailyRate(valid_from=r["valid_from"], valid_to=r["valid_to"], euros=Decimal(r["euros"]),
                             verified=r["verified"], source=r["source"]) for r in loaded["daily_subsidy"])
     period = loaded["payment_period"]
-    return ShareRules(models, period["days"], period["benefit_days_per_week"], period["source"], rates)
+    paid = loaded["paid_work"]
+    return ShareRules(models, period["days"], period["benefit_days_per_week"], period["source"], rates,
+                      frozenset(paid["kinds"]), frozenset(paid["exit_statuses"]), paid["source"])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,106 @@
+"""Outcomes in the seeds' terms: clients served, placements by kind and ending, hidden jobs found,
+gig hours pooled, time from enrolment to first placement (median, p90)."""
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting.reports.document import Report, Scope, Source, Table
+from services.reporting.reports.queries import in_scope, month_of
+from services.reporting.rules.figures import percentile
+from services.reporting.tables import clients, openings, placements
+
+
+async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
+    tables = [await _clients_by_status(connection, scope), await _clients_by_month(connection, scope),
+              await _placements_by_kind_and_ending(connection, scope), await _hired_by_employer_type(connection, scope),
+              await _openings_by_month(connection, scope), await _gig_hours_by_month(connection, scope),
+              await _time_to_first_placement(connection, scope)]
+    return Report("outcomes", scope, tables, sources=[
+        Source("clients, statuses", "intake's events ClientReferred, EligibilityAssessed, ClientEnrolled"),
+        Source("placements, endings, gig hours", "employer's events PlacementStarted, GigJobPooled, PlacementEnded"),
+        Source("hidden jobs", "employer's events OpeningRegistered (source hidden) and how the opening closed"),
+        Source("median, p90", "nearest-rank percentiles of whole days"),
+    ])
+
+
+async def _clients_by_status(connection: AsyncConnection, scope: Scope) -> Table:
+    rows = (await connection.execute(
+        select(clients.c.status, func.count()).where(*in_scope(scope, clients.c.employment_area,
+                                                               clients.c.referred_on))
+        .group_by(clients.c.status).order_by(clients.c.status))).all()
+    return Table("clients_by_status", "Clients referred in the period, by status",
+                 "Jakson aikana ohjatut asiakkaat tilan mukaan", ["status", "clients"],
+                 [list(row) for row in rows], counts=("clients",))
+
+
+async def _clients_by_month(connection: AsyncConnection, scope: Scope) -> Table:
+    month = month_of(connection, clients.c.referred_on)
+    rows = (await connection.execute(
+        select(month, func.count(), func.count(clients.c.enrolled_on))
+        .where(*in_scope(scope, clients.c.employment_area, clients.c.referred_on))
+        .group_by(month).order_by(month))).all()
+    return Table("clients_by_month", "Clients referred and enrolled by month of referral",
+                 "Ohjatut ja asiakkuuteen otetut ohjauskuukauden mukaan", ["month", "referred", "enrolled"],
+                 [list(row) for row in rows], counts=("referred", "enrolled"))
+
+
+async def _placements_by_kind_and_ending(connection: AsyncConnection, scope: Scope) -> Table:
+    ending = func.coalesce(placements.c.ending, "ongoing")
+    rows = (await connection.execute(
+        select(placements.c.kind, ending, func.count())
+        .where(*in_scope(scope, placements.c.employment_area, placements.c.starts_on))
+        .group_by(placements.c.kind, ending).order_by(placements.c.kind, ending))).all()
+    return Table("placements_by_kind_and_ending", "Placements started in the period, by kind and ending",
+                 "Jakson aikana alkaneet työjaksot lajin ja päättymisen mukaan", ["kind", "ending", "placements"],
+                 [list(row) for row in rows], counts=("placements",))
+
+
+async def _hired_by_employer_type(connection: AsyncConnection, scope: Scope) -> Table:
+    rows = (await connection.execute(
+        select(placements.c.employer_type, func.count())
+        .where(placements.c.ending == "hired_by_employer",
+               *in_scope(scope, placements.c.employment_area, placements.c.ended_on))
+        .group_by(placements.c.employer_type).order_by(placements.c.employer_type))).all()
+    return Table("hired_by_employer_type", "Placements that ended in a hire, by employer type",
+                 "Työllistyminen työjakson jälkeen työnantajatyypin mukaan", ["employer_type", "hired"],
+                 [list(row) for row in rows], counts=("hired",))
+
+
+async def _openings_by_month(connection: AsyncConnection, scope: Scope) -> Table:
+    month = month_of(connection, openings.c.registered_on)
+    hidden = func.sum(case((openings.c.source == "hidden", 1), else_=0))
+    filled_hidden = func.sum(case(((openings.c.source == "hidden") & (openings.c.state == "filled"), 1), else_=0))
+    rows = (await connection.execute(
+        select(month, hidden, filled_hidden, func.count() - hidden)
+        .where(*in_scope(scope, openings.c.employment_area, openings.c.registered_on))
+        .group_by(month).order_by(month))).all()
+    return Table("openings_by_month", "Hidden jobs found and openings advertised, by month",
+                 "Löydetyt piilotyöpaikat ja ilmoitetut työpaikat kuukausittain",
+                 ["month", "hidden_jobs_found", "hidden_jobs_filled", "advertised_openings"],
+                 [list(row) for row in rows])
+
+
+async def _gig_hours_by_month(connection: AsyncConnection, scope: Scope) -> Table:
+    month = month_of(connection, placements.c.starts_on)
+    rows = (await connection.execute(
+        select(month, func.count(), func.sum(placements.c.gig_hundredths_of_hours))
+        .where(placements.c.gig_hundredths_of_hours.is_not(None),
+               *in_scope(scope, placements.c.employment_area, placements.c.starts_on))
+        .group_by(month).order_by(month))).all()
+    return Table("gig_hours_by_month", "Gig jobs pooled and their hours, by month the job started",
+                 "Kootut silpputyöt ja niiden tunnit alkamiskuukauden mukaan", ["month", "gig_jobs", "hours"],
+                 [[month, jobs, Decimal(hours) / 100] for month, jobs, hours in rows], counts=("gig_jobs",))
+
+
+async def _time_to_first_placement(connection: AsyncConnection, scope: Scope) -> Table:
+    first = (select(placements.c.client_id, func.min(placements.c.starts_on).label("first_on"))
+             .where(placements.c.employment_area == scope.area).group_by(placements.c.client_id).subquery())
+    rows = (await connection.execute(
+        select(clients.c.enrolled_on, first.c.first_on).join(first, first.c.client_id == clients.c.client_id)
+        .where(*in_scope(scope, clients.c.employment_area, clients.c.enrolled_on)))).all()
+    days = [(first_on - enrolled_on).days for enrolled_on, first_on in rows if first_on >= enrolled_on]
+    return Table("time_to_first_placement", "Days from enrolment to the first placement",
+                 "Päiviä asiakkuuden alusta ensimmäiseen työjaksoon", ["measure", "clients", "median_days", "p90_days"],
+                 [["enrolment_to_first_placement", len(days), percentile(days, 0.5), percentile(days, 0.9)]],
+                 counts=("clients",), follows_counts=("median_days", "p90_days"))
