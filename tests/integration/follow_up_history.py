@@ -15,7 +15,7 @@ RATE = Decimal("20.00")
 
 
 def _client(client_id, referred_on: date, enrolled: bool, area: str = "kemi", gender: str = "female") -> list:
-    events = [ClientReferred(client_id=client_id, referred_by="te_office", employment_area=area, municipality="Kemi",
+    events = [ClientReferred(client_id=client_id, referred_by="te_office", employment_area=area, municipality=area.capitalize(),
                              age_band="30_54", gender=gender, referred_on=referred_on),
               EligibilityAssessed(client_id=client_id, eligible=True, criterion="long_term_unemployed",
                                   rule_source="test", target_groups=())]
@@ -82,6 +82,7 @@ def follow_up_histories() -> list[tuple[str, list]]:
 # c2 8.1. -> 10.2. = 33, c3 10.1. -> 20.1. = 10; nearest-rank median 27, p90 33.
 EXPECTED_KEMI = {
     "clients_by_status": [["enrolled", 5], ["referred", 1]],
+    "clients_by_municipality": [["Kemi", 6, True]],
     "clients_by_month": [["2026-01", 3, 3], ["2026-02", 3, 2]],
     "placements_by_kind_and_ending": [["gig_work", "completed", 1], ["pay_subsidised_work", "hired_by_employer", 1],
                                       ["work_trial", "ongoing", 1]],

@@ -33,6 +33,7 @@ async def test_outcomes_equal_the_figures_counted_by_hand(reporting, token):
         assert tables[name] == rows, name
     tornio = tables_of(await get_json(f"{reporting}/reports/outcomes", token("manager", "tornio")))
     assert tornio["clients_by_status"] == [["enrolled", 1]]
+    assert tornio["clients_by_municipality"] == [["Tornio", 1, True]]
     assert tornio["placements_by_kind_and_ending"] == [["open_market", "ongoing", 1]]
 
 
@@ -107,8 +108,8 @@ async def test_exports_open_with_the_apis_figures(reporting, token):
         assert sheet[0] == table["columns"]
         for cells, row in zip(sheet[1:], table["rows"], strict=True):
             for cell, value in zip(cells, row, strict=True):
-                if isinstance(cell, (int, float)):
-                    assert not isinstance(cell, bool) and Decimal(str(cell)) == Decimal(str(value)), table["name"]
+                if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+                    assert Decimal(str(cell)) == Decimal(str(value)), table["name"]
                 else:
                     assert cell == value, table["name"]
     gig = [list(row) for row in workbook["gig_hours_by_month"].iter_rows(values_only=True)]

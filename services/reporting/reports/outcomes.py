@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.areas import areas
 from services.reporting.reports.document import Report, Scope, Source, Table
 from services.reporting.reports.queries import in_scope, month_of
 from services.reporting.rules.figures import percentile
@@ -12,7 +13,8 @@ from services.reporting.tables import clients, openings, placements
 
 
 async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
-    tables = [await _clients_by_status(connection, scope), await _clients_by_month(connection, scope),
+    tables = [await _clients_by_status(connection, scope), await _clients_by_municipality(connection, scope),
+              await _clients_by_month(connection, scope),
               await _placements_by_kind_and_ending(connection, scope), await _hired_by_employer_type(connection, scope),
               await _openings_by_month(connection, scope), await _gig_hours_by_month(connection, scope),
               await _time_to_first_placement(connection, scope)]
@@ -20,6 +22,7 @@ async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
         Source("clients, statuses", "intake's events ClientReferred, EligibilityAssessed, ClientEnrolled"),
         Source("placements, endings, gig hours", "employer's events PlacementStarted, GigJobPooled, PlacementEnded"),
         Source("hidden jobs", "employer's events OpeningRegistered (source hidden) and how the opening closed"),
+        Source("municipalities of the area", "services/areas.yaml"),
         Source("median, p90", "nearest-rank percentiles of whole days"),
     ])
 
@@ -32,6 +35,21 @@ async def _clients_by_status(connection: AsyncConnection, scope: Scope) -> Table
     return Table("clients_by_status", "Clients referred in the period, by status",
                  "Jakson aikana ohjatut asiakkaat tilan mukaan", ["status", "clients"],
                  [list(row) for row in rows], counts=("clients",))
+
+
+async def _clients_by_municipality(connection: AsyncConnection, scope: Scope) -> Table:
+    """Every municipality of the area (services/areas.yaml), also those with no clients; a municipality the
+    file does not name for the area is shown too, so a referral from elsewhere is not lost."""
+    counted = dict((await connection.execute(
+        select(clients.c.municipality, func.count())
+        .where(*in_scope(scope, clients.c.employment_area, clients.c.referred_on))
+        .group_by(clients.c.municipality))).all())
+    known = areas()[scope.area].municipalities if scope.area in areas() else ()
+    rows = [[name, counted.pop(name, 0), True] for name in known]
+    rows += [[name, count, False] for name, count in sorted(counted.items())]
+    return Table("clients_by_municipality", "Clients referred in the period, by home municipality",
+                 "Jakson aikana ohjatut asiakkaat kotikunnan mukaan", ["municipality", "clients", "in_area_file"],
+                 rows, counts=("clients",))
 
 
 async def _clients_by_month(connection: AsyncConnection, scope: Scope) -> Table:
