@@ -54,7 +54,7 @@ EVENTS_PER_TRANSACTION = 500
 PUBLISH_BATCH = 1000  # the relay's default batch: raw publish pipelines the same way
 # Which projection table each event type fills with one row, to check a rebuild did all its work.
 ROWS_MADE_BY = {"ClientReferred": "report_clients", "PlacementStarted": "report_placements",
-                "EmployerInvoiced": "report_invoices"}
+                "EmployerInvoiced": "report_invoices", "OpeningRegistered": "report_openings"}
 
 
 @dataclass(frozen=True)

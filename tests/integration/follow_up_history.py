@@ -88,7 +88,7 @@ EXPECTED_KEMI = {
                                       ["work_trial", "ongoing", 1]],
     "hired_by_employer_type": [["company", 1]],
     "openings_by_month": [["2026-02", 2, 1, 0], ["2026-03", 0, 0, 1]],
-    "gig_hours_by_month": [["2026-02", 1, "7.5"]],
+    "gig_hours_by_month": [["2026-02", 1, "7.50"]],
     "time_to_first_placement": [["enrolment_to_first_placement", 3, 27, 33]],
 }
 

@@ -10,7 +10,9 @@ from openpyxl import load_workbook
 
 from services.reporting.service import SERVICE as REPORTING
 from tests.integration.follow_up_history import EXPECTED_KEMI, publish_follow_up_histories
-from tests.support import bearer, caught_up, eventually, get_json
+from tests.support import BOTH_DATABASES, bearer, caught_up, eventually, get_json
+
+pytestmark = BOTH_DATABASES
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ async def test_an_outside_reader_sees_small_counts_suppressed_and_is_told(report
 
 async def test_billing_esf_and_the_plan(reporting, token):
     billing = tables_of(await get_json(f"{reporting}/reports/billing", token("manager", "kemi")))
-    assert billing["billing_by_month"] == [["2026-03", 1, "20", "500", None, None]]
+    assert billing["billing_by_month"] == [["2026-03", 1, "20.00", "500.00", None, None]]
     esf = tables_of(await get_json(f"{reporting}/reports/esf", token("manager", "kemi")))
     participants = next(row for row in esf["esf_2021_2027"] if row[0] == "participants")
     assert participants[3:] == [3, 2, 0, 0, 5]  # female, male, non-binary, unknown, total
@@ -71,7 +73,7 @@ async def test_return_shows_its_formula_and_every_input(reporting, token):
     report = await get_json(f"{reporting}/reports/return?to=2026-06-30", token("manager", "kemi"))
     tables = tables_of(report)
     inputs = {row[0]: row for row in tables["return_inputs"]}
-    assert inputs["invoiced_to_employers"][2] == "500"
+    assert inputs["invoiced_to_employers"][2] == "500.00"
     assert inputs["payroll_costs"][2] is None and "issue #9" in inputs["payroll_costs"][3]
     # Paid work in the area by 30.6.: gig 2.2.-1.3. (28 days) and pay-subsidised 10.2.-31.5. (111 days).
     months = Decimal(28 + 111) / Decimal("30.4375")

@@ -1,10 +1,8 @@
 """Billing per month: invoices issued, hours and euros; paid and overdue follow payroll's events."""
-from decimal import Decimal
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.reports.document import Report, Scope, Source, Table
+from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
 from services.reporting.reports.queries import in_scope, month_of
 from services.reporting.tables import invoices
 
@@ -20,7 +18,7 @@ async def billing(connection: AsyncConnection, scope: Scope) -> Report:
     table = Table("billing_by_month", "Invoiced, paid and overdue by month of issue",
                   "Laskutettu, maksettu ja erääntynyt laskutuskuukauden mukaan",
                   ["month", "invoices", "hours", "invoiced_eur", "paid_eur", "overdue_eur"],
-                  [[m, count, Decimal(hours) / 100, Decimal(cents) / 100, None, None]
+                  [[m, count, hundredths(hours), hundredths(cents), None, None]
                    for m, count, hours, cents in rows])
     return Report("billing", scope, [table], sources=[
         Source("invoiced", "payroll_billing's event EmployerInvoiced (net amount, hours)")], notes=[WAITING])

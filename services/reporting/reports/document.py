@@ -90,6 +90,12 @@ class Report:
         }
 
 
+def hundredths(value: int | Decimal | None) -> Decimal:
+    """Stored cents or hundredths of an hour as euros or hours with two decimals (SUM on PostgreSQL gives
+    a Decimal, on SQLite an int: the same figure either way)."""
+    return (Decimal(value or 0) / 100).quantize(Decimal("0.01"))
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()

@@ -25,13 +25,17 @@ def project_plans(path: Path = PLANS_FILE) -> list[dict]:
 
 
 async def esf(connection: AsyncConnection, scope: Scope) -> Report:
+    # Participations alike in every fact counted once, with their number: a few hundred rows, not thousands.
+    columns = [clients.c[name] for name in PARTICIPATION_COLUMNS]
     rows = (await connection.execute(
-        select(*(clients.c[name] for name in PARTICIPATION_COLUMNS))
+        select(*columns, func.count())
         .where(clients.c.enrolled_on.is_not(None),
-               *in_scope(scope, clients.c.employment_area, clients.c.enrolled_on)))).all()
+               *in_scope(scope, clients.c.employment_area, clients.c.enrolled_on))
+        .group_by(*columns))).all()
     participations = [Participation(*row[:10], qualification_gained=bool(row[10]), six_month_status=row[11])
                       for row in rows]
-    tables = [_indicators(variant, participations) for variant in INDICATORS]
+    weights = [row[12] for row in rows]
+    tables = [_indicators(variant, participations, weights) for variant in INDICATORS]
     tables.append(await _plans(connection, scope))
     return Report("esf", scope, tables, sources=[
         *(Source(f"ESF indicators {variant.replace('_', '-')}", source) for variant, source in SOURCES.items()),
@@ -41,8 +45,8 @@ async def esf(connection: AsyncConnection, scope: Scope) -> Report:
     ])
 
 
-def _indicators(variant: str, participations: list[Participation]) -> Table:
-    counts = tally(participations, variant)
+def _indicators(variant: str, participations: list[Participation], weights: list[int]) -> Table:
+    counts = tally(participations, variant, weights)
     labels = {indicator.code: indicator for indicator in INDICATORS[variant]}
     columns = [*GENDERS[variant], "unknown", "total"]
     rows = [[code, labels[code].label_en if code in labels else "participants",

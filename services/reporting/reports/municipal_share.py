@@ -27,17 +27,20 @@ def rule_sources(rules: ShareRules) -> list[Source]:
 async def municipal_share_by_month(connection: AsyncConnection, scope: Scope, today: date) -> dict[str, list]:
     """Month -> [clients, days not paid, share paid, share saved], over the clients with entry facts."""
     rules = share_rules()
+    counted = (await connection.execute(
+        select(clients.c.client_id, clients.c.subsidy_days_at_entry, clients.c.referred_on, clients.c.exited_on,
+               clients.c.exit_status)
+        .where(clients.c.employment_area == scope.area, clients.c.subsidy_days_at_entry.is_not(None)))).all()
     spans: dict[str, list[tuple[date, date | None]]] = defaultdict(list)
-    for client_id, first, last in (await connection.execute(
-            select(placements.c.client_id, placements.c.starts_on, placements.c.ended_on)
-            .where(placements.c.employment_area == scope.area, placements.c.kind.in_(rules.paid_work_kinds)))).all():
-        spans[client_id].append((first, last))
+    if counted:
+        for client_id, first, last in (await connection.execute(
+                select(placements.c.client_id, placements.c.starts_on, placements.c.ended_on)
+                .where(placements.c.employment_area == scope.area,
+                       placements.c.kind.in_(rules.paid_work_kinds)))).all():
+            spans[client_id].append((first, last))
     until = min(filter(None, (scope.last_day, today)))
     months: dict[str, list] = defaultdict(lambda: [0, 0, Decimal(0), Decimal(0)])
-    for client_id, days, referred_on, exited_on, exit_status in (await connection.execute(
-            select(clients.c.client_id, clients.c.subsidy_days_at_entry, clients.c.referred_on, clients.c.exited_on,
-                   clients.c.exit_status)
-            .where(clients.c.employment_area == scope.area, clients.c.subsidy_days_at_entry.is_not(None)))).all():
+    for client_id, days, referred_on, exited_on, exit_status in counted:
         client_spans = spans.get(client_id, [])
         if exited_on is not None and exit_status in rules.employed_exit_statuses:
             client_spans = [*client_spans, (exited_on, None)]

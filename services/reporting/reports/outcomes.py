@@ -1,20 +1,18 @@
 """Outcomes in the seeds' terms: clients served, placements by kind and ending, hidden jobs found,
 gig hours pooled, time from enrolment to first placement (median, p90)."""
-from decimal import Decimal
-
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.areas import areas
-from services.reporting.reports.document import Report, Scope, Source, Table
+from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
 from services.reporting.reports.queries import in_scope, month_of
 from services.reporting.rules.figures import percentile
 from services.reporting.tables import clients, openings, placements
 
 
 async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
-    tables = [await _clients_by_status(connection, scope), await _clients_by_municipality(connection, scope),
-              await _clients_by_month(connection, scope),
+    counts = await _client_counts(connection, scope)
+    tables = [_clients_by_status(counts), _clients_by_municipality(counts, scope), _clients_by_month(counts),
               await _placements_by_kind_and_ending(connection, scope), await _hired_by_employer_type(connection, scope),
               await _openings_by_month(connection, scope), await _gig_hours_by_month(connection, scope),
               await _time_to_first_placement(connection, scope)]
@@ -27,23 +25,35 @@ async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
     ])
 
 
-async def _clients_by_status(connection: AsyncConnection, scope: Scope) -> Table:
-    rows = (await connection.execute(
-        select(clients.c.status, func.count()).where(*in_scope(scope, clients.c.employment_area,
-                                                               clients.c.referred_on))
-        .group_by(clients.c.status).order_by(clients.c.status))).all()
+async def _client_counts(connection: AsyncConnection, scope: Scope) -> list[tuple[str, str, str, int, int]]:
+    """One pass over the area's clients: (status, municipality, month referred, clients, enrolled)."""
+    month = month_of(connection, clients.c.referred_on)
+    return [tuple(row) for row in (await connection.execute(
+        select(clients.c.status, clients.c.municipality, month, func.count(), func.count(clients.c.enrolled_on))
+        .where(*in_scope(scope, clients.c.employment_area, clients.c.referred_on))
+        .group_by(clients.c.status, clients.c.municipality, month))).all()]
+
+
+def _summed(counts: list[tuple], key: int, value: slice) -> dict:
+    sums: dict = {}
+    for row in counts:
+        figures = sums.setdefault(row[key], [0] * len(row[value]))
+        for index, figure in enumerate(row[value]):
+            figures[index] += figure
+    return dict(sorted(sums.items()))
+
+
+def _clients_by_status(counts: list[tuple]) -> Table:
     return Table("clients_by_status", "Clients referred in the period, by status",
                  "Jakson aikana ohjatut asiakkaat tilan mukaan", ["status", "clients"],
-                 [list(row) for row in rows], counts=("clients",))
+                 [[status, clients_] for status, (clients_,) in _summed(counts, 0, slice(3, 4)).items()],
+                 counts=("clients",))
 
 
-async def _clients_by_municipality(connection: AsyncConnection, scope: Scope) -> Table:
+def _clients_by_municipality(counts: list[tuple], scope: Scope) -> Table:
     """Every municipality of the area (services/areas.yaml), also those with no clients; a municipality the
     file does not name for the area is shown too, so a referral from elsewhere is not lost."""
-    counted = dict((await connection.execute(
-        select(clients.c.municipality, func.count())
-        .where(*in_scope(scope, clients.c.employment_area, clients.c.referred_on))
-        .group_by(clients.c.municipality))).all())
+    counted = {name: figures[0] for name, figures in _summed(counts, 1, slice(3, 4)).items()}
     known = areas()[scope.area].municipalities if scope.area in areas() else ()
     rows = [[name, counted.pop(name, 0), True] for name in known]
     rows += [[name, count, False] for name, count in sorted(counted.items())]
@@ -52,15 +62,11 @@ async def _clients_by_municipality(connection: AsyncConnection, scope: Scope) ->
                  rows, counts=("clients",))
 
 
-async def _clients_by_month(connection: AsyncConnection, scope: Scope) -> Table:
-    month = month_of(connection, clients.c.referred_on)
-    rows = (await connection.execute(
-        select(month, func.count(), func.count(clients.c.enrolled_on))
-        .where(*in_scope(scope, clients.c.employment_area, clients.c.referred_on))
-        .group_by(month).order_by(month))).all()
+def _clients_by_month(counts: list[tuple]) -> Table:
     return Table("clients_by_month", "Clients referred and enrolled by month of referral",
                  "Ohjatut ja asiakkuuteen otetut ohjauskuukauden mukaan", ["month", "referred", "enrolled"],
-                 [list(row) for row in rows], counts=("referred", "enrolled"))
+                 [[month, *figures] for month, figures in _summed(counts, 2, slice(3, 5)).items()],
+                 counts=("referred", "enrolled"))
 
 
 async def _placements_by_kind_and_ending(connection: AsyncConnection, scope: Scope) -> Table:
@@ -108,7 +114,7 @@ async def _gig_hours_by_month(connection: AsyncConnection, scope: Scope) -> Tabl
         .group_by(month).order_by(month))).all()
     return Table("gig_hours_by_month", "Gig jobs pooled and their hours, by month the job started",
                  "Kootut silpputyöt ja niiden tunnit alkamiskuukauden mukaan", ["month", "gig_jobs", "hours"],
-                 [[month, jobs, Decimal(hours) / 100] for month, jobs, hours in rows], counts=("gig_jobs",))
+                 [[month, jobs, hundredths(hours)] for month, jobs, hours in rows], counts=("gig_jobs",))
 
 
 async def _time_to_first_placement(connection: AsyncConnection, scope: Scope) -> Table:

@@ -1,6 +1,6 @@
 """Return: costs against income and savings as "1 EUR in gives x EUR back", every input beside it."""
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -9,9 +9,9 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.reports.document import Report, Scope, Source, Table
+from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
 from services.reporting.reports.municipal_share import municipal_share_by_month
-from services.reporting.reports.queries import in_scope
+from services.reporting.reports.queries import days_within, in_scope
 from services.reporting.rules.municipal_share import share_rules
 from services.reporting.tables import clients, invoices, placements
 
@@ -41,11 +41,12 @@ def city_estimates(path: Path = ESTIMATES_FILE) -> list[dict]:
     return yaml.safe_load(path.read_text())["estimates"]
 
 
-def _months(first: date, last: date | None, scope: Scope, until: date) -> Decimal:
-    """Client-months of a span within the scope, up to `until`."""
-    start = max(filter(None, (first, scope.first_day)))
-    end = min(filter(None, (last, scope.last_day, until)))
-    return Decimal(max((end - start + timedelta(days=1)).days, 0)) / DAYS_A_MONTH
+async def _client_months(connection: AsyncConnection, scope: Scope, until: date, first, last, *where) -> Decimal:
+    """Client-months of the rows' spans within the scope, up to `until`."""
+    days = (await connection.execute(
+        select(days_within(connection, first, last, scope.first_day, min(filter(None, (scope.last_day, until)))))
+        .where(*where))).scalar()
+    return Decimal(round(days)) / DAYS_A_MONTH
 
 
 async def returns(connection: AsyncConnection, scope: Scope, today: date) -> Report:
@@ -55,16 +56,14 @@ async def returns(connection: AsyncConnection, scope: Scope, today: date) -> Rep
         .where(*in_scope(scope, invoices.c.employment_area, invoices.c.issued_on)))).scalar()
     saved = sum((figures[3] for figures in (await municipal_share_by_month(connection, scope, today)).values()),
                 Decimal(0))
-    paid_work = sum((_months(first, last, scope, today) for first, last in (await connection.execute(
-        select(placements.c.starts_on, placements.c.ended_on)
-        .where(placements.c.employment_area == scope.area, placements.c.kind.in_(rules.paid_work_kinds)))).all()),
-        Decimal(0))
-    enrolled = sum((_months(first, last, scope, today) for first, last in (await connection.execute(
-        select(clients.c.enrolled_on, clients.c.exited_on)
-        .where(clients.c.employment_area == scope.area, clients.c.enrolled_on.is_not(None)))).all()), Decimal(0))
+    paid_work = await _client_months(connection, scope, today, placements.c.starts_on, placements.c.ended_on,
+                                     placements.c.employment_area == scope.area,
+                                     placements.c.kind.in_(rules.paid_work_kinds))
+    enrolled = await _client_months(connection, scope, today, clients.c.enrolled_on, clients.c.exited_on,
+                                    clients.c.employment_area == scope.area, clients.c.enrolled_on.is_not(None))
     basis = {"paid_work_months": paid_work, "enrolled_months": enrolled}
     inputs = [
-        ReturnInput("invoiced_to_employers", "income", Decimal(invoiced) / 100,
+        ReturnInput("invoiced_to_employers", "income", hundredths(invoiced),
                     "EmployerInvoiced (net); invoices paid replace it when payroll's PaymentReceived lands (issue #9)"),
         ReturnInput("subsidies_claimed", "income", None,
                     "waits for payroll's PaySubsidyClaimed and MunicipalSupplementClaimed (issue #9)"),

@@ -144,15 +144,18 @@ def gender_column(variant: str, gender: str) -> str:
     return gender if gender in GENDERS[variant] else "unknown"
 
 
-def tally(participations: Iterable[Participation], variant: str) -> dict[str, dict[str, int]]:
-    """Per indicator code, the participations it applies to by gender column (and `total`)."""
+def tally(participations: Iterable[Participation], variant: str,
+          weights: Iterable[int] | None = None) -> dict[str, dict[str, int]]:
+    """Per indicator code, the participations it applies to by gender column (and `total`). With
+    `weights`, each participation stands for that many alike (the rows of a GROUP BY)."""
     columns = (*GENDERS[variant], "unknown", "total")
     counts: dict[str, dict[str, int]] = {indicator.code: dict.fromkeys(columns, 0)
                                          for indicator in INDICATORS[variant]}
     counts["participants"] = dict.fromkeys(columns, 0)
-    for participation in participations:
+    participations = list(participations)
+    for participation, weight in zip(participations, weights or [1] * len(participations), strict=True):
         column = gender_column(variant, participation.gender)
         for code in ["participants"] + [i.code for i in INDICATORS[variant] if i.applies(participation)]:
-            counts[code][column] += 1
-            counts[code]["total"] += 1
+            counts[code][column] += weight
+            counts[code]["total"] += weight
     return counts
