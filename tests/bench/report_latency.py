@@ -37,5 +37,10 @@ async def measure(database: str, area: str = "helsinki", runs: int = RUNS) -> di
     return figures
 
 
+def describe(figures: dict[str, dict[str, float]]) -> str:
+    return "follow-up reports over the 1M stream, one area (p50 / p99 ms): " + ", ".join(
+        f"{name} {figure['p50_ms']:.0f} / {figure['p99_ms']:.0f}" for name, figure in figures.items())
+
+
 if __name__ == "__main__":
     print(json.dumps(asyncio.run(measure(*sys.argv[1:]))))

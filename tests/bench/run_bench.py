@@ -17,6 +17,8 @@ directory (never the one on 4222). Stages:
                with and without tracing and metrics (observability.py)
 8. matching    rank 10,000 enrolled candidates for one opening, as a coordinator's screen does
                (matching.py)
+9. reports     every follow-up report, 50 times each, over the 1M stream's rebuilt projections for one
+               area (a fifth of the stream): p50 and p99 (report_latency.py)
 
 Prints a table, then one JSON object on the last line; "events" says how many events each figure
 was measured on.
@@ -47,7 +49,7 @@ from services.platform.event_store import EventStore
 from services.platform.nats_server import LocalNatsServer
 from services.platform.relay import OutboxRelay
 from services.platform.tables import events
-from tests.bench import append_per_command, matching, observability
+from tests.bench import append_per_command, matching, observability, report_latency
 from tests.bench.workload import Change, Message, changes, messages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -309,6 +311,9 @@ def main(argv: list[str] | None = None) -> None:
         observability_cost = observability.measure(work)
         stages.say(f"matching: {args.candidates:,} enrolled candidates ranked for one opening")
         matching_figures = matching.measure(work, args.candidates)
+        stages.say("reports: each follow-up report over the largest stream's rebuilt projections")
+        report_figures = asyncio.run(report_latency.measure(
+            str(work / f"reporting-{list(replays)[-1]}-{args.repeats}.db")))
     finally:
         for server in servers:
             server.stop()
@@ -321,10 +326,12 @@ def main(argv: list[str] | None = None) -> None:
           f"(its SQLite synchronous: {per_command['eventsourcing_sqlite_synchronous']}), "
           f"ratio {per_command['polku_vs_eventsourcing']}")
     print(observability.describe(observability_cost))
-    print(matching.describe(matching_figures) + "\n")
+    print(matching.describe(matching_figures))
+    print(report_latency.describe(report_figures) + "\n")
     print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command,
                                                               "observability": observability_cost,
-                                                              "matching": matching_figures}))
+                                                              "matching": matching_figures,
+                                                              "reports": report_figures}))
 
 
 if __name__ == "__main__":
