@@ -12,7 +12,11 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
-from contracts.events.payroll_billing import EmployerInvoiced, EmploymentOpened, TimesheetApproved
+from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentOpened, GigTasksAssigned,
+                                              InvoiceCredited,
+                                              MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
+                                              PaySubsidyClaimed, ReminderSent, TimesheetApproved, WageTermsAgreed)
+from contracts.upcasters import PAYROLL_BILLING_UPCASTERS
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
@@ -43,15 +47,24 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProposalAccepted,
         ProposalDeclined,
         EmploymentOpened,
+        AttendanceOpened,
+        GigTasksAssigned,
+        WageTermsAgreed,
         TimesheetApproved,
+        PayrollRunClosed,
         EmployerInvoiced,
+        InvoiceCredited,
+        PaymentReceived,
+        ReminderSent,
+        PaySubsidyClaimed,
+        MunicipalSupplementClaimed,
     )
 }
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event type, schema version it reads) -> function returning the data of the next version.
 # Old events are never rewritten; they are upcast when read.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {**PAYROLL_BILLING_UPCASTERS}
 
 
 class UnknownEventType(ValueError):

@@ -109,6 +109,8 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def endpoint(request: web.Request) -> web.Response:
         args = [await parse_body(request, route.body)] if route.body else []
         result = await route.handler(request, *args)
+        if isinstance(result, web.StreamResponse):  # a document that is not JSON (XML, HTML)
+            return result
         return web.json_response(_to_json(result), status=route.status, dumps=lambda v: json.dumps(v))
 
     return endpoint
