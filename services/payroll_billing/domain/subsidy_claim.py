@@ -56,9 +56,9 @@ def decision_rule(decision: RecordPaySubsidyDecision) -> Rule:
     rule = RULES["pay_subsidy"].in_force(decision.decided_on, "percent", percent=decision.percent)
     if decision.monthly_cap > rule.decimal("monthly_cap"):
         raise RuleViolated("monthly_cap", f"at most {rule.decimal('monthly_cap')} EUR a month ({rule.label})")
-    months = (decision.ends_on.year - decision.starts_on.year) * 12 + decision.ends_on.month - decision.starts_on.month
-    if months >= int(rule.values["max_months"]) + (decision.ends_on.day >= decision.starts_on.day):
-        raise RuleViolated("ends_on", f"at most {rule.values['max_months']} months ({rule.label})")
+    last_day = _add_months(decision.starts_on, int(rule.values["max_months"])) - ONE_DAY
+    if decision.ends_on > last_day:
+        raise RuleViolated("ends_on", f"at most {rule.values['max_months']} months, until {last_day} ({rule.label})")
     return rule
 
 
