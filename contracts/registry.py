@@ -12,7 +12,8 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
-from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentOpened, GigTasksAssigned,
+from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentOpened,
+                                              GigTasksAssigned,
                                               InvoiceCredited,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
                                               PaySubsidyClaimed, ReminderSent, TimesheetApproved, WageTermsAgreed)
@@ -50,6 +51,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AttendanceOpened,
         GigTasksAssigned,
         WageTermsAgreed,
+        EmploymentEnded,
         TimesheetApproved,
         PayrollRunClosed,
         EmployerInvoiced,

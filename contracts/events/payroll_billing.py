@@ -75,6 +75,13 @@ class WageTermsAgreed(EmploymentEvent):
     hours_per_week: Hours
     pay_period: PayPeriod
     valid_from: date
+    fixed_term_until: date | None = Field(description="the last day of a fixed-term contract; None: until further notice")
+
+
+class EmploymentEnded(EmploymentEvent):
+    """The placement ended; no day after `ended_on` is paid or billed."""
+
+    ended_on: date
 
 
 class WorkedDay(BaseModel):

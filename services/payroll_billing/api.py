@@ -313,10 +313,9 @@ async def claim_kemi_supplement(request: web.Request,
         except NotFound:
             pass
         decision = await ledger.decision_of(uow.connection, employment_id)
-        hours_per_week = employment.terms and employment.terms.hours_per_week
         claim_id = subsidies.claim_id("kemi_supplement", employment_id, command.month)
         await uow.decide(subsidies.SUBSIDY_CLAIM, str(claim_id), lambda state: subsidies.claim_kemi_supplement(
-            state, employment.opened, hours_per_week, decision, pay_subsidy, command, wages), area=uow.actor.area)
+            state, employment.opened, employment.terms, decision, pay_subsidy, command, wages), area=uow.actor.area)
     return uow.decided[-1]
 
 

@@ -24,7 +24,8 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
-from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentOpened, GigTasksAssigned,
+from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentOpened,
+                                              GigTasksAssigned,
                                               InvoiceCredited, InvoiceLine, MunicipalSupplementClaimed,
                                               PaymentReceived, PayrollRunClosed, PaySubsidyClaimed, ReminderSent,
                                               TimesheetApproved, WageTermsAgreed, WorkedDay)
@@ -89,7 +90,9 @@ EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
                      kind="work_trial", starts_on=date(2025, 2, 3), days_per_week=4, hours_per_day=Decimal("6")),
     GigTasksAssigned(employment_id=EMPLOYMENT, tasks=(POOLED_TASK,)),
     WageTermsAgreed(employment_id=EMPLOYMENT, collective_agreement="Yleinen työehtosopimus (demo)",
-                    hours_per_week=Decimal("20"), pay_period="month", valid_from=date(2025, 2, 3)),
+                    hours_per_week=Decimal("20"), pay_period="month", valid_from=date(2025, 2, 3),
+                    fixed_term_until=date(2025, 12, 31)),
+    EmploymentEnded(employment_id=EMPLOYMENT, ended_on=date(2025, 12, 31)),
     TimesheetApproved(employment_id=EMPLOYMENT, timesheet_id=TIMESHEET, period_start=date(2025, 2, 3),
                       period_end=date(2025, 2, 28), hours=Decimal("7.5"),
                       days=(WorkedDay(works_on=date(2025, 2, 3), hours=Decimal("7.5"), employer_id=EMPLOYER,

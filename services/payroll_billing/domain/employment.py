@@ -10,8 +10,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events.base import Event
-from contracts.events.employer import GigJobPooled, PlacementStarted, PooledTask
-from contracts.events.payroll_billing import (AttendanceOpened, EmploymentOpened, GigTasksAssigned,
+from contracts.events.employer import GigJobPooled, PlacementEnded, PlacementStarted, PooledTask
+from contracts.events.payroll_billing import (AttendanceOpened, EmploymentEnded, EmploymentOpened, GigTasksAssigned,
                                               TimesheetApproved, WageTermsAgreed, WorkedDay)
 from contracts.values import Hours, Money
 from services.payroll_billing.domain.rules import Rule, tables
@@ -65,6 +65,7 @@ class AgreeWageTerms(BaseModel):
     hours_per_week: Hours
     pay_period: Literal["month", "two_weeks"] = "month"
     valid_from: date
+    fixed_term_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Employment:
     tasks: dict[UUID, PooledTask] = field(default_factory=dict)
     approved_periods: tuple[tuple[date, date], ...] = ()
     approved_hours: Decimal = Decimal(0)
+    ended_on: date | None = None
 
     @property
     def pays_wage(self) -> bool:
@@ -86,6 +88,8 @@ def evolve(employment: Employment, event: Event) -> Employment:
             return replace(employment, opened=event)
         case WageTermsAgreed():
             return replace(employment, terms=event)
+        case EmploymentEnded():
+            return replace(employment, ended_on=event.ended_on)
         case GigTasksAssigned():
             return replace(employment, tasks=employment.tasks | {task.task_id: task for task in event.tasks})
         case TimesheetApproved():
@@ -130,7 +134,13 @@ def agree_terms(employment: Employment, employment_id: UUID, command: AgreeWageT
                                           f"per day of attendance, not a wage")
     return [WageTermsAgreed(employment_id=employment_id, collective_agreement=command.collective_agreement,
                             hours_per_week=command.hours_per_week, pay_period=command.pay_period,
-                            valid_from=command.valid_from)]
+                            valid_from=command.valid_from, fixed_term_until=command.fixed_term_until)]
+
+
+def end(employment: Employment, ended: PlacementEnded) -> list[Event]:
+    if employment.opened is None or employment.ended_on is not None:
+        return []
+    return [EmploymentEnded(employment_id=employment.opened.employment_id, ended_on=ended.ended_on)]
 
 
 def approve(employment: Employment, employment_id: UUID, timesheet_id: UUID, command: ApproveTimesheet) -> list[Event]:
@@ -143,6 +153,8 @@ def approve(employment: Employment, employment_id: UUID, timesheet_id: UUID, com
                                                f"{start}–{end}, which this period overlaps")
     if opened.starts_on and command.period_start < opened.starts_on:
         raise RuleViolated("period_start", f"the placement starts on {opened.starts_on}")
+    if employment.ended_on and command.period_end > employment.ended_on:
+        raise RuleViolated("period_end", f"the placement ended on {employment.ended_on}")
     rule = RULES["schedule"].in_force(command.period_end, "days", kind=opened.kind)
     days = [_billed(employment, opened, index, day) for index, day in enumerate(command.days)]
     _check_schedule(opened, rule, days)

@@ -16,7 +16,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events.base import Event
-from contracts.events.payroll_billing import EmploymentOpened, MunicipalSupplementClaimed, PaySubsidyClaimed
+from contracts.events.payroll_billing import (EmploymentOpened, MunicipalSupplementClaimed, PaySubsidyClaimed,
+                                              WageTermsAgreed)
 from contracts.values import Money
 from services.payroll_billing.domain.money import cents
 from services.payroll_billing.domain.payroll_run import PayrollLine
@@ -137,10 +138,11 @@ def claim_pay_subsidy(claim: SubsidyClaim, employment_id: UUID, decision: Record
                                                  f"at most {cap} EUR a month"))]
 
 
-def claim_kemi_supplement(claim: SubsidyClaim, employment: EmploymentOpened, hours_per_week: Decimal | None,
+def claim_kemi_supplement(claim: SubsidyClaim, employment: EmploymentOpened, terms: WageTermsAgreed | None,
                           decision: RecordPaySubsidyDecision | None, pay_subsidy: Decimal,
                           command: ClaimKemiSupplement, wages: PayrollLine) -> list[Event]:
-    """Kemi-lisä for one month, each condition of RULES.md checked and a refusal naming it."""
+    """Kemi-lisä for one month, each condition of RULES.md checked and a refusal naming it. The job's
+    length is the fixed-term contract's, else the placement's planned end."""
     _not_claimed(claim, "Kemi-lisä", command)
     rule = RULES["kemi_supplement"].in_force(command.first_day, "month")
     values, label = rule.values, rule.label
@@ -153,7 +155,7 @@ def claim_kemi_supplement(claim: SubsidyClaim, employment: EmploymentOpened, hou
     if command.first_day >= _add_months(starts_on.replace(day=1), int(values["max_months"])):
         raise RuleViolated("month", f"Kemi-lisä is paid for at most {values['max_months']} months from {starts_on} "
                                     f"({label})")
-    if hours_per_week is None or hours_per_week < Decimal(str(values["min_hours_per_week"])):
+    if terms is None or terms.hours_per_week < Decimal(str(values["min_hours_per_week"])):
         raise RuleViolated("hours_per_week", f"the job is at least {values['min_hours_per_week']} h a week ({label})")
     if wages.gross_wage < rule.decimal("min_monthly_wage"):
         raise RuleViolated("month", f"the job pays at least {rule.decimal('min_monthly_wage')} EUR a month; "
@@ -168,7 +170,8 @@ def claim_kemi_supplement(claim: SubsidyClaim, employment: EmploymentOpened, hou
     elif employment.employer_type in {"association", "foundation"}:
         months = values["association_min_job_months"]
         # Eight months from 1 March run to 31 October: the end is the day before the same date 8 months on.
-        if employment.planned_end_on is None or employment.planned_end_on < _add_months(starts_on, months) - ONE_DAY:
+        job_ends_on = (terms.fixed_term_until if terms.fixed_term_until else employment.planned_end_on)
+        if job_ends_on is None or job_ends_on < _add_months(starts_on, months) - ONE_DAY:
             raise RuleViolated("planned_end_on", f"an association's job lasts at least {months} months ({label})")
         if not command.guidance_form:
             raise RuleViolated("guidance_form", f"an association's job needs the guidance form ({label})")

@@ -5,9 +5,10 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from contracts.events.employer import PlacementEnded
 from contracts.events.payroll_billing import AttendanceOpened, EmploymentOpened
 from services.payroll_billing.domain.employment import (EMPLOYMENT, AgreeWageTerms, ApproveTimesheet, Employment,
-                                                        agree_terms, approve, open_for)
+                                                        agree_terms, approve, end, open_for)
 from services.platform.errors import NotFound, RuleViolated
 from services.platform.event_store import fold
 from tests.unit.payroll_billing.builders import (CAFE, EMPLOYER, PLACEMENT, SHOP, TIMESHEET, opened, placement,
@@ -176,3 +177,15 @@ def test_the_tasks_of_one_day_together_keep_the_hours_a_day_rule():
     long_task = task(SHOP, SHOP, MONDAY, "6", "26.00")
     with pytest.raises(RuleViolated, match="9 h is more than 8 h a day"):
         approve(pooled(long_task, CAFE_TASK), PLACEMENT, TIMESHEET, sheet((MONDAY, "6", SHOP), (MONDAY, "3", CAFE)))
+
+
+def test_no_day_after_the_placement_ended():
+    state = opened()
+    ended = PlacementEnded(placement_id=PLACEMENT, client_id=PLACEMENT, employer_id=EMPLOYER, employer_type="foundation",
+                           kind="gig_work", ended_on=MONDAY + timedelta(days=9), ending="completed")
+    state = fold(EMPLOYMENT, end(state, ended), state)
+    assert end(state, ended) == []
+    assert approve(state, PLACEMENT, TIMESHEET, sheet((MONDAY, "4"), end=MONDAY + timedelta(days=9)))
+    with pytest.raises(RuleViolated, match="ended on 2025-02-12") as refused:
+        approve(state, PLACEMENT, TIMESHEET, sheet((MONDAY, "4"), end=MONDAY + timedelta(days=10)))
+    assert refused.value.field == "period_end"

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from contracts.events.payroll_billing import EmploymentOpened
+from contracts.events.payroll_billing import EmploymentOpened, WageTermsAgreed
 from services.payroll_billing.domain.payroll_run import PayrollFacts, payroll_line
 from services.payroll_billing.domain.subsidy_claim import (ClaimKemiSupplement, ClaimMonth, RecordPaySubsidyDecision,
                                                            SubsidyClaim, claim_kemi_supplement, claim_pay_subsidy,
@@ -115,8 +115,13 @@ def application(**fields) -> ClaimKemiSupplement:
                                    "person_criterion": "under_30"} | fields))
 
 
-def kemi(command=None, opened=None, hours="20", pay_subsidy="0", wages=FULL_MONTH, granted=True):
-    [event] = claim_kemi_supplement(SubsidyClaim(), opened or employment(), Decimal(hours),
+def terms(hours: str = "20", fixed_term_until: date | None = None) -> WageTermsAgreed:
+    return WageTermsAgreed(employment_id=PLACEMENT, collective_agreement="demo", hours_per_week=Decimal(hours),
+                           pay_period="month", valid_from=date(2025, 2, 3), fixed_term_until=fixed_term_until)
+
+
+def kemi(command=None, opened=None, hours="20", pay_subsidy="0", wages=FULL_MONTH, granted=True, until=None):
+    [event] = claim_kemi_supplement(SubsidyClaim(), opened or employment(), terms(hours, until),
                                     decision() if granted else None, Decimal(pay_subsidy),
                                     command or application(), wages)
     return event
@@ -171,3 +176,10 @@ def test_an_associations_job(planned_end_on, guidance_form, days, field):
         with pytest.raises(RuleViolated) as refused:
             kemi(command, opened)
         assert refused.value.field == field
+
+
+def test_an_associations_job_length_is_the_fixed_term_contracts():
+    command = application(guidance_form=True, days_at_another_employer=2)
+    assert kemi(command, employment("foundation", None), until=date(2025, 10, 2)).amount == Decimal("500.00")
+    with pytest.raises(RuleViolated, match="at least 8 months"):
+        kemi(command, employment("foundation", date(2026, 12, 31)), until=date(2025, 10, 1))
