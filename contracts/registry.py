@@ -13,7 +13,7 @@ from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientRef
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
 from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentOpened,
-                                              GigTasksAssigned,
+                                              GigTasksAssigned, PaySubsidyGranted, VatStatusRecorded,
                                               InvoiceCredited,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
                                               PaySubsidyClaimed, ReminderSent, TimesheetApproved, WageTermsAgreed)
@@ -52,12 +52,14 @@ EVENT_TYPES: dict[str, type[Event]] = {
         GigTasksAssigned,
         WageTermsAgreed,
         EmploymentEnded,
+        PaySubsidyGranted,
         TimesheetApproved,
         PayrollRunClosed,
         EmployerInvoiced,
         InvoiceCredited,
         PaymentReceived,
         ReminderSent,
+        VatStatusRecorded,
         PaySubsidyClaimed,
         MunicipalSupplementClaimed,
     )

@@ -12,6 +12,8 @@ from datetime import date
 
 import aiohttp
 
+from services.demo_payroll import load_payroll_demo
+
 REFERRALS = [
     # area, age, gender, subsidy days, unemployed months, TYP client
     ("kemi", 23, "male", 120, 8, True),
@@ -43,14 +45,17 @@ EMPLOYERS = [
     ("0210427-6", "Kemin kaupunki", "city_unit", "kemi"),
     ("2719034-2", "Meri-Lapin Kierrätysyhdistys ry (demo)", "association", "kemi"),
     ("1013712-3", "Perämeren Konepaja Oy (demo)", "company", "tornio"),
+    # The foundation employs gig workers and hosts pay subsidised jobs; its Y-tunnus is the seller's.
+    ("2345670-5", "Meri-Lapin työhönvalmennussäätiö sr (demo)", "foundation", "kemi"),
 ]
-# client index, employer index, kind, hourly billing rate, approved hours, invoiced
+# client index, employer index, kind, hourly billing rate (payroll and billing: services/demo_payroll.py)
 PLACEMENTS = [
-    (1, 0, "pay_subsidised_work", "0.00", None, False),
-    (2, 1, "gig_work", "24.50", "37.5", True),
-    (4, 1, "gig_work", "24.50", "20", True),
-    (5, 0, "work_trial", "0.00", None, False),
-    (8, 2, "gig_work", "31.00", "60.25", True),
+    (1, 0, "pay_subsidised_work", "0.00"),
+    (2, 1, "gig_work", "24.50"),
+    (4, 1, "gig_work", "24.50"),
+    (5, 0, "work_trial", "0.00"),
+    (8, 2, "gig_work", "31.00"),
+    (0, 3, "pay_subsidised_work", "0.00"),
 ]
 
 
@@ -99,37 +104,12 @@ async def load_demo(url: Callable[[str], str], token: Tokens) -> dict[str, int]:
             }) as response:
                 employers.append(((await response.json())["employer_id"], area))
         placements = []
-        for client, employer, kind, rate, _, _ in PLACEMENTS:
+        for client, employer, kind, rate in PLACEMENTS:
             employer_id, area = employers[employer]
             async with http.post(f"{url('employer')}/placements", headers=auth("employer_coordinator", area), json={
                 "client_id": clients[client][0], "employer_id": employer_id, "kind": kind,
                 "starts_on": "2026-09-01", "hourly_billing_rate": rate,
             }) as response:
                 placements.append(((await response.json())["placement_id"], area))
-        invoices = 0
-        for (placement_id, area), (_, _, _, _, hours, invoiced) in zip(placements, PLACEMENTS, strict=True):
-            if hours is None:
-                continue
-            clerk = auth("payroll_clerk", area)
-            employment = f"{url('payroll_billing')}/employments/{placement_id}"
-            await _wait_for(http, employment, clerk)
-            await http.post(f"{employment}/timesheets", headers=clerk, json={
-                "period_start": "2026-09-01", "period_end": "2026-09-30", "hours": hours})
-            if invoiced:
-                await http.post(f"{employment}/invoices", headers=clerk, json={"issued_on": "2026-10-01"})
-                invoices += 1
-    return {"clients": len(clients), "employers": len(employers), "placements": len(placements),
-            "invoices": invoices}
-
-
-async def _wait_for(http: aiohttp.ClientSession, resource: str, headers: dict[str, str],
-                    timeout_s: float = 30.0) -> None:
-    """The employment is opened by an event, a moment after the placement started."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        async with http.get(resource, headers=headers, raise_for_status=False) as response:
-            if response.status == 200:
-                return
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"{resource} did not appear within {timeout_s} s")
-        await asyncio.sleep(0.1)
+        paid = await load_payroll_demo(http, url('payroll_billing'), auth, placements, employers)
+    return {"clients": len(clients), "employers": len(employers), "placements": len(placements), **paid}

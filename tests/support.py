@@ -113,7 +113,7 @@ async def create_history(url: Callable[[str], str], token: Callable[..., str], a
     """Through the APIs, as the roles that do it in real life: a referral (an eligible client, owned by
     `case_worker`, with `person` for intake's vault when given), an employer, a placement, the
     employment it opens, an approved timesheet and an invoice. Returns the ids by path parameter name:
-    client_id, employer_id, placement_id, employment_id."""
+    client_id, employer_id, placement_id, employment_id, invoice_id."""
     case_worker = case_worker or f"cw-{area}"
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         async with http.post(f"{url('intake')}/clients", headers=bearer(token("case_worker", area, case_worker)),
@@ -137,11 +137,15 @@ async def create_history(url: Callable[[str], str], token: Callable[..., str], a
                 return response.status == 200
 
         await eventually(opened, what=f"employment {placement_id} opened")
-        await http.post(f"{employment}/timesheets", headers=clerk,
-                        json={"period_start": "2026-09-01", "period_end": "2026-09-30", "hours": "37.5"})
-        await http.post(f"{employment}/invoices", headers=clerk, json={"issued_on": "2026-10-01"})
+        await http.post(f"{employment}/timesheets", headers=clerk, json={
+            "period_start": "2026-09-01", "period_end": "2026-09-30",
+            "days": [{"works_on": f"2026-09-0{day}", "hours": "7.5"} for day in (1, 2, 3, 4, 7)]})
+        async with http.post(f"{url('payroll_billing')}/invoices", headers=clerk, json={
+                "employer_id": employer_id, "period_start": "2026-09-01", "period_end": "2026-09-30",
+                "issued_on": "2026-10-01"}) as response:
+            invoice_id = (await response.json())["invoice_id"]
     return {"client_id": client_id, "employer_id": employer_id, "placement_id": placement_id,
-            "employment_id": placement_id}
+            "employment_id": placement_id, "invoice_id": invoice_id}
 
 
 class Runtimes:

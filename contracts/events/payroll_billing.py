@@ -78,6 +78,15 @@ class WageTermsAgreed(EmploymentEvent):
     fixed_term_until: date | None = Field(description="the last day of a fixed-term contract; None: until further notice")
 
 
+class PaySubsidyGranted(EmploymentEvent):
+    """A pay subsidy decision (palkkatukipäätös) for the employment was recorded. Its percent and cap
+    (which tell the ground it was granted on) stay in payroll's own database."""
+
+    decision_reference: str = Field(min_length=1, max_length=60)
+    starts_on: date
+    ends_on: date
+
+
 class EmploymentEnded(EmploymentEvent):
     """The placement ended; no day after `ended_on` is paid or billed."""
 
@@ -209,6 +218,19 @@ class ReminderSent(InvoiceEvent):
     interest: Money
     fee: Money
     rules: tuple[str, ...]
+
+
+class CustomerEvent(Event):
+    service: ClassVar[str] = "payroll_billing"
+    aggregate_type: ClassVar[str] = "Customer"
+    employer_id: UUID
+
+
+class VatStatusRecorded(CustomerEvent):
+    """Whether the employer, as the foundation's customer, is invoiced without VAT (and why)."""
+
+    vat_exempt: bool
+    reason: str | None = Field(max_length=200)
 
 
 class SubsidyClaimEvent(Event):

@@ -12,6 +12,7 @@ from contracts.events.payroll_billing import (EmployerInvoiced, MunicipalSupplem
                                               PayrollRunClosed, ReminderSent)
 from contracts.values import Money
 from services.payroll_billing import camt054, ledger
+from services.payroll_billing.domain import customer as customers
 from services.payroll_billing.domain import employment as employments
 from services.payroll_billing.domain import invoice as invoices
 from services.payroll_billing.domain import payroll_run as payroll
@@ -197,16 +198,12 @@ async def send_reminder(request: web.Request, command: invoices.SendReminder) ->
     return uow.decided[-1]
 
 
-class VatStatus(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    vat_exempt: bool
-
-
-async def set_vat_status(request: web.Request, command: VatStatus) -> VatStatus:
+async def set_vat_status(request: web.Request, command: customers.RecordVatStatus) -> customers.RecordVatStatus:
+    employer_id = path_uuid(request, "employer_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        await ledger.set_vat_exempt(uow.connection, path_uuid(request, "employer_id"), uow.actor.area,
-                                    command.vat_exempt)
+        await ledger.set_vat_exempt(uow.connection, employer_id, uow.actor.area, command.vat_exempt)
+        await uow.decide(customers.CUSTOMER, str(employer_id),
+                         lambda state: customers.record_vat_status(state, employer_id, command), area=uow.actor.area)
     return command
 
 
@@ -264,11 +261,10 @@ async def record_pay_subsidy_decision(request: web.Request,
     employment_id = path_uuid(request, "employment_id")
     subsidies.decision_rule(command)
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        employment, _ = await uow.read(employments.EMPLOYMENT, str(employment_id))
-        if not employment.pays_wage or employment.opened.kind != "pay_subsidised_work":
-            raise RuleViolated("employment_id", "a pay subsidy is for a pay subsidised job")
+        employment = await uow.decide(employments.EMPLOYMENT, str(employment_id), lambda state: (
+            employments.grant_pay_subsidy(state, employment_id, command.reference, command.starts_on,
+                                          command.ends_on)))
         await ledger.save_decision(uow.connection, employment_id, employment.opened.client_id, command)
-        await uow.audit_read(f"Employment {employment_id}", "change: pay subsidy decision")
     return command
 
 
@@ -339,15 +335,15 @@ ROUTES = [
     Route("GET", "/invoices/{invoice_id}/finvoice.xml", get_finvoice,
           "The invoice as a Finvoice 3.0 document (?credit_note=true: its credit note)"),
     Route("GET", "/invoices/{invoice_id}/printable", get_printable, "The invoice as a printable page"),
-    Route("POST", "/invoices/{invoice_id}/credit-notes", credit_invoice,
-          "Credit the whole invoice; its hours may be invoiced again", body=invoices.CreditInvoice,
-          response=InvoiceView, status=201),
     Route("POST", "/invoices/{invoice_id}/reminders", send_reminder,
           "A payment reminder with late-payment interest and the reminder fee", body=invoices.SendReminder,
           response=ReminderSent, status=201),
+    Route("POST", "/invoices/{invoice_id}/credit-notes", credit_invoice,
+          "Credit the whole invoice; its hours may be invoiced again", body=invoices.CreditInvoice,
+          response=InvoiceView, status=201),
     Route("POST", "/customers/{employer_id}/vat-status", set_vat_status,
-          "Record whether the employer is exempt from VAT on the foundation's invoices", body=VatStatus,
-          response=VatStatus),
+          "Record whether the employer is exempt from VAT on the foundation's invoices",
+          body=customers.RecordVatStatus, response=customers.RecordVatStatus),
     Route("POST", "/payments/camt054", import_camt054,
           "Import the bank's camt.054 notification of reference payments (XML body)", response=PaymentImport),
     Route("GET", "/payments/unmatched", get_unmatched_payments, "Payments no invoice's reference matched"),

@@ -32,7 +32,8 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
     url = url_of(five_services)
     created = await load_demo(url, token)
     kemi, tornio = token("manager", "kemi"), token("manager", "tornio")
-    assert created == {"clients": 10, "employers": 3, "placements": 5, "invoices": 3}
+    assert created == {"clients": 10, "employers": 4, "placements": 6, "invoices": 3, "payroll_runs": 3,
+                       "payments": 3, "claims": 2}
 
     async def invoices_reported() -> bool:
         totals = (await get_json(f"{url('reporting')}/reports/invoiced-totals", kemi)
@@ -154,8 +155,9 @@ async def test_concurrent_writers_to_one_employment_lose_nothing(five_services, 
     url = url_of(five_services)
     created = await load_demo(url, token)
     clerk = token("payroll_clerk", "kemi")
-    assert created["placements"] == 5
-    placement = (await _placements_of(five_services["employer"].engine))[0]
+    assert created["placements"] == 6
+    placement = next(placement for placement in await _placements_of(five_services["employer"].engine)
+                     if placement["kind"] == "gig_work")
     employment = f"{url('payroll_billing')}/employments/{placement['placement_id']}"
     await eventually(lambda: _exists(employment, clerk), what="the employment opened")
     before = await get_json(employment, clerk)
@@ -163,7 +165,7 @@ async def test_concurrent_writers_to_one_employment_lose_nothing(five_services, 
     async def approve(http, day: int) -> int:
         async with http.post(f"{employment}/timesheets", json={
                 "period_start": date(2026, 10, day).isoformat(), "period_end": date(2026, 10, day).isoformat(),
-                "hours": "1"}) as response:
+                "days": [{"works_on": date(2026, 10, day).isoformat(), "hours": "1"}]}) as response:
             return response.status
 
     async with aiohttp.ClientSession(headers=bearer(clerk)) as http:

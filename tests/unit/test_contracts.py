@@ -25,10 +25,10 @@ from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientRef
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
 from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentOpened,
-                                              GigTasksAssigned,
-                                              InvoiceCredited, InvoiceLine, MunicipalSupplementClaimed,
-                                              PaymentReceived, PayrollRunClosed, PaySubsidyClaimed, ReminderSent,
-                                              TimesheetApproved, WageTermsAgreed, WorkedDay)
+                                              GigTasksAssigned, InvoiceCredited, InvoiceLine, MunicipalSupplementClaimed,
+                                              PaymentReceived, PayrollRunClosed, PaySubsidyClaimed, PaySubsidyGranted,
+                                              ReminderSent, TimesheetApproved, VatStatusRecorded, WageTermsAgreed,
+                                              WorkedDay)
 from contracts.generate import GENERATED, documents, schema_path, stale
 from contracts.registry import EVENT_TYPES, UnknownEventType, UnsupportedSchemaVersion, decode
 from contracts.values import BilledHours, BusinessId, Hours, Money
@@ -93,6 +93,9 @@ EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
                     hours_per_week=Decimal("20"), pay_period="month", valid_from=date(2025, 2, 3),
                     fixed_term_until=date(2025, 12, 31)),
     EmploymentEnded(employment_id=EMPLOYMENT, ended_on=date(2025, 12, 31)),
+    PaySubsidyGranted(employment_id=EMPLOYMENT, decision_reference="PT-2025-17", starts_on=date(2025, 2, 3),
+                      ends_on=date(2025, 11, 30)),
+    VatStatusRecorded(employer_id=EMPLOYER, vat_exempt=True, reason="a city unit's own activity (demo)"),
     TimesheetApproved(employment_id=EMPLOYMENT, timesheet_id=TIMESHEET, period_start=date(2025, 2, 3),
                       period_end=date(2025, 2, 28), hours=Decimal("7.5"),
                       days=(WorkedDay(works_on=date(2025, 2, 3), hours=Decimal("7.5"), employer_id=EMPLOYER,

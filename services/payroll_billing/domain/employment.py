@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contracts.events.base import Event
 from contracts.events.employer import GigJobPooled, PlacementEnded, PlacementStarted, PooledTask
 from contracts.events.payroll_billing import (AttendanceOpened, EmploymentEnded, EmploymentOpened, GigTasksAssigned,
-                                              TimesheetApproved, WageTermsAgreed, WorkedDay)
+                                              PaySubsidyGranted, TimesheetApproved, WageTermsAgreed, WorkedDay)
 from contracts.values import Hours, Money
 from services.payroll_billing.domain.rules import Rule, tables
 from services.platform.errors import NotFound, RuleViolated
@@ -76,6 +76,7 @@ class Employment:
     approved_periods: tuple[tuple[date, date], ...] = ()
     approved_hours: Decimal = Decimal(0)
     ended_on: date | None = None
+    pay_subsidy: PaySubsidyGranted | None = None
 
     @property
     def pays_wage(self) -> bool:
@@ -90,6 +91,8 @@ def evolve(employment: Employment, event: Event) -> Employment:
             return replace(employment, terms=event)
         case EmploymentEnded():
             return replace(employment, ended_on=event.ended_on)
+        case PaySubsidyGranted():
+            return replace(employment, pay_subsidy=event)
         case GigTasksAssigned():
             return replace(employment, tasks=employment.tasks | {task.task_id: task for task in event.tasks})
         case TimesheetApproved():
@@ -135,6 +138,16 @@ def agree_terms(employment: Employment, employment_id: UUID, command: AgreeWageT
     return [WageTermsAgreed(employment_id=employment_id, collective_agreement=command.collective_agreement,
                             hours_per_week=command.hours_per_week, pay_period=command.pay_period,
                             valid_from=command.valid_from, fixed_term_until=command.fixed_term_until)]
+
+
+def grant_pay_subsidy(employment: Employment, employment_id: UUID, reference: str, starts_on: date,
+                      ends_on: date) -> list[Event]:
+    """The pay subsidy decision's reference and period; its percent and cap stay in payroll's own database."""
+    _require_open(employment, employment_id)
+    if not employment.pays_wage:
+        raise RuleViolated("employment_id", "a pay subsidy is granted for an employment, not for attendance")
+    return [PaySubsidyGranted(employment_id=employment_id, decision_reference=reference, starts_on=starts_on,
+                              ends_on=ends_on)]
 
 
 def end(employment: Employment, ended: PlacementEnded) -> list[Event]:
