@@ -22,7 +22,7 @@ from services.payroll_billing.finvoice import Seller, finvoice
 from services.payroll_billing.printable import printable
 from services.payroll_billing.policies import keeping
 from services.platform.errors import NotFound, RuleViolated
-from services.platform.http import RUNTIME, Route, invalid, path_uuid
+from services.platform.http import RUNTIME, Route, callers_area, invalid, path_uuid
 
 
 class EmploymentView(BaseModel):
@@ -243,8 +243,9 @@ async def import_camt054(request: web.Request) -> PaymentImport:
 
 
 async def get_unmatched_payments(request: web.Request) -> list[dict]:
+    area = callers_area(request)
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        return await ledger.unmatched_payments(uow.connection, uow.actor.area)
+        return await ledger.unmatched_payments(uow.connection, area)
 
 
 async def get_receivables(request: web.Request) -> list[dict]:
@@ -252,8 +253,9 @@ async def get_receivables(request: web.Request) -> list[dict]:
         on = date.fromisoformat(request.query.get("on", date.today().isoformat()))
     except ValueError:
         raise invalid("on", "an ISO 8601 date (YYYY-MM-DD)") from None
+    area = callers_area(request)
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        return await ledger.receivables_on(uow.connection, uow.actor.area, on)
+        return await ledger.receivables_on(uow.connection, area, on)
 
 
 async def record_pay_subsidy_decision(request: web.Request,

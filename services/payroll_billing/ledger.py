@@ -228,7 +228,8 @@ async def record_payment(connection: AsyncConnection, payment: IncomingPayment, 
 async def unmatched_payments(connection: AsyncConnection, area: str) -> list[dict]:
     rows = await connection.execute(select(payments).where(payments.c.area == area, payments.c.invoice_id.is_(None))
                                     .order_by(payments.c.booked_on))
-    return [dict(row._mapping) for row in rows]
+    return [{"employment_area": row.area, "bank_reference": row.bank_reference, "amount": row.amount,
+             "booked_on": row.booked_on, "reference": row.reference} for row in rows]
 
 
 async def receivables_on(connection: AsyncConnection, area: str, on: date) -> list[dict]:

@@ -89,6 +89,15 @@ def path_uuid(request: web.Request, name: str) -> UUID:
         raise invalid(name, "must be a UUID") from None
 
 
+def callers_area(request: web.Request) -> str:
+    """The caller's employment area; a report's `?employment_area=` may only name that one."""
+    area = principal_of(request).area
+    asked = request.query.get("employment_area", area)
+    if asked != area:
+        raise Forbidden(f"employment_area: the caller sees area {area} only, not {asked}")
+    return area
+
+
 def stated_purpose(request: web.Request, required: bool = False) -> str | None:
     """The X-Purpose header: why the caller acts, kept in the audit log (at most 255 characters)."""
     purpose = request.headers.get(PURPOSE_HEADER, "").strip()

@@ -10,7 +10,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 
 import aiohttp
 
@@ -34,6 +33,7 @@ def business_id(number: int) -> str:
 @dataclass
 class Employment:
     employment_id: str
+    employer_id: str  # an employer of its own: invoices are per employer, one command at a time on it
     next_day: date = FIRST_DAY
     uninvoiced: bool = False
 
@@ -100,13 +100,14 @@ class Workload:
         try:
             path = f"/employments/{employment.employment_id}"
             if invoice and employment.uninvoiced:
-                status, _ = await self._post("payroll_billing", f"{path}/invoices", "payroll_clerk",
-                                             {"issued_on": str(employment.next_day)})
+                status, _ = await self._post("payroll_billing", "/invoices", "payroll_clerk", {
+                    "employer_id": employment.employer_id, "period_start": str(FIRST_DAY),
+                    "period_end": str(employment.next_day), "issued_on": str(employment.next_day)})
                 employment.uninvoiced = status != 201
                 return status
             day = employment.next_day
             status, _ = await self._post("payroll_billing", f"{path}/timesheets", "payroll_clerk", {
-                "period_start": str(day), "period_end": str(day), "hours": str(Decimal("7.5"))})
+                "period_start": str(day), "period_end": str(day), "days": [{"works_on": str(day), "hours": "7.5"}]})
             if status == 201:
                 employment.next_day, employment.uninvoiced = day + timedelta(days=1), True
             return status
@@ -119,14 +120,16 @@ class Workload:
         await _all(self.referral() for _ in range(employments * 2))
         placement_ids = []
         for _ in range(employments):
+            if await self.employer() != 201:
+                raise RuntimeError("seeding an employer failed")
             status, answer = await self._post("employer", "/placements", "employer_coordinator", {
-                "client_id": self.enrolled.pop(), "employer_id": self.rng.choice(self.employers),
+                "client_id": self.enrolled.pop(), "employer_id": self.employers[-1],
                 "kind": "gig_work", "starts_on": "2026-01-01", "hourly_billing_rate": "24.50"})
             if status != 201:
                 raise RuntimeError(f"seeding a placement answered {status}: {answer}")
-            placement_ids.append(answer["placement_id"])
+            placement_ids.append((answer["placement_id"], self.employers[-1]))
         clerk = {"Authorization": f"Bearer {self.token('payroll_clerk', AREA)}"}
-        for placement_id in placement_ids:
+        for placement_id, employer_id in placement_ids:
             for _ in range(300):
                 async with self.http.get(f"{self.url('payroll_billing')}/employments/{placement_id}",
                                          headers=clerk) as response:
@@ -135,7 +138,7 @@ class Workload:
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError(f"payroll did not open the employment of placement {placement_id}")
-            self.employments.put_nowait(Employment(placement_id))
+            self.employments.put_nowait(Employment(placement_id, employer_id))
 
 
 def referral_body(number: int, rng: random.Random) -> dict:
