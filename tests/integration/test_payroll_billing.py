@@ -1,0 +1,227 @@
+"""Payroll and billing through the five services on a real nats-server: the demo's payroll, invoices,
+payments and claims checked by hand; a pooled gig job's month billed to three employers; the camt.054
+round trip; wages kept off the bus and erased with the person; access per role and area."""
+import json
+from datetime import date, time, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import aiohttp
+from sqlalchemy import func, select
+
+from contracts.events.employer import EmployerRegistered, GigJobPooled, PlacementStarted, PooledTask
+from services.demo import load_demo
+from services.demo_payroll import bank_notification
+from services.payroll_billing.tables import payments, payroll_lines, payroll_register
+from services.platform.event_store import AggregateKind, Cause
+from services.platform.tables import events
+from services.platform.unit_of_work import UnitOfWork
+from tests.support import bearer, eventually, get_json, settled, url_of
+from tests.unit.payroll_billing.documents import finvoice_errors
+
+XML = {"Content-Type": "application/xml"}
+
+
+async def call(method: str, url: str, token: str, body=None, data: bytes | None = None,
+               headers: dict | None = None) -> tuple[int, object]:
+    async with aiohttp.ClientSession() as http, http.request(
+            method, url, json=body, data=data, headers=bearer(token) | (headers or {})) as response:
+        text = await response.text()
+        return response.status, json.loads(text) if "json" in response.content_type else text
+
+
+async def stored(runtime, event_type: str) -> list[dict]:
+    async with runtime.engine.connect() as connection:
+        rows = await connection.execute(select(events.c.envelope).where(events.c.event_type == event_type)
+                                        .order_by(events.c.position))
+        return [json.loads(envelope) for (envelope,) in rows]
+
+
+async def count(runtime, table, *where) -> int:
+    async with runtime.engine.connect() as connection:
+        return (await connection.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
+
+
+async def test_the_demos_payroll_invoices_payments_and_claims(five_services, token):
+    url, payroll = url_of(five_services), five_services["payroll_billing"]
+    await load_demo(url, token)
+    await settled(five_services.values())
+    kemi, tornio = token("payroll_clerk", "kemi"), token("payroll_clerk", "tornio")
+    base = url("payroll_billing")
+
+    # Every invoice the demo produced is a valid Finvoice 3.0 document.
+    invoices = [envelope for envelope in await stored(payroll, "EmployerInvoiced")]
+    assert len(invoices) == 3
+    for envelope in invoices:
+        clerk = kemi if envelope["employmentarea"] == "kemi" else tornio
+        status, document = await call("GET", f"{base}/invoices/{envelope['data']['invoice_id']}/finvoice.xml", clerk)
+        assert status == 200 and finvoice_errors(document.encode()) == []
+        assert envelope["data"]["rf_reference"] in document
+
+    # September in Kemi, by hand: gig work 37.5 h × 12.37 = 463.875 (5 days but 37.5 h: a full holiday
+    # credit month, no compensation); the work trial's 8 days × 9.00; the foundation's pay subsidised job
+    # 22 days × 6 h × 11.93 = 1,574.76.
+    [september] = [run["data"] for run in await stored(payroll, "PayrollRunClosed")
+                   if run["employmentarea"] == "kemi" and run["data"]["period_start"] == "2026-09-01"]
+    assert (september["employments"], september["gross_wages"], september["expense_allowances"],
+            september["holiday_compensation"]) == (3, "2038.64", "72.00", "0.00")
+    status, lines = await call("GET", f"{base}/payroll-runs/{september['run_id']}/lines", kemi)
+    assert status == 200
+    assert sorted((line["gross_wage"], line["expense_allowance"]) for line in lines) == [
+        ("0", "72.00"), ("1574.76", "0"), ("463.88", "0")]
+    assert (await call("GET", f"{base}/payroll-runs/{september['run_id']}/lines", token("manager", "kemi")))[0] == 403
+    assert (await call("GET", f"{base}/payroll-runs/{september['run_id']}/lines", tornio))[0] == 404
+
+    # Paid, part paid and overdue: September's Kemi invoice paid by its RF reference, October's overdue
+    # with a reminder; the payment whose reference matches nothing is listed, not lost.
+    status, receivables = await call("GET", f"{base}/receivables?on=2026-11-30", kemi)
+    [association] = receivables
+    kemi_invoices = [envelope["data"] for envelope in invoices if envelope["employmentarea"] == "kemi"]
+    september_invoice, october_invoice = sorted(kemi_invoices, key=lambda invoice: invoice["issued_on"])
+    assert (association["invoices"], association["paid"], association["overdue"], association["overdue_invoices"]) \
+        == (2, september_invoice["total"], october_invoice["total"], 1)
+    status, unmatched = await call("GET", f"{base}/payments/unmatched", kemi)
+    assert [(payment["amount"], payment["reference"]) for payment in unmatched] == [("50.00", "12344")]
+    status, overdue = await call("GET", f"{base}/invoices/{october_invoice['invoice_id']}", kemi)
+    [reminder] = overdue["reminders"]
+    assert reminder["fee"] == "5.00" and Decimal(reminder["interest"]) > 0
+
+    # The same camt.054 again changes nothing; a wrong one is refused whole, naming where.
+    first = september_invoice
+    again = bank_notification(("DEMO-K-1", first["total"], first["rf_reference"]), ("DEMO-K-2", "50.00", "12344"),
+                              booked_on=date(2026, 10, 14))
+    before = await count(payroll, payments)
+    status, imported = await call("POST", f"{base}/payments/camt054", kemi, data=again, headers=XML)
+    assert (status, imported) == (200, {"payments": 2, "matched": 0, "unmatched": 0, "already_imported": 2})
+    broken = bank_notification(("NEW-1", "10.005", first["reference"]), ("NEW-2", "10.00", "12344"),
+                               booked_on=date(2026, 10, 20))
+    status, problem = await call("POST", f"{base}/payments/camt054", kemi, data=broken, headers=XML)
+    assert status == 422 and problem["errors"][0]["field"] == "Ntfctn[1]/Ntry[1]/NtryDtls/TxDtls[1]/Amt"
+    assert await count(payroll, payments) == before
+    assert await call("GET", f"{base}/receivables?on=2026-11-30", kemi) == (200, receivables)
+
+    # The claims: 50 % of September's wage (1,574.76) is 787.38, under the cap; Kemi-lisä 500.00.
+    [pay_subsidy] = await stored(payroll, "PaySubsidyClaimed")
+    [kemi_lisa] = await stored(payroll, "MunicipalSupplementClaimed")
+    assert (pay_subsidy["data"]["amount"], kemi_lisa["data"]["amount"]) == ("787.38", "500.00")
+
+    # No wage in any event payroll wrote (each of them goes on the bus).
+    async with payroll.engine.connect() as connection:
+        written = " ".join(envelope for (envelope,) in await connection.execute(select(events.c.envelope)))
+    assert not [wage for wage in ("12.37", "11.93", "13.21", "1574.76", "463.88") if wage in written]
+
+
+async def test_erasure_deletes_the_persons_wage_and_payroll_lines(five_services, token):
+    url, payroll = url_of(five_services), five_services["payroll_billing"]
+    await load_demo(url, token)
+    await settled(five_services.values())
+    subsidised = [envelope["data"] for envelope in await stored(payroll, "EmploymentOpened")
+                  if envelope["data"]["kind"] == "pay_subsidised_work"][0]
+    client_id = subsidised["client_id"]
+    assert await count(payroll, payroll_lines, payroll_lines.c.client_id == client_id) == 1
+    status, client = await call("GET", f"{url('intake')}/clients/{client_id}", token("manager", "kemi"))
+    status, _ = await call("POST", f"{url('intake')}/clients/{client_id}/erasure",
+                           token("case_worker", "kemi", client["case_worker_id"]), {"reason": "client_request"})
+    assert status == 200
+
+    async def erased() -> bool:
+        return (await count(payroll, payroll_lines, payroll_lines.c.client_id == client_id)
+                + await count(payroll, payroll_register, payroll_register.c.client_id == client_id)) == 0
+
+    await eventually(erased, what="payroll erasing the person's wage and lines")
+    assert await count(payroll, payroll_lines) > 0, "the other people's lines stay"
+
+
+# --- a pooled gig job's month, billed to three employers ----------------------------------------------
+
+EMPLOYER_HISTORY = AggregateKind("Employer", None, lambda state, _event: state)
+
+
+async def employer_events(runtime, aggregate_id: str, *new_events) -> None:
+    """Events the employer service writes, through its own store and relay (its API does not pool gig jobs yet)."""
+    async with UnitOfWork(runtime.engine, "employer", Cause.new(), on_commit=runtime.wake_relay) as uow:
+        await uow.decide(EMPLOYER_HISTORY, aggregate_id, lambda _state: list(new_events), area="kemi")
+
+
+async def test_a_pooled_gig_jobs_month_is_billed_to_three_employers(five_services, token):
+    url, employer, payroll = url_of(five_services), five_services["employer"], five_services["payroll_billing"]
+    clerk, base = token("payroll_clerk", "kemi"), url("payroll_billing")
+    foundation, shop, cafe, garden = (uuid4() for _ in range(4))
+    for employer_id, business_id, name, kind in (
+            (foundation, "2345670-5", "Meri-Lapin työhönvalmennussäätiö sr", "foundation"),
+            (shop, "2719034-2", "Kemin Kierrätyskeskus ry", "association"),
+            (cafe, "1013712-3", "Kahvila Pohjanranta Oy", "company"),
+            (garden, "0210427-6", "Kemin kaupunki, puistotoimi", "city_unit")):
+        await employer_events(employer, str(employer_id), EmployerRegistered(
+            employer_id=employer_id, business_id=business_id, name=name, employer_type=kind, employment_area="kemi"))
+    placement_id, client_id = uuid4(), uuid4()
+    mondays = [date(2026, 10, 5) + timedelta(weeks=week) for week in range(4)]
+    rates = {shop: Decimal("26.00"), cafe: Decimal("22.50"), garden: Decimal("24.00")}
+    tasks = [PooledTask(task_id=uuid4(), employer_id=employer_id, works_on=monday + timedelta(days=offset),
+                        starts_at=time(8), ends_at=time(12), hours=Decimal("4"), hourly_billing_rate=rates[employer_id])
+             for monday in mondays for offset, employer_id in enumerate((shop, cafe, garden))]
+    await employer_events(
+        employer, str(placement_id),
+        PlacementStarted(placement_id=placement_id, client_id=client_id, employer_id=foundation,
+                         employer_type="foundation", kind="gig_work", starts_on=date(2026, 10, 1),
+                         hourly_billing_rate=Decimal("0.00")),
+        GigJobPooled(placement_id=placement_id, client_id=client_id, tasks=tuple(tasks)))
+    employment = f"{base}/employments/{placement_id}"
+
+    async def tasks_known() -> bool:
+        return (await count(payroll, events, events.c.event_type == "GigTasksAssigned")) == 1
+
+    await eventually(tasks_known, what="payroll taking the gig job's tasks")
+    # Each task worked as pooled, but the café's of the last week only 3.5 h.
+    days = [{"works_on": str(task.works_on), "task_id": str(task.task_id),
+             "hours": "3.5" if task.employer_id == cafe and task.works_on > mondays[-1] else "4"} for task in tasks]
+    status, body = await call("POST", f"{employment}/timesheets", clerk, {
+        "period_start": "2026-10-01", "period_end": "2026-10-31", "days": days})
+    assert status == 201, body
+
+    issued = {}
+    for employer_id in (shop, cafe, garden):
+        status, invoice = await call("POST", f"{base}/invoices", clerk, {
+            "employer_id": str(employer_id), "period_start": "2026-10-01", "period_end": "2026-10-31",
+            "issued_on": "2026-11-02"})
+        assert status == 201, invoice
+        issued[employer_id] = invoice
+        assert {UUID(line["task_id"]) for line in invoice["lines"]} == {
+            task.task_id for task in tasks if task.employer_id == employer_id}, "its own tasks only"
+        status, document = await call("GET", f"{base}/invoices/{invoice['invoice_id']}/finvoice.xml", clerk)
+        assert finvoice_errors(document.encode()) == []
+    # By hand, VAT 25.5 % per line of 4 h: the shop 4 × 104.00 (VAT 26.52 each); the café 3 × 90.00
+    # (22.95) and 3.5 × 22.50 = 78.75 (20.08); the park 4 × 96.00 (24.48).
+    assert [(issued[e]["hours"], issued[e]["amount"], issued[e]["vat_amount"], issued[e]["total"])
+            for e in (shop, cafe, garden)] == [
+        ("16.00", "416.00", "106.08", "522.08"), ("15.50", "348.75", "88.93", "437.68"),
+        ("16.00", "384.00", "97.92", "481.92")]
+    status, again = await call("POST", f"{base}/invoices", clerk, {
+        "employer_id": str(shop), "period_start": "2026-10-01", "period_end": "2026-10-31"})
+    assert status == 422 and "no approved hours to invoice" in again["detail"], "billed once"
+
+    # The round trip: the bank's camt.054 pays the shop's in full by its RF reference, the café's in
+    # part by its Finnish reference printed in groups, the park's one cent too much.
+    notification = bank_notification(
+        ("R-1", issued[shop]["total"], issued[shop]["rf_reference"]),
+        ("R-2", "400.00", " ".join(issued[cafe]["reference"][i:i + 5] for i in range(0, 10, 5))),
+        ("R-3", str(Decimal(issued[garden]["total"]) + Decimal("0.01")), issued[garden]["reference"]),
+        booked_on=date(2026, 11, 10))
+    status, imported = await call("POST", f"{base}/payments/camt054", clerk, data=notification, headers=XML)
+    assert (status, imported["matched"]) == (200, 3), imported
+    statuses = {}
+    for employer_id, invoice in issued.items():
+        status, view = await call("GET", f"{base}/invoices/{invoice['invoice_id']}", clerk)
+        statuses[employer_id] = (view["paid"], view["open_amount"])
+    assert statuses == {shop: ("522.08", "0.00"), cafe: ("400.00", "37.68"), garden: ("481.93", "0.00")}
+    payments_received = [envelope["data"]["status"] for envelope in await stored(payroll, "PaymentReceived")]
+    assert sorted(payments_received) == ["overpaid", "paid", "part_paid"]
+
+    # Another area's clerk sees none of it; a manager reads receivables but no Finvoice.
+    invoice_id = issued[shop]["invoice_id"]
+    assert (await call("GET", f"{base}/invoices/{invoice_id}", token("payroll_clerk", "tornio")))[0] == 404
+    assert (await call("GET", f"{base}/invoices/{invoice_id}/finvoice.xml", token("manager", "kemi")))[0] == 403
+    assert (await call("GET", f"{base}/receivables", token("manager", "kemi")))[0] == 200
+    assert (await call("POST", f"{base}/payroll-runs", token("case_worker", "kemi"), {
+        "pay_period": "month", "period_start": "2026-10-01", "period_end": "2026-10-31"}))[0] == 403
+    assert await get_json(f"{base}/receivables?on=2026-11-30", clerk)
