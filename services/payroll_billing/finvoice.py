@@ -117,7 +117,7 @@ def finvoice(invoice: EmployerInvoiced, seller: Seller, buyer: Buyer,
     _text(beneficiary, "EpiAccountID", seller.iban, IdentificationSchemeName="IBAN")
     instruction = SubElement(epi, "EpiPaymentInstructionDetails")
     _text(instruction, "EpiRemittanceInfoIdentifier", invoice.rf_reference, IdentificationSchemeName="ISO")
-    _text(instruction, "EpiInstructedAmount", _decimal(sign * invoice.total), AmountCurrencyIdentifier="EUR")
+    _amount(instruction, "EpiInstructedAmount", sign * invoice.total)
     _text(instruction, "EpiCharge", "SLEV", ChargeOption="SLEV")
     _date(instruction, "EpiDateOptionDate", invoice.due_on)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="utf-8", xml_declaration=False)

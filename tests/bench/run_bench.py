@@ -13,6 +13,8 @@ directory (never the one on 4222). Stages:
                fresh reporting database, taking turns; the best of --repeats runs counts
 6. per command one new aggregate of three events per transaction, through Polku's unit of work and
                through the eventsourcing library, each on its own SQLite file (append_per_command.py)
+7. payroll     a payroll run over 10,000 employments and the Finvoice documents of 10,000 invoices
+               (payroll.py)
 
 Prints a table, then one JSON object on the last line; "events" says how many events each figure
 was measured on.
@@ -43,7 +45,7 @@ from services.platform.event_store import EventStore
 from services.platform.nats_server import LocalNatsServer
 from services.platform.relay import OutboxRelay
 from services.platform.tables import events
-from tests.bench import append_per_command
+from tests.bench import append_per_command, payroll
 from tests.bench.workload import Change, Message, changes, messages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -290,6 +292,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large", type=int, default=1_000_000, help="events on the big stream replayed")
     parser.add_argument("--repeats", type=int, default=2, help="raw replays and rebuilds per stream; the best counts")
     parser.add_argument("--commands", type=int, default=5000, help="commands of the per-command append comparison")
+    parser.add_argument("--employments", type=int, default=10_000, help="employments in the payroll run")
+    parser.add_argument("--invoices", type=int, default=10_000, help="invoices written as Finvoice")
     args = parser.parse_args(argv)
     stages = Stages()
     work = Path(tempfile.mkdtemp(prefix="polku-bench-"))
@@ -300,6 +304,8 @@ def main(argv: list[str] | None = None) -> None:
         replays = replay_streams(work, servers, types, args.repeats, stages)
         stages.say(f"per command: {args.commands} commands through Polku's unit of work and through eventsourcing")
         per_command = append_per_command.compare(work, args.commands)
+        stages.say(f"payroll: a run over {args.employments:,} employments, {args.invoices:,} Finvoice documents")
+        payroll_figures = payroll.figures(work, args.employments, args.invoices)
     finally:
         for server in servers:
             server.stop()
@@ -311,7 +317,14 @@ def main(argv: list[str] | None = None) -> None:
           f"{per_command['eventsourcing_events_per_s']:,} events/s "
           f"(its SQLite synchronous: {per_command['eventsourcing_sqlite_synchronous']}), "
           f"ratio {per_command['polku_vs_eventsourcing']}\n")
-    print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command}))
+    run, documents = payroll_figures["payroll_run"], payroll_figures["finvoice"]
+    print(f"payroll run: {run['employments']:,} employments ({run['approved_days']:,} approved days) in "
+          f"{run['seconds']} s, {run['employments_per_s']:,} employments/s")
+    print(f"Finvoice: {documents['invoices']:,} invoices in {documents['seconds']} s, {documents['invoices_per_s']:,}/s, "
+          f"{documents['mean_bytes']:,} bytes each; XSD validation {documents['validated_per_s']:,}/s, "
+          f"{documents['invalid_in_sample']} invalid of {documents['validated_sample']}\n")
+    print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command,
+                                                                 "payroll": payroll_figures}))
 
 
 if __name__ == "__main__":
