@@ -106,3 +106,12 @@ def test_a_bad_file_is_refused_whole_naming_where(document, field, rule):
     with pytest.raises(Camt054Refused) as refused:
         read(document)
     assert refused.value.field == field and rule in refused.value.rule
+
+
+def test_an_entity_expansion_bomb_is_refused_at_once():
+    entities = "".join(f'<!ENTITY {name} "{("&" + previous + ";") * 10}">'
+                       for previous, name in zip("abcdefg", "bcdefgh"))
+    bomb = f'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">{entities}]><Document>&h;</Document>'
+    with pytest.raises(Camt054Refused, match="amplification") as refused:
+        read(bomb.encode())
+    assert refused.value.field == "file"
