@@ -6,7 +6,6 @@ for examples), phone numbers are in 040 555 01xx, and identity codes are well-fo
 character and all) with the century signs introduced in 2023 (Y, X, W for the 1900s; B, C for the
 2000s), which few real codes use yet. Employers use valid but illustrative business IDs.
 """
-import asyncio
 from collections.abc import Callable
 from datetime import date
 

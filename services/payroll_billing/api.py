@@ -5,7 +5,7 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from contracts.events.base import Event
 from contracts.events.payroll_billing import (EmployerInvoiced, MunicipalSupplementClaimed, PaySubsidyClaimed,
@@ -103,30 +103,13 @@ async def run_payroll(request: web.Request, command: payroll.StartPayrollRun) ->
     return PayrollRunView(run=closed, rules_unverified=any("UNVERIFIED" in rule for rule in closed.rules))
 
 
-class PayrollLineView(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    employment_id: UUID
-    client_id: UUID
-    hours: Decimal
-    attendance_days: int
-    gross_wage: Decimal
-    holiday_compensation: Decimal
-    expense_allowance: Decimal
-    pension: Decimal
-    unemployment_insurance: Decimal
-    accident_insurance: Decimal
-    health_insurance: Decimal
-    rules: tuple[str, ...]
-
-
-async def get_payroll_lines(request: web.Request) -> list[PayrollLineView]:
+async def get_payroll_lines(request: web.Request) -> list[payroll.PayrollLine]:
     run_id = path_uuid(request, "run_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
         await uow.read(payroll.PAYROLL_RUN, str(run_id))  # 404 for another area's run
         lines = await ledger.lines_of(uow.connection, run_id)
         await uow.audit_read(f"PayrollRun {run_id}", "payroll lines")
-    return [PayrollLineView.model_validate(line) for line in lines]
+    return lines
 
 
 async def invoice_employer(request: web.Request, command: invoices.InvoiceEmployer) -> EmployerInvoiced:
@@ -242,20 +225,39 @@ async def import_camt054(request: web.Request) -> PaymentImport:
                          already_imported=len(incoming) - matched - unmatched)
 
 
-async def get_unmatched_payments(request: web.Request) -> list[dict]:
+class UnmatchedPayment(BaseModel):
+    employment_area: str
+    bank_reference: str
+    amount: Money
+    booked_on: date
+    reference: str | None
+
+
+class Receivable(BaseModel):
+    employer_id: UUID
+    employment_area: str
+    invoices: int
+    invoiced: Money
+    paid: Money
+    open: Money
+    overdue: Money
+    overdue_invoices: int
+
+
+async def get_unmatched_payments(request: web.Request) -> list[UnmatchedPayment]:
     area = callers_area(request)
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        return await ledger.unmatched_payments(uow.connection, area)
+        return [UnmatchedPayment(**row) for row in await ledger.unmatched_payments(uow.connection, area)]
 
 
-async def get_receivables(request: web.Request) -> list[dict]:
+async def get_receivables(request: web.Request) -> list[Receivable]:
     try:
         on = date.fromisoformat(request.query.get("on", date.today().isoformat()))
     except ValueError:
         raise invalid("on", "an ISO 8601 date (YYYY-MM-DD)") from None
     area = callers_area(request)
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        return await ledger.receivables_on(uow.connection, area, on)
+        return [Receivable(**row) for row in await ledger.receivables_on(uow.connection, area, on)]
 
 
 async def record_pay_subsidy_decision(request: web.Request,
@@ -329,7 +331,7 @@ ROUTES = [
     Route("POST", "/payroll-runs", run_payroll, "Run and close the payroll of a pay period",
           body=payroll.StartPayrollRun, response=PayrollRunView, status=201),
     Route("GET", "/payroll-runs/{run_id}/lines", get_payroll_lines, "A run's lines per employment (personal data)",
-          response=list[PayrollLineView]),
+          response=list[payroll.PayrollLine]),
     Route("POST", "/invoices", invoice_employer, "Invoice an employer for its approved hours of a period",
           body=invoices.InvoiceEmployer, response=EmployerInvoiced, status=201),
     Route("GET", "/invoices/{invoice_id}", get_invoice, "An invoice, its payments, credit note and reminders",
@@ -348,8 +350,10 @@ ROUTES = [
           body=customers.RecordVatStatus, response=customers.RecordVatStatus),
     Route("POST", "/payments/camt054", import_camt054,
           "Import the bank's camt.054 notification of reference payments (XML body)", response=PaymentImport),
-    Route("GET", "/payments/unmatched", get_unmatched_payments, "Payments no invoice's reference matched"),
-    Route("GET", "/receivables", get_receivables, "Invoiced, paid, open and overdue per employer (?on=date)"),
+    Route("GET", "/payments/unmatched", get_unmatched_payments, "Payments no invoice's reference matched",
+          response=list[UnmatchedPayment]),
+    Route("GET", "/receivables", get_receivables, "Invoiced, paid, open and overdue per employer (?on=date)",
+          response=list[Receivable]),
     Route("POST", "/employments/{employment_id}/pay-subsidy-decisions", record_pay_subsidy_decision,
           "Record the pay subsidy decision of a pay subsidised job", body=subsidies.RecordPaySubsidyDecision,
           response=subsidies.RecordPaySubsidyDecision, status=201),
