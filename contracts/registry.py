@@ -12,7 +12,8 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
-from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentOpened,
+from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
+                                              EmploymentOpened,
                                               GigTasksAssigned, PaySubsidyGranted, VatStatusRecorded,
                                               InvoiceCredited,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
@@ -51,6 +52,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AttendanceOpened,
         GigTasksAssigned,
         WageTermsAgreed,
+        EmploymentExtended,
         EmploymentEnded,
         PaySubsidyGranted,
         TimesheetApproved,

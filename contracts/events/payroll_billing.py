@@ -87,6 +87,12 @@ class PaySubsidyGranted(EmploymentEvent):
     ends_on: date
 
 
+class EmploymentExtended(EmploymentEvent):
+    """The placement goes on until a new planned end."""
+
+    planned_end_on: date
+
+
 class EmploymentEnded(EmploymentEvent):
     """The placement ended; no day after `ended_on` is paid or billed."""
 

@@ -315,7 +315,7 @@ async def claim_kemi_supplement(request: web.Request,
         decision = await ledger.decision_of(uow.connection, employment_id)
         claim_id = subsidies.claim_id("kemi_supplement", employment_id, command.month)
         await uow.decide(subsidies.SUBSIDY_CLAIM, str(claim_id), lambda state: subsidies.claim_kemi_supplement(
-            state, employment.opened, employment.terms, decision, pay_subsidy, command, wages), area=uow.actor.area)
+            state, employment, decision, pay_subsidy, command, wages), area=uow.actor.area)
     return uow.decided[-1]
 
 

@@ -5,10 +5,10 @@ from collections.abc import Callable, Sequence
 from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
 from contracts.events.employer import (EmployerDetailsCorrected, EmployerRegistered, GigJobPooled, PlacementEnded,
-                                       PlacementStarted)
+                                       PlacementExtended, PlacementStarted)
 from contracts.events.intake import ClientDataErased
 from services.payroll_billing import ledger
-from services.payroll_billing.domain.employment import EMPLOYMENT, assign_tasks, end, open_for
+from services.payroll_billing.domain.employment import EMPLOYMENT, assign_tasks, end, extend, open_for
 from services.platform.consumer import Subscription
 from services.platform.unit_of_work import UnitOfWork
 
@@ -33,6 +33,10 @@ async def assign_gig_tasks(uow: UnitOfWork, event: GigJobPooled, _envelope: Even
     await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: assign_tasks(state, event))
 
 
+async def extend_employment(uow: UnitOfWork, event: PlacementExtended, _envelope: EventEnvelope) -> None:
+    await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: extend(state, event))
+
+
 async def end_employment(uow: UnitOfWork, event: PlacementEnded, _envelope: EventEnvelope) -> None:
     await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: end(state, event))
 
@@ -49,6 +53,7 @@ async def erase_person(uow: UnitOfWork, event: ClientDataErased, _envelope: Even
 SUBSCRIPTION = Subscription("payroll_billing", {
     PlacementStarted: open_employment,
     GigJobPooled: assign_gig_tasks,
+    PlacementExtended: extend_employment,
     PlacementEnded: end_employment,
     EmployerRegistered: know_customer,
     EmployerDetailsCorrected: know_customer,

@@ -217,6 +217,21 @@ async def test_a_pooled_gig_jobs_month_is_billed_to_three_employers(five_service
     payments_received = [envelope["data"]["status"] for envelope in await stored(payroll, "PaymentReceived")]
     assert sorted(payments_received) == ["overpaid", "paid", "part_paid"]
 
+    # The park's invoice is credited as a whole (its Finvoice credit note valid too), and its hours
+    # invoiced again; the printable page gives the reference in groups of five.
+    garden_invoice = issued[garden]["invoice_id"]
+    status, credited = await call("POST", f"{base}/invoices/{garden_invoice}/credit-notes", clerk,
+                                  {"reason": "wrong_rate", "issued_on": "2026-11-12"})
+    assert status == 201 and credited["payable"] == "0.00"
+    status, document = await call("GET", f"{base}/invoices/{garden_invoice}/finvoice.xml?credit_note=true", clerk)
+    assert finvoice_errors(document.encode()) == [] and "<InvoiceTypeCode>INV02</InvoiceTypeCode>" in document
+    status, reissued = await call("POST", f"{base}/invoices", clerk, {
+        "employer_id": str(garden), "period_start": "2026-10-01", "period_end": "2026-10-31"})
+    assert (status, reissued["hours"], reissued["total"]) == (201, "16.00", "481.92")
+    status, page = await call("GET", f"{base}/invoices/{issued[shop]['invoice_id']}/printable", clerk)
+    reference = issued[shop]["reference"]
+    assert status == 200 and f"{reference[:-5]} {reference[-5:]}" in page and "Kemin Kierrätyskeskus ry" in page
+
     # Another area's clerk sees none of it; a manager reads receivables but no Finvoice.
     invoice_id = issued[shop]["invoice_id"]
     assert (await call("GET", f"{base}/invoices/{invoice_id}", token("payroll_clerk", "tornio")))[0] == 404

@@ -24,7 +24,8 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
-from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentOpened,
+from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
+                                              EmploymentOpened,
                                               GigTasksAssigned, InvoiceCredited, InvoiceLine, MunicipalSupplementClaimed,
                                               PaymentReceived, PayrollRunClosed, PaySubsidyClaimed, PaySubsidyGranted,
                                               ReminderSent, TimesheetApproved, VatStatusRecorded, WageTermsAgreed,
@@ -92,6 +93,7 @@ EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
     WageTermsAgreed(employment_id=EMPLOYMENT, collective_agreement="Yleinen työehtosopimus (demo)",
                     hours_per_week=Decimal("20"), pay_period="month", valid_from=date(2025, 2, 3),
                     fixed_term_until=date(2025, 12, 31)),
+    EmploymentExtended(employment_id=EMPLOYMENT, planned_end_on=date(2026, 3, 31)),
     EmploymentEnded(employment_id=EMPLOYMENT, ended_on=date(2025, 12, 31)),
     PaySubsidyGranted(employment_id=EMPLOYMENT, decision_reference="PT-2025-17", starts_on=date(2025, 2, 3),
                       ends_on=date(2025, 11, 30)),

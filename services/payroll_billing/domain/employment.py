@@ -10,9 +10,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events.base import Event
-from contracts.events.employer import GigJobPooled, PlacementEnded, PlacementStarted, PooledTask
-from contracts.events.payroll_billing import (AttendanceOpened, EmploymentEnded, EmploymentOpened, GigTasksAssigned,
-                                              PaySubsidyGranted, TimesheetApproved, WageTermsAgreed, WorkedDay)
+from contracts.events.employer import GigJobPooled, PlacementEnded, PlacementExtended, PlacementStarted, PooledTask
+from contracts.events.payroll_billing import (AttendanceOpened, EmploymentEnded, EmploymentExtended, EmploymentOpened,
+                                              GigTasksAssigned,
+                                              PaySubsidyGranted, TimesheetApproved, WageTermsAgreed,
+                                              WorkedDay)
 from contracts.values import Hours, Money
 from services.payroll_billing.domain.rules import Rule, tables
 from services.platform.errors import NotFound, RuleViolated
@@ -77,10 +79,18 @@ class Employment:
     approved_hours: Decimal = Decimal(0)
     ended_on: date | None = None
     pay_subsidy: PaySubsidyGranted | None = None
+    extended_to: date | None = None
 
     @property
     def pays_wage(self) -> bool:
         return isinstance(self.opened, EmploymentOpened)
+
+    @property
+    def job_ends_on(self) -> date | None:
+        """The fixed-term contract's last day, else the placement's planned end (as extended)."""
+        if self.terms and self.terms.fixed_term_until:
+            return self.terms.fixed_term_until
+        return self.extended_to or getattr(self.opened, "planned_end_on", None)
 
 
 def evolve(employment: Employment, event: Event) -> Employment:
@@ -89,6 +99,8 @@ def evolve(employment: Employment, event: Event) -> Employment:
             return replace(employment, opened=event)
         case WageTermsAgreed():
             return replace(employment, terms=event)
+        case EmploymentExtended():
+            return replace(employment, extended_to=event.planned_end_on)
         case EmploymentEnded():
             return replace(employment, ended_on=event.ended_on)
         case PaySubsidyGranted():
@@ -148,6 +160,12 @@ def grant_pay_subsidy(employment: Employment, employment_id: UUID, reference: st
         raise RuleViolated("employment_id", "a pay subsidy is granted for an employment, not for attendance")
     return [PaySubsidyGranted(employment_id=employment_id, decision_reference=reference, starts_on=starts_on,
                               ends_on=ends_on)]
+
+
+def extend(employment: Employment, extended: PlacementExtended) -> list[Event]:
+    if employment.opened is None or employment.ended_on is not None:
+        return []
+    return [EmploymentExtended(employment_id=employment.opened.employment_id, planned_end_on=extended.planned_end_on)]
 
 
 def end(employment: Employment, ended: PlacementEnded) -> list[Event]:

@@ -16,8 +16,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events.base import Event
-from contracts.events.payroll_billing import (EmploymentOpened, MunicipalSupplementClaimed, PaySubsidyClaimed,
-                                              WageTermsAgreed)
+from contracts.events.payroll_billing import MunicipalSupplementClaimed, PaySubsidyClaimed
+from services.payroll_billing.domain.employment import Employment
 from contracts.values import Money
 from services.payroll_billing.domain.money import cents
 from services.payroll_billing.domain.payroll_run import PayrollLine
@@ -138,17 +138,17 @@ def claim_pay_subsidy(claim: SubsidyClaim, employment_id: UUID, decision: Record
                                                  f"at most {cap} EUR a month"))]
 
 
-def claim_kemi_supplement(claim: SubsidyClaim, employment: EmploymentOpened, terms: WageTermsAgreed | None,
-                          decision: RecordPaySubsidyDecision | None, pay_subsidy: Decimal,
-                          command: ClaimKemiSupplement, wages: PayrollLine) -> list[Event]:
+def claim_kemi_supplement(claim: SubsidyClaim, employment: Employment, decision: RecordPaySubsidyDecision | None,
+                          pay_subsidy: Decimal, command: ClaimKemiSupplement, wages: PayrollLine) -> list[Event]:
     """Kemi-lisä for one month, each condition of RULES.md checked and a refusal naming it. The job's
     length is the fixed-term contract's, else the placement's planned end."""
     _not_claimed(claim, "Kemi-lisä", command)
+    opened, terms = employment.opened, employment.terms
     rule = RULES["kemi_supplement"].in_force(command.first_day, "month")
     values, label = rule.values, rule.label
     if decision is None:
         raise RuleViolated("pay_subsidy_decision", f"Kemi-lisä needs a granted pay subsidy ({label})")
-    starts_on = employment.starts_on
+    starts_on = opened.starts_on
     if starts_on is None or command.applied_on > _add_months(starts_on, int(values["apply_within_months"])):
         raise RuleViolated("applied_on", f"the employer applies within {values['apply_within_months']} month of the job "
                                          f"starting on {starts_on} ({label})")
@@ -161,16 +161,16 @@ def claim_kemi_supplement(claim: SubsidyClaim, employment: EmploymentOpened, ter
         raise RuleViolated("month", f"the job pays at least {rule.decimal('min_monthly_wage')} EUR a month; "
                                     f"{command.month} paid less ({label})")
     amount = rule.decimal("monthly_max")
-    if employment.employer_type == "company":
+    if opened.employer_type == "company":
         room = cents(wages.wage_costs * rule.decimal("company_max_share_of_wage_costs") / HUNDRED) - pay_subsidy
         if room <= 0:
             raise RuleViolated("month", f"pay subsidy and Kemi-lisä together are at most "
                                         f"{values['company_max_share_of_wage_costs']} % of the wage costs ({label})")
         amount = min(amount, room)
-    elif employment.employer_type in {"association", "foundation"}:
+    elif opened.employer_type in {"association", "foundation"}:
         months = values["association_min_job_months"]
         # Eight months from 1 March run to 31 October: the end is the day before the same date 8 months on.
-        job_ends_on = (terms.fixed_term_until if terms.fixed_term_until else employment.planned_end_on)
+        job_ends_on = employment.job_ends_on
         if job_ends_on is None or job_ends_on < _add_months(starts_on, months) - ONE_DAY:
             raise RuleViolated("planned_end_on", f"an association's job lasts at least {months} months ({label})")
         if not command.guidance_form:
@@ -179,8 +179,8 @@ def claim_kemi_supplement(claim: SubsidyClaim, employment: EmploymentOpened, ter
             raise RuleViolated("days_at_another_employer", f"an association's job includes a 2-3 day placement at "
                                                            f"another employer ({label})")
     return [MunicipalSupplementClaimed(
-        claim_id=claim_id("kemi_supplement", employment.employment_id, command.month),
-        employment_id=employment.employment_id, employer_id=employment.employer_id, period_start=command.first_day,
+        claim_id=claim_id("kemi_supplement", opened.employment_id, command.month),
+        employment_id=opened.employment_id, employer_id=opened.employer_id, period_start=command.first_day,
         period_end=command.last_day, amount=amount, rules=(label,))]
 
 

@@ -5,12 +5,14 @@ from decimal import Decimal
 
 import pytest
 
-from contracts.events.payroll_billing import EmploymentOpened, WageTermsAgreed
+from contracts.events.payroll_billing import EmploymentExtended, EmploymentOpened, WageTermsAgreed
+from services.payroll_billing.domain.employment import EMPLOYMENT
 from services.payroll_billing.domain.payroll_run import PayrollFacts, payroll_line
 from services.payroll_billing.domain.subsidy_claim import (ClaimKemiSupplement, ClaimMonth, RecordPaySubsidyDecision,
                                                            SubsidyClaim, claim_kemi_supplement, claim_pay_subsidy,
                                                            decision_rule, subsidised_days)
 from services.platform.errors import RuleViolated, StateConflict
+from services.platform.event_store import fold
 from tests.unit.payroll_billing.builders import CLIENT, EMPLOYER, PLACEMENT
 
 FEBRUARY = ClaimMonth(month="2025-02")
@@ -120,9 +122,12 @@ def terms(hours: str = "20", fixed_term_until: date | None = None) -> WageTermsA
                            pay_period="month", valid_from=date(2025, 2, 3), fixed_term_until=fixed_term_until)
 
 
-def kemi(command=None, opened=None, hours="20", pay_subsidy="0", wages=FULL_MONTH, granted=True, until=None):
-    [event] = claim_kemi_supplement(SubsidyClaim(), opened or employment(), terms(hours, until),
-                                    decision() if granted else None, Decimal(pay_subsidy),
+def kemi(command=None, opened=None, hours="20", pay_subsidy="0", wages=FULL_MONTH, granted=True, until=None,
+         extended_to=None):
+    state = fold(EMPLOYMENT, [opened or employment(), terms(hours, until)])
+    if extended_to:
+        state = fold(EMPLOYMENT, [EmploymentExtended(employment_id=PLACEMENT, planned_end_on=extended_to)], state)
+    [event] = claim_kemi_supplement(SubsidyClaim(), state, decision() if granted else None, Decimal(pay_subsidy),
                                     command or application(), wages)
     return event
 
@@ -183,3 +188,10 @@ def test_an_associations_job_length_is_the_fixed_term_contracts():
     assert kemi(command, employment("foundation", None), until=date(2025, 10, 2)).amount == Decimal("500.00")
     with pytest.raises(RuleViolated, match="at least 8 months"):
         kemi(command, employment("foundation", date(2026, 12, 31)), until=date(2025, 10, 1))
+
+
+def test_an_extended_placement_can_reach_the_8_months():
+    command = application(guidance_form=True, days_at_another_employer=2)
+    with pytest.raises(RuleViolated, match="at least 8 months"):
+        kemi(command, employment("association", date(2025, 6, 30)))
+    assert kemi(command, employment("association", date(2025, 6, 30)), extended_to=date(2025, 10, 2))
