@@ -13,11 +13,10 @@ from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientRef
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
 from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
-                                              EmploymentOpened,
-                                              GigTasksAssigned, PaySubsidyGranted, VatStatusRecorded,
-                                              InvoiceCredited,
+                                              EmploymentOpened, GigTasksAssigned, InvoiceCredited,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
-                                              PaySubsidyClaimed, ReminderSent, TimesheetApproved, WageTermsAgreed)
+                                              PaySubsidyClaimed, PaySubsidyGranted, ReminderSent, TimesheetApproved,
+                                              VatStatusRecorded, WageTermsAgreed)
 from contracts.upcasters import PAYROLL_BILLING_UPCASTERS
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -25,11 +25,10 @@ from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientRef
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
 from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
-                                              EmploymentOpened,
-                                              GigTasksAssigned, InvoiceCredited, InvoiceLine, MunicipalSupplementClaimed,
-                                              PaymentReceived, PayrollRunClosed, PaySubsidyClaimed, PaySubsidyGranted,
-                                              ReminderSent, TimesheetApproved, VatStatusRecorded, WageTermsAgreed,
-                                              WorkedDay)
+                                              EmploymentOpened, GigTasksAssigned, InvoiceCredited, InvoiceLine,
+                                              MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
+                                              PaySubsidyClaimed, PaySubsidyGranted, ReminderSent, TimesheetApproved,
+                                              VatStatusRecorded, WageTermsAgreed, WorkedDay)
 from contracts.generate import GENERATED, documents, schema_path, stale
 from contracts.registry import EVENT_TYPES, UnknownEventType, UnsupportedSchemaVersion, decode
 from contracts.values import BilledHours, BusinessId, Hours, Money

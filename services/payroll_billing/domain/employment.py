@@ -12,8 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contracts.events.base import Event
 from contracts.events.employer import GigJobPooled, PlacementEnded, PlacementExtended, PlacementStarted, PooledTask
 from contracts.events.payroll_billing import (AttendanceOpened, EmploymentEnded, EmploymentExtended, EmploymentOpened,
-                                              GigTasksAssigned,
-                                              PaySubsidyGranted, TimesheetApproved, WageTermsAgreed,
+                                              GigTasksAssigned, PaySubsidyGranted, TimesheetApproved, WageTermsAgreed,
                                               WorkedDay)
 from contracts.values import Hours, Money
 from services.payroll_billing.domain.rules import Rule, tables
