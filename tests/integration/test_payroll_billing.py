@@ -1,6 +1,7 @@
 """Payroll and billing through the five services on a real nats-server: the demo's payroll, invoices,
 payments and claims checked by hand; a pooled gig job's month billed to three employers; the camt.054
 round trip; wages kept off the bus and erased with the person; access per role and area."""
+import asyncio
 import json
 from datetime import date, time, timedelta
 from decimal import Decimal
@@ -12,11 +13,11 @@ from sqlalchemy import func, select
 from contracts.events.employer import EmployerRegistered, GigJobPooled, PlacementStarted, PooledTask
 from services.demo import load_demo
 from services.demo_payroll import bank_notification
-from services.payroll_billing.tables import payments, payroll_lines, payroll_register
+from services.payroll_billing.tables import payments, payroll_lines, payroll_register, worked_days
 from services.platform.event_store import AggregateKind, Cause
 from services.platform.tables import events
 from services.platform.unit_of_work import UnitOfWork
-from tests.support import bearer, eventually, get_json, settled, url_of
+from tests.support import BOTH_DATABASES, bearer, create_history, eventually, get_json, settled, url_of
 from tests.unit.payroll_billing.documents import finvoice_errors
 
 XML = {"Content-Type": "application/xml"}
@@ -240,3 +241,26 @@ async def test_a_pooled_gig_jobs_month_is_billed_to_three_employers(five_service
     assert (await call("POST", f"{base}/payroll-runs", token("case_worker", "kemi"), {
         "pay_period": "month", "period_start": "2026-10-01", "period_end": "2026-10-31"}))[0] == 403
     assert await get_json(f"{base}/receivables?on=2026-11-30", clerk)
+
+
+@BOTH_DATABASES
+async def test_two_invoices_at_once_bill_an_hour_once(five_services, token):
+    url, payroll = url_of(five_services), five_services["payroll_billing"]
+    ids = await create_history(url, token, "kemi")
+    clerk, base = token("payroll_clerk", "kemi"), url("payroll_billing")
+    status, _ = await call("POST", f"{base}/employments/{ids['employment_id']}/timesheets", clerk, {
+        "period_start": "2026-10-01", "period_end": "2026-10-31",
+        "days": [{"works_on": f"2026-10-0{day}", "hours": "6"} for day in (1, 2, 5, 6, 7)]})
+    assert status == 201
+    before = await count(payroll, events)
+    october = {"employer_id": ids["employer_id"], "period_start": "2026-10-01", "period_end": "2026-10-31"}
+    results = await asyncio.gather(*(call("POST", f"{base}/invoices", clerk, october) for _ in range(4)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses[0] == 201 and set(statuses[1:]) <= {409, 422}, results
+    [invoice] = [body for status, body in results if status == 201]
+    assert invoice["hours"] == "30.00"
+    assert await count(payroll, events) == before + 1, "the refused ones wrote nothing"
+    async with payroll.engine.connect() as connection:
+        billed = (await connection.execute(select(func.count()).select_from(worked_days).where(
+            worked_days.c.invoice_id == invoice["invoice_id"]))).scalar_one()
+    assert billed == 5
