@@ -108,8 +108,9 @@ class Workload:
             day = employment.next_day
             status, _ = await self._post("payroll_billing", f"{path}/timesheets", "payroll_clerk", {
                 "period_start": str(day), "period_end": str(day), "days": [{"works_on": str(day), "hours": "7.5"}]})
-            if status == 201:
-                employment.next_day, employment.uninvoiced = day + timedelta(days=1), True
+            if status == 201:  # the next weekday: at most 6 days of gig work in a calendar week
+                employment.next_day = day + timedelta(days=3 if day.weekday() == 4 else 1)
+                employment.uninvoiced = True
             return status
         finally:
             self.employments.put_nowait(employment)

@@ -75,6 +75,7 @@ class Employment:
     terms: WageTermsAgreed | None = None
     tasks: dict[UUID, PooledTask] = field(default_factory=dict)
     approved_periods: tuple[tuple[date, date], ...] = ()
+    days_worked: frozenset[date] = frozenset()
     approved_hours: Decimal = Decimal(0)
     ended_on: date | None = None
     pay_subsidy: PaySubsidyGranted | None = None
@@ -108,7 +109,8 @@ def evolve(employment: Employment, event: Event) -> Employment:
             return replace(employment, tasks=employment.tasks | {task.task_id: task for task in event.tasks})
         case TimesheetApproved():
             return replace(employment, approved_hours=employment.approved_hours + event.hours,
-                           approved_periods=employment.approved_periods + ((event.period_start, event.period_end),))
+                           approved_periods=employment.approved_periods + ((event.period_start, event.period_end),),
+                           days_worked=employment.days_worked | {day.works_on for day in event.days})
     return employment
 
 
@@ -187,7 +189,7 @@ def approve(employment: Employment, employment_id: UUID, timesheet_id: UUID, com
         raise RuleViolated("period_end", f"the placement ended on {employment.ended_on}")
     rule = RULES["schedule"].in_force(command.period_end, "days", kind=opened.kind)
     days = [_billed(employment, opened, index, day) for index, day in enumerate(command.days)]
-    _check_schedule(opened, rule, days)
+    _check_schedule(opened, rule, days, employment.days_worked)
     return [TimesheetApproved(employment_id=employment_id, timesheet_id=timesheet_id,
                               period_start=command.period_start, period_end=command.period_end,
                               hours=sum(day.hours for day in days), days=tuple(days))]
@@ -213,9 +215,11 @@ def _billed(employment: Employment, opened: EmploymentOpened | AttendanceOpened,
                      hourly_billing_rate=task.hourly_billing_rate)
 
 
-def _check_schedule(opened: EmploymentOpened | AttendanceOpened, rule: Rule, days: list[WorkedDay]) -> None:
+def _check_schedule(opened: EmploymentOpened | AttendanceOpened, rule: Rule, days: list[WorkedDay],
+                    approved_before: frozenset[date]) -> None:
     """Hours a day within the kind's limits and the placement's own hours a day; days a week at most
-    the kind's limit and the placement's own days a week."""
+    the kind's limit and the placement's own days a week, counting the days of the same calendar
+    week approved in earlier timesheets."""
     per_day: dict[date, Decimal] = defaultdict(Decimal)
     for day in days:
         per_day[day.works_on] += day.hours
@@ -233,7 +237,7 @@ def _check_schedule(opened: EmploymentOpened | AttendanceOpened, rule: Rule, day
     most_days, days_source = int(rule.values["max_days_per_week"]), rule.label
     if opened.days_per_week is not None and opened.days_per_week < most_days:
         most_days, days_source = opened.days_per_week, "the placement's schedule"
-    weeks = Counter(works_on.isocalendar()[:2] for works_on in per_day)
+    weeks = Counter(works_on.isocalendar()[:2] for works_on in per_day.keys() | approved_before)
     for (year, week), count in sorted(weeks.items()):
         if count > most_days:
             raise RuleViolated("days", f"week {week}/{year}: {count} days is more than {most_days} days a week "

@@ -106,6 +106,17 @@ def test_days_a_week_are_counted_per_calendar_week():
     assert approve(state, PLACEMENT, TIMESHEET, sheet(*days))
 
 
+def test_days_of_earlier_timesheets_in_the_same_week_count():
+    """Rehabilitative work, at most 4 days a week: Monday to Wednesday approved, then Thursday and Friday."""
+    state = opened(kind="rehabilitative_work", employer_type="association")
+    first = sheet(*week("6", 3), end=MONDAY + timedelta(days=2))
+    state = fold(EMPLOYMENT, approve(state, PLACEMENT, TIMESHEET, first), state)
+    thursday, friday = MONDAY + timedelta(days=3), MONDAY + timedelta(days=4)
+    assert approve(state, PLACEMENT, TIMESHEET, sheet((thursday, "6"), start=thursday, end=thursday))
+    with pytest.raises(RuleViolated, match="week 6/2025: 5 days is more than 4 days a week"):
+        approve(state, PLACEMENT, TIMESHEET, sheet((thursday, "6"), (friday, "6"), start=thursday, end=friday))
+
+
 def test_the_placements_own_schedule_narrows_the_rule():
     state = opened(days_per_week=3, hours_per_day="6")
     with pytest.raises(RuleViolated, match=r"6.5 h is more than 6 h a day \(the placement's schedule\)"):
