@@ -70,6 +70,8 @@ async def test_the_demos_payroll_invoices_payments_and_claims(five_services, tok
     assert status == 200
     assert sorted((line["gross_wage"], line["expense_allowance"]) for line in lines) == [
         ("0", "72.00"), ("1574.76", "0"), ("463.88", "0")]
+    status, audit = await call("GET", f"{base}/audit?action=read payroll lines", token("auditor", "kemi"))
+    assert [entry["subject"] for entry in audit] == [f"PayrollRun {september['run_id']}"], "the read is audited"
     assert (await call("GET", f"{base}/payroll-runs/{september['run_id']}/lines", token("manager", "kemi")))[0] == 403
     assert (await call("GET", f"{base}/payroll-runs/{september['run_id']}/lines", tornio))[0] == 404
 
