@@ -75,7 +75,8 @@ class WageTermsAgreed(EmploymentEvent):
     hours_per_week: Hours
     pay_period: PayPeriod
     valid_from: date
-    fixed_term_until: date | None = Field(description="the last day of a fixed-term contract; None: until further notice")
+    fixed_term_until: date | None = Field(
+        description="the last day of a fixed-term contract; None: until further notice")
 
 
 class PaySubsidyGranted(EmploymentEvent):

@@ -214,8 +214,9 @@ async def import_camt054(request: web.Request) -> PaymentImport:
                 uow.connection, normalised_reference(payment.reference), area)
             if invoice_id:
                 received: list[Event] = []
-                await uow.decide(invoices.INVOICE, str(invoice_id), keeping(received, lambda state: invoices.register_payment(
-                    state, invoice_id, uuid4(), payment.bank_reference, payment.amount, payment.booked_on)))
+                await uow.decide(invoices.INVOICE, str(invoice_id), keeping(received, lambda state: (
+                    invoices.register_payment(state, invoice_id, uuid4(), payment.bank_reference, payment.amount,
+                                              payment.booked_on))))
                 await ledger.follow_receivable(uow.connection, received[0])
                 matched += 1
             else:
@@ -260,8 +261,8 @@ async def get_receivables(request: web.Request) -> list[Receivable]:
         return [Receivable(**row) for row in await ledger.receivables_on(uow.connection, area, on)]
 
 
-async def record_pay_subsidy_decision(request: web.Request,
-                                      command: subsidies.RecordPaySubsidyDecision) -> subsidies.RecordPaySubsidyDecision:
+async def record_pay_subsidy_decision(
+        request: web.Request, command: subsidies.RecordPaySubsidyDecision) -> subsidies.RecordPaySubsidyDecision:
     employment_id = path_uuid(request, "employment_id")
     subsidies.decision_rule(command)
     async with request.app[RUNTIME].unit_of_work(request) as uow:

@@ -66,10 +66,10 @@ def read(document: bytes) -> list[IncomingPayment]:
                     f"{entry_reference}/{t}" if entry_reference else None)
                 if not bank_reference:
                     raise Camt054Refused(f"{at}/Refs/AcctSvcrRef", "required: the bank's reference of the payment")
+                reference = transaction.findtext("c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", None, ns) or ""
                 payments.append(IncomingPayment(
                     bank_reference=bank_reference.strip(), amount=_amount(amount_element, f"{at}/Amt"),
-                    booked_on=booked_on,
-                    reference=(transaction.findtext("c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", None, ns) or "").strip() or None))
+                    booked_on=booked_on, reference=reference.strip() or None))
     return payments
 
 

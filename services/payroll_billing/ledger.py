@@ -62,7 +62,8 @@ async def employment_facts(connection: AsyncConnection, employment_id: UUID) -> 
                                 row.hourly_wage)
 
 
-async def days_of(connection: AsyncConnection, employment_id: UUID, start: date, end: date) -> list[tuple[date, Decimal]]:
+async def days_of(connection: AsyncConnection, employment_id: UUID, start: date,
+                  end: date) -> list[tuple[date, Decimal]]:
     rows = await connection.execute(select(worked_days.c.works_on, worked_days.c.hours).where(
         worked_days.c.employment_id == str(employment_id), worked_days.c.works_on.between(start, end)))
     by_day: dict[date, Decimal] = defaultdict(Decimal)

@@ -13,7 +13,8 @@ def printable(issued: EmployerInvoiced, seller: Seller, buyer: Buyer) -> str:
         f"<td>{line.hours}</td><td>{line.hourly_billing_rate}</td><td>{line.net}</td><td>{line.vat_percent} %</td>"
         f"<td>{line.vat}</td></tr>" for line in issued.lines)
     grouped = " ".join(issued.reference[max(0, end - 5):end] for end in range(len(issued.reference), 0, -5)[::-1])
-    return (f"<!doctype html><html lang='fi'><meta charset='utf-8'><title>Lasku {invoice_number(issued.invoice_id)}</title>"
+    return (f"<!doctype html><html lang='fi'><meta charset='utf-8'>"
+            f"<title>Lasku {invoice_number(issued.invoice_id)}</title>"
             f"<body><h1>Lasku / Invoice</h1><p>{html.escape(seller.name)}, {seller.business_id}<br>"
             f"{html.escape(seller.street)}, {seller.post_code} {html.escape(seller.town)}</p>"
             f"<p>Ostaja / Buyer: {html.escape(buyer.name)}, {buyer.business_id}</p>"

@@ -30,7 +30,7 @@ from services.platform.event_store import Cause
 from services.platform.unit_of_work import UnitOfWork
 
 MONTH = StartPayrollRun(pay_period="month", period_start=date(2026, 9, 1), period_end=date(2026, 9, 30))
-DAYS = [MONTH.period_start + timedelta(days=n) for n in range(30) if (MONTH.period_start + timedelta(days=n)).weekday() < 5][:20]
+DAYS = [day for day in (MONTH.period_start + timedelta(days=n) for n in range(30)) if day.weekday() < 5][:20]
 VALIDATED_SAMPLE = 200
 
 

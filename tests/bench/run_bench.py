@@ -320,7 +320,8 @@ def main(argv: list[str] | None = None) -> None:
     run, documents = payroll_figures["payroll_run"], payroll_figures["finvoice"]
     print(f"payroll run: {run['employments']:,} employments ({run['approved_days']:,} approved days) in "
           f"{run['seconds']} s, {run['employments_per_s']:,} employments/s")
-    print(f"Finvoice: {documents['invoices']:,} invoices in {documents['seconds']} s, {documents['invoices_per_s']:,}/s, "
+    print(f"Finvoice: {documents['invoices']:,} invoices in {documents['seconds']} s, "
+          f"{documents['invoices_per_s']:,}/s, "
           f"{documents['mean_bytes']:,} bytes each; XSD validation {documents['validated_per_s']:,}/s, "
           f"{documents['invalid_in_sample']} invalid of {documents['validated_sample']}\n")
     print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command,

@@ -172,8 +172,9 @@ def remind(invoice: Invoice, invoice_id: UUID, reminder_id: UUID, command: SendR
     fee_rule = RULES["reminder_fee"].in_force(sent_on, "sent_on")
     first_reminder_on = issued.due_on + timedelta(days=int(fee_rule.values["days_after_due"]))
     if sent_on < first_reminder_on:
-        raise RuleViolated("sent_on", f"a reminder is sent from {first_reminder_on}, {fee_rule.values['days_after_due']}"
-                                      f" days after the due date {issued.due_on} ({fee_rule.label})")
+        raise RuleViolated("sent_on", f"a reminder is sent from {first_reminder_on}, "
+                                      f"{fee_rule.values['days_after_due']} days after the due date {issued.due_on} "
+                                      f"({fee_rule.label})")
     interest, rules = late_payment_interest(invoice.open_amount, issued.due_on, sent_on)
     return [ReminderSent(invoice_id=invoice_id, reminder_id=reminder_id, sent_on=sent_on,
                          open_amount=invoice.open_amount, interest=interest, fee=fee_rule.decimal("fee"),

@@ -117,7 +117,8 @@ def _holiday_compensation(facts: PayrollFacts, days: Sequence[tuple[date, Decima
         last_day = max(day for day, _ in month_days)
         rule = RULES["holiday_compensation"].in_force(last_day, "period_end")
         hours = sum(hours for _, hours in month_days)
-        if len({day for day, _ in month_days}) >= rule.values["full_month_days"] or hours >= rule.values["full_month_hours"]:
+        days_worked = len({day for day, _ in month_days})
+        if days_worked >= rule.values["full_month_days"] or hours >= rule.values["full_month_hours"]:
             continue  # a full holiday credit month: holidays accrue instead
         lasted_a_year = facts.starts_on is not None and _add_years(facts.starts_on, 1) <= last_day
         percent = rule.decimal("percent_after_a_year" if lasted_a_year else "percent")
@@ -147,8 +148,8 @@ def evolve(run: PayrollRun, event: Event) -> PayrollRun:
 PAYROLL_RUN = AggregateKind("PayrollRun", PayrollRun(), evolve)
 
 
-def close(run_id: UUID, command: StartPayrollRun, lines: Iterable[PayrollLine],
-          corrected: PayrollRunClosed | None, corrected_lines: Sequence[PayrollLine] = ()) -> tuple[list[Event], list[PayrollLine]]:
+def close(run_id: UUID, command: StartPayrollRun, lines: Iterable[PayrollLine], corrected: PayrollRunClosed | None,
+          corrected_lines: Sequence[PayrollLine] = ()) -> tuple[list[Event], list[PayrollLine]]:
     """The run's event and its lines; a correcting run's lines are the differences to the run it corrects."""
     lines = list(lines)
     if command.corrects_run_id is not None:

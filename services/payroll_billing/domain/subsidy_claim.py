@@ -150,8 +150,8 @@ def claim_kemi_supplement(claim: SubsidyClaim, employment: Employment, decision:
         raise RuleViolated("pay_subsidy_decision", f"Kemi-lisä needs a granted pay subsidy ({label})")
     starts_on = opened.starts_on
     if starts_on is None or command.applied_on > _add_months(starts_on, int(values["apply_within_months"])):
-        raise RuleViolated("applied_on", f"the employer applies within {values['apply_within_months']} month of the job "
-                                         f"starting on {starts_on} ({label})")
+        raise RuleViolated("applied_on", f"the employer applies within {values['apply_within_months']} month of "
+                                         f"the job starting on {starts_on} ({label})")
     if command.first_day >= _add_months(starts_on.replace(day=1), int(values["max_months"])):
         raise RuleViolated("month", f"Kemi-lisä is paid for at most {values['max_months']} months from {starts_on} "
                                     f"({label})")

@@ -74,7 +74,7 @@ def test_gig_work_at_most_8_hours_a_day(hours, accepted):
     if accepted:
         assert approve(state, PLACEMENT, TIMESHEET, sheet((MONDAY, hours)))
     else:
-        with pytest.raises(RuleViolated, match=r"8.25 h is more than 8 h a day \(gig_work_schedule \(Working Hours Act"):
+        with pytest.raises(RuleViolated, match=r"8.25 h is more than 8 h a day \(gig_work_schedule \(Working Hours"):
             approve(state, PLACEMENT, TIMESHEET, sheet((MONDAY, hours)))
 
 
@@ -192,8 +192,9 @@ def test_the_tasks_of_one_day_together_keep_the_hours_a_day_rule():
 
 def test_no_day_after_the_placement_ended():
     state = opened()
-    ended = PlacementEnded(placement_id=PLACEMENT, client_id=PLACEMENT, employer_id=EMPLOYER, employer_type="foundation",
-                           kind="gig_work", ended_on=MONDAY + timedelta(days=9), ending="completed")
+    ended = PlacementEnded(placement_id=PLACEMENT, client_id=PLACEMENT, employer_id=EMPLOYER,
+                           employer_type="foundation", kind="gig_work", ended_on=MONDAY + timedelta(days=9),
+                           ending="completed")
     state = fold(EMPLOYMENT, end(state, ended), state)
     assert end(state, ended) == []
     assert approve(state, PLACEMENT, TIMESHEET, sheet((MONDAY, "4"), end=MONDAY + timedelta(days=9)))

@@ -108,8 +108,8 @@ def employment(employer_type: str = "company", planned_end_on: date | None = Non
                             hours_per_day=None)
 
 
-FULL_MONTH = payroll_line(WAGE, [day for week in range(4) for day in worked(date(2025, 2, 3) + timedelta(weeks=week), 5)],
-                          date(2025, 2, 28))  # 2,160.00; contributions 420.12; wage costs 2,580.12
+FOUR_WEEKS = [day for week in range(4) for day in worked(date(2025, 2, 3) + timedelta(weeks=week), 5)]
+FULL_MONTH = payroll_line(WAGE, FOUR_WEEKS, date(2025, 2, 28))  # 2,160.00; contributions 420.12; wage costs 2,580.12
 
 
 def application(**fields) -> ClaimKemiSupplement:
