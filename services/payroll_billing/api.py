@@ -2,26 +2,23 @@
 subsidy decisions) is read through the clerk's endpoints only, each read written to the audit log."""
 from datetime import date
 from decimal import Decimal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from contracts.events.base import Event
 from contracts.events.payroll_billing import (EmployerInvoiced, MunicipalSupplementClaimed, PaySubsidyClaimed,
                                               PayrollRunClosed, ReminderSent)
 from contracts.values import Money
-from services.payroll_billing import camt054, ledger
+from services.payroll_billing import camt054, ledger, use_cases
 from services.payroll_billing.domain import customer as customers
 from services.payroll_billing.domain import employment as employments
 from services.payroll_billing.domain import invoice as invoices
 from services.payroll_billing.domain import payroll_run as payroll
 from services.payroll_billing.domain import subsidy_claim as subsidies
-from services.payroll_billing.domain.money import normalised_reference
 from services.payroll_billing.finvoice import Seller, finvoice
 from services.payroll_billing.printable import printable
-from services.payroll_billing.policies import keeping
-from services.platform.errors import NotFound, RuleViolated
+from services.platform.errors import NotFound
 from services.platform.http import RUNTIME, Route, callers_area, invalid, path_uuid
 
 
@@ -54,21 +51,14 @@ async def get_employment(request: web.Request) -> EmploymentView:
 
 
 async def agree_wage_terms(request: web.Request, command: employments.AgreeWageTerms) -> EmploymentView:
-    employment_id = path_uuid(request, "employment_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        employment = await uow.decide(employments.EMPLOYMENT, str(employment_id),
-                                      lambda state: employments.agree_terms(state, employment_id, command))
-        await ledger.record_wage(uow.connection, employment_id, command)
+        employment = await use_cases.agree_wage_terms(uow, path_uuid(request, "employment_id"), command)
     return _view(employment)
 
 
 async def approve_timesheet(request: web.Request, command: employments.ApproveTimesheet) -> EmploymentView:
-    employment_id = path_uuid(request, "employment_id")
-    approved: list[Event] = []
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        employment = await uow.decide(employments.EMPLOYMENT, str(employment_id), keeping(
-            approved, lambda state: employments.approve(state, employment_id, uuid4(), command)))
-        await ledger.record_days(uow.connection, approved[0], uow.actor.area)
+        employment = await use_cases.approve_timesheet(uow, path_uuid(request, "employment_id"), command)
     return _view(employment)
 
 
@@ -79,50 +69,18 @@ class PayrollRunView(BaseModel):
 
 async def run_payroll(request: web.Request, command: payroll.StartPayrollRun) -> PayrollRunView:
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        area = uow.actor.area
-        payroll.refuse_second_run(await ledger.ordinary_run(uow.connection, area, command.pay_period,
-                                                            command.period_start), command)
-        corrected, corrected_lines = None, []
-        if command.corrects_run_id:
-            try:
-                run, _ = await uow.read(payroll.PAYROLL_RUN, str(command.corrects_run_id))
-                corrected = run.closed
-            except NotFound:
-                pass
-            corrected_lines = await ledger.lines_of(uow.connection, command.corrects_run_id)
-        facts = await ledger.payroll_facts(uow.connection, area, command.pay_period, command.period_start,
-                                           command.period_end)
-        lines = [payroll.payroll_line(fact, days, command.period_end) for fact, days in facts]
-        run_id = uuid4()
-        events, lines = payroll.close(run_id, command, lines, corrected, corrected_lines)
-        await uow.create(payroll.PAYROLL_RUN, str(run_id), lambda _state: events, area=area)
-        await ledger.save_lines(uow.connection, run_id, lines)
-        await ledger.record_run(uow.connection, run_id, area, command.pay_period, command.period_start,
-                                command.corrects_run_id)
-    closed = events[0]
+        closed = await use_cases.run_payroll(uow, command)
     return PayrollRunView(run=closed, rules_unverified=any("UNVERIFIED" in rule for rule in closed.rules))
 
 
 async def get_payroll_lines(request: web.Request) -> list[payroll.PayrollLine]:
-    run_id = path_uuid(request, "run_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        await uow.read(payroll.PAYROLL_RUN, str(run_id))  # 404 for another area's run
-        lines = await ledger.lines_of(uow.connection, run_id)
-        await uow.audit_read(f"PayrollRun {run_id}", "payroll lines")
-    return lines
+        return await use_cases.payroll_lines(uow, path_uuid(request, "run_id"))
 
 
 async def invoice_employer(request: web.Request, command: invoices.InvoiceEmployer) -> EmployerInvoiced:
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        area = uow.actor.area
-        _, vat_exempt = await ledger.buyer(uow.connection, command.employer_id, area)
-        days = await ledger.unbilled_days(uow.connection, area, command.employer_id, command.period_start,
-                                          command.period_end)
-        [issued] = invoices.issue(uuid4(), command, vat_exempt, days, date.today())
-        await uow.create(invoices.INVOICE, str(issued.invoice_id), lambda _state: [issued], area=area)
-        await ledger.mark_billed(uow.connection, issued, area, len(days))
-        await ledger.open_receivable(uow.connection, issued, area)
-    return issued
+        return await use_cases.invoice_employer(uow, command, date.today())
 
 
 class InvoiceView(BaseModel):
@@ -134,20 +92,22 @@ class InvoiceView(BaseModel):
     reminders: tuple[ReminderSent, ...]
 
 
-async def get_invoice(request: web.Request) -> InvoiceView:
-    async with request.app[RUNTIME].unit_of_work(request) as uow:
-        invoice, _ = await uow.read(invoices.INVOICE, str(path_uuid(request, "invoice_id")))
+def _invoice_view(invoice: invoices.Invoice) -> InvoiceView:
     return InvoiceView(invoice=invoice.issued, credit_note_id=invoice.credited and invoice.credited.credit_note_id,
                        payable=invoice.payable, paid=invoice.paid, open_amount=invoice.open_amount,
                        reminders=invoice.reminders)
 
 
-async def get_finvoice(request: web.Request) -> web.Response:
-    invoice_id = path_uuid(request, "invoice_id")
-    credit_note = request.query.get("credit_note") == "true"
+async def get_invoice(request: web.Request) -> InvoiceView:
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        invoice, _ = await uow.read(invoices.INVOICE, str(invoice_id))
-        buyer, _ = await ledger.buyer(uow.connection, invoice.issued.employer_id, uow.actor.area)
+        invoice, _ = await uow.read(invoices.INVOICE, str(path_uuid(request, "invoice_id")))
+    return _invoice_view(invoice)
+
+
+async def get_finvoice(request: web.Request) -> web.Response:
+    invoice_id, credit_note = path_uuid(request, "invoice_id"), request.query.get("credit_note") == "true"
+    async with request.app[RUNTIME].unit_of_work(request) as uow:
+        invoice, buyer = await use_cases.invoice_and_buyer(uow, invoice_id)
     if credit_note and invoice.credited is None:
         raise NotFound(f"invoice {invoice_id} has no credit note")
     document = finvoice(invoice.issued, Seller(), buyer, invoice.credited if credit_note else None)
@@ -155,75 +115,35 @@ async def get_finvoice(request: web.Request) -> web.Response:
 
 
 async def get_printable(request: web.Request) -> web.Response:
-    invoice_id = path_uuid(request, "invoice_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        invoice, _ = await uow.read(invoices.INVOICE, str(invoice_id))
-        buyer, _ = await ledger.buyer(uow.connection, invoice.issued.employer_id, uow.actor.area)
+        invoice, buyer = await use_cases.invoice_and_buyer(uow, path_uuid(request, "invoice_id"))
     return web.Response(text=printable(invoice.issued, Seller(), buyer), content_type="text/html")
 
 
 async def credit_invoice(request: web.Request, command: invoices.CreditInvoice) -> InvoiceView:
-    invoice_id = path_uuid(request, "invoice_id")
-    credited: list[Event] = []
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        await uow.decide(invoices.INVOICE, str(invoice_id), keeping(
-            credited, lambda state: invoices.credit(state, invoice_id, uuid4(), command, date.today())))
-        await ledger.release_days(uow.connection, credited[0])
-        await ledger.follow_receivable(uow.connection, credited[0])
-    return await get_invoice(request)
+        invoice = await use_cases.credit_invoice(uow, path_uuid(request, "invoice_id"), command, date.today())
+    return _invoice_view(invoice)
 
 
 async def send_reminder(request: web.Request, command: invoices.SendReminder) -> ReminderSent:
-    invoice_id = path_uuid(request, "invoice_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        await uow.decide(invoices.INVOICE, str(invoice_id),
-                         lambda state: invoices.remind(state, invoice_id, uuid4(), command, date.today()))
-    return uow.decided[-1]
+        return await use_cases.send_reminder(uow, path_uuid(request, "invoice_id"), command, date.today())
 
 
 async def set_vat_status(request: web.Request, command: customers.RecordVatStatus) -> customers.RecordVatStatus:
-    employer_id = path_uuid(request, "employer_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        await ledger.set_vat_exempt(uow.connection, employer_id, uow.actor.area, command.vat_exempt)
-        await uow.decide(customers.CUSTOMER, str(employer_id),
-                         lambda state: customers.record_vat_status(state, employer_id, command), area=uow.actor.area)
+        await use_cases.set_vat_status(uow, path_uuid(request, "employer_id"), command)
     return command
 
 
-class PaymentImport(BaseModel):
-    payments: int
-    matched: int
-    unmatched: int
-    already_imported: int
-
-
-async def import_camt054(request: web.Request) -> PaymentImport:
+async def import_camt054(request: web.Request) -> use_cases.PaymentsImported:
     try:
         incoming = camt054.read(await request.read())
     except camt054.Camt054Refused as refusal:
         raise invalid(refusal.field, refusal.rule) from None
-    matched = unmatched = 0
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        area = uow.actor.area
-        seen = await ledger.known_payments(uow.connection, [payment.bank_reference for payment in incoming])
-        for payment in incoming:
-            if payment.bank_reference in seen:
-                continue
-            seen.add(payment.bank_reference)
-            invoice_id = payment.reference and await ledger.invoice_by_reference(
-                uow.connection, normalised_reference(payment.reference), area)
-            if invoice_id:
-                received: list[Event] = []
-                await uow.decide(invoices.INVOICE, str(invoice_id), keeping(received, lambda state: (
-                    invoices.register_payment(state, invoice_id, uuid4(), payment.bank_reference, payment.amount,
-                                              payment.booked_on))))
-                await ledger.follow_receivable(uow.connection, received[0])
-                matched += 1
-            else:
-                unmatched += 1
-            await ledger.record_payment(uow.connection, payment, area, invoice_id or None)
-    return PaymentImport(payments=len(incoming), matched=matched, unmatched=unmatched,
-                         already_imported=len(incoming) - matched - unmatched)
+        return await use_cases.import_payments(uow, incoming)
 
 
 class UnmatchedPayment(BaseModel):
@@ -263,61 +183,20 @@ async def get_receivables(request: web.Request) -> list[Receivable]:
 
 async def record_pay_subsidy_decision(
         request: web.Request, command: subsidies.RecordPaySubsidyDecision) -> subsidies.RecordPaySubsidyDecision:
-    employment_id = path_uuid(request, "employment_id")
-    subsidies.decision_rule(command)
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        employment = await uow.decide(employments.EMPLOYMENT, str(employment_id), lambda state: (
-            employments.grant_pay_subsidy(state, employment_id, command.reference, command.starts_on,
-                                          command.ends_on)))
-        await ledger.save_decision(uow.connection, employment_id, employment.opened.client_id, command)
+        await use_cases.record_pay_subsidy_decision(uow, path_uuid(request, "employment_id"), command)
     return command
 
 
-async def _month_wages(uow, employment_id: UUID, days) -> payroll.PayrollLine:
-    facts = await ledger.employment_facts(uow.connection, employment_id)
-    if facts is None:
-        raise NotFound(f"no employment {employment_id}")
-    return payroll.payroll_line(facts, days, days[-1][0] if days else date.today())
-
-
 async def claim_pay_subsidy(request: web.Request, command: subsidies.ClaimMonth) -> PaySubsidyClaimed:
-    employment_id = path_uuid(request, "employment_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        employment, _ = await uow.read(employments.EMPLOYMENT, str(employment_id))
-        decision = await ledger.decision_of(uow.connection, employment_id)
-        if decision is None:
-            raise RuleViolated("employment_id", f"employment {employment_id} has no pay subsidy decision")
-        rule = subsidies.decision_rule(decision)
-        days = subsidies.subsidised_days(decision, rule, command, await ledger.days_of(
-            uow.connection, employment_id, command.first_day, command.last_day))
-        wages = await _month_wages(uow, employment_id, days)
-        claim_id = subsidies.claim_id("pay_subsidy", employment_id, command.month)
-        await uow.decide(subsidies.SUBSIDY_CLAIM, str(claim_id), lambda state: subsidies.claim_pay_subsidy(
-            state, employment_id, decision, rule, command, wages), area=uow.actor.area)
-    return uow.decided[-1]
+        return await use_cases.claim_pay_subsidy(uow, path_uuid(request, "employment_id"), command)
 
 
 async def claim_kemi_supplement(request: web.Request,
                                 command: subsidies.ClaimKemiSupplement) -> MunicipalSupplementClaimed:
-    employment_id = path_uuid(request, "employment_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        employment, _ = await uow.read(employments.EMPLOYMENT, str(employment_id))
-        if not employment.pays_wage:
-            raise RuleViolated("employment_id", "Kemi-lisä is for an employment")
-        days = await ledger.days_of(uow.connection, employment_id, command.first_day, command.last_day)
-        wages = await _month_wages(uow, employment_id, days)
-        pay_subsidy = Decimal(0)
-        try:
-            claim, _ = await uow.read(subsidies.SUBSIDY_CLAIM,
-                                      str(subsidies.claim_id("pay_subsidy", employment_id, command.month)))
-            pay_subsidy = claim.claimed.amount
-        except NotFound:
-            pass
-        decision = await ledger.decision_of(uow.connection, employment_id)
-        claim_id = subsidies.claim_id("kemi_supplement", employment_id, command.month)
-        await uow.decide(subsidies.SUBSIDY_CLAIM, str(claim_id), lambda state: subsidies.claim_kemi_supplement(
-            state, employment, decision, pay_subsidy, command, wages), area=uow.actor.area)
-    return uow.decided[-1]
+        return await use_cases.claim_kemi_supplement(uow, path_uuid(request, "employment_id"), command)
 
 
 ROUTES = [
@@ -350,7 +229,8 @@ ROUTES = [
           "Record whether the employer is exempt from VAT on the foundation's invoices",
           body=customers.RecordVatStatus, response=customers.RecordVatStatus),
     Route("POST", "/payments/camt054", import_camt054,
-          "Import the bank's camt.054 notification of reference payments (XML body)", response=PaymentImport),
+          "Import the bank's camt.054 notification of reference payments (XML body)",
+          response=use_cases.PaymentsImported),
     Route("GET", "/payments/unmatched", get_unmatched_payments, "Payments no invoice's reference matched",
           response=list[UnmatchedPayment]),
     Route("GET", "/receivables", get_receivables, "Invoiced, paid, open and overdue per employer (?on=date)",

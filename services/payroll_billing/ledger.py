@@ -13,7 +13,7 @@ from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced
 from services.payroll_billing.camt054 import IncomingPayment
 from services.payroll_billing.domain.employment import AgreeWageTerms
 from services.payroll_billing.domain.invoice import BillableDay
-from services.payroll_billing.domain.payroll_run import PayrollFacts, PayrollLine
+from services.payroll_billing.domain.payroll_run import PayrollFacts, PayrollLine, paid
 from services.payroll_billing.domain.subsidy_claim import RecordPaySubsidyDecision
 from services.payroll_billing.finvoice import Buyer
 from services.payroll_billing.tables import (customers, pay_subsidy_decisions, payments, payroll_lines,
@@ -86,6 +86,13 @@ async def lines_of(connection: AsyncConnection, run_id: UUID) -> list[PayrollLin
     return [PayrollLine(UUID(row.employment_id), UUID(row.client_id), row.hours, row.attendance_days,
                         *(getattr(row, name) for name in LINE_AMOUNTS), tuple(row.rules.split("\n")))
             for row in rows]
+
+
+async def lines_paid_for(connection: AsyncConnection, run_id: UUID) -> list[PayrollLine]:
+    """The lines of a run and of the runs that corrected it, per employment together."""
+    runs = await connection.execute(select(payroll_runs.c.run_id).where(
+        (payroll_runs.c.run_id == str(run_id)) | (payroll_runs.c.corrects_run_id == str(run_id))))
+    return paid([line for (run,) in runs for line in await lines_of(connection, UUID(run))])
 
 
 async def record_run(connection: AsyncConnection, run_id: UUID, area: str, pay_period: str, start: date,

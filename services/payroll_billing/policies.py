@@ -1,7 +1,5 @@
 """Integration events from other services, translated into commands on payroll-billing's aggregates
 and its own tables (in the same transaction as the consumer's inbox)."""
-from collections.abc import Callable, Sequence
-
 from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
 from contracts.events.employer import (EmployerDetailsCorrected, EmployerRegistered, GigJobPooled, PlacementEnded,
@@ -9,16 +7,9 @@ from contracts.events.employer import (EmployerDetailsCorrected, EmployerRegiste
 from contracts.events.intake import ClientDataErased
 from services.payroll_billing import ledger
 from services.payroll_billing.domain.employment import EMPLOYMENT, assign_tasks, end, extend, open_for
+from services.payroll_billing.use_cases import keeping
 from services.platform.consumer import Subscription
 from services.platform.unit_of_work import UnitOfWork
-
-
-def keeping(decided: list[Event], decide: Callable[..., Sequence[Event]]) -> Callable[..., Sequence[Event]]:
-    """`decide`, with the events it chose kept in `decided` for the tables that follow them."""
-    def decide_and_keep(state) -> Sequence[Event]:
-        decided.extend(events := decide(state))
-        return events
-    return decide_and_keep
 
 
 async def open_employment(uow: UnitOfWork, event: PlacementStarted, envelope: EventEnvelope) -> None:

@@ -81,10 +81,13 @@ class PayrollLine:
     def wage_costs(self) -> Decimal:
         return self.gross_wage + self.holiday_compensation + self.employer_contributions
 
-    def minus(self, other: "PayrollLine") -> "PayrollLine":
-        amounts = {name: getattr(self, name) - getattr(other, name)
+    def plus(self, other: "PayrollLine", sign: int = 1) -> "PayrollLine":
+        amounts = {name: getattr(self, name) + sign * getattr(other, name)
                    for name in ("hours", "gross_wage", "holiday_compensation", "expense_allowance", *CONTRIBUTIONS)}
-        return replace(self, attendance_days=self.attendance_days - other.attendance_days, **amounts)
+        return replace(self, attendance_days=self.attendance_days + sign * other.attendance_days, **amounts)
+
+    def minus(self, other: "PayrollLine") -> "PayrollLine":
+        return self.plus(other, -1)
 
 
 def payroll_line(facts: PayrollFacts, days: Sequence[tuple[date, Decimal]], paid_on: date) -> PayrollLine:
@@ -148,9 +151,18 @@ def evolve(run: PayrollRun, event: Event) -> PayrollRun:
 PAYROLL_RUN = AggregateKind("PayrollRun", PayrollRun(), evolve)
 
 
+def paid(lines: Iterable[PayrollLine]) -> list[PayrollLine]:
+    """Per employment, what a run and its corrections paid together."""
+    total: dict[UUID, PayrollLine] = {}
+    for line in lines:
+        total[line.employment_id] = total[line.employment_id].plus(line) if line.employment_id in total else line
+    return list(total.values())
+
+
 def close(run_id: UUID, command: StartPayrollRun, lines: Iterable[PayrollLine], corrected: PayrollRunClosed | None,
           corrected_lines: Sequence[PayrollLine] = ()) -> tuple[list[Event], list[PayrollLine]]:
-    """The run's event and its lines; a correcting run's lines are the differences to the run it corrects."""
+    """The run's event and its lines; a correcting run's lines are the differences to what the corrected
+    run and its earlier corrections paid (`corrected_lines`, see `paid`)."""
     lines = list(lines)
     if command.corrects_run_id is not None:
         if corrected is None:

@@ -7,7 +7,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from services.payroll_billing.domain.payroll_run import (PayrollFacts, StartPayrollRun, close, payroll_line,
+from services.payroll_billing.domain.payroll_run import (PayrollFacts, StartPayrollRun, close, paid, payroll_line,
                                                          refuse_second_run)
 from services.platform.errors import RuleViolated, StateConflict
 from tests.unit.payroll_billing.builders import CLIENT, PLACEMENT, RUN
@@ -138,3 +138,15 @@ def test_a_run_covers_exactly_its_pay_period(period, start, end):
     with pytest.raises(ValidationError, match="run is for"):
         StartPayrollRun(pay_period=period, period_start=start, period_end=end)
     assert StartPayrollRun(pay_period="two_weeks", period_start=date(2025, 2, 3), period_end=date(2025, 2, 16))
+
+
+def test_a_second_correction_corrects_what_the_run_and_the_first_correction_paid():
+    """5 × 6 h paid, corrected to 6 × 5.5 h (+36.00), then to 6 × 5 h: 360.00 against 396.00 paid, -36.00."""
+    original = [payroll_line(wage("12.00"), days(5, "6"), date(2025, 2, 28))]
+    [closed], _ = close(RUN, FEBRUARY, original, None)
+    correcting = FEBRUARY.model_copy(update={"corrects_run_id": RUN})
+    [first], first_lines = close(UUID(int=98), correcting, [payroll_line(wage("12.00"), days(6, "5.5"),
+                                                                         date(2025, 2, 28))], closed, original)
+    [second], _ = close(UUID(int=99), correcting, [payroll_line(wage("12.00"), days(6, "5"), date(2025, 2, 28))],
+                        closed, paid(original + first_lines))
+    assert (first.gross_wages, second.gross_wages) == (Decimal("36.00"), Decimal("-36.00"))
