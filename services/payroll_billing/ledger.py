@@ -17,7 +17,7 @@ from services.payroll_billing.domain.payroll_run import PayrollFacts, PayrollLin
 from services.payroll_billing.domain.subsidy_claim import RecordPaySubsidyDecision
 from services.payroll_billing.finvoice import Buyer
 from services.payroll_billing.tables import (customers, pay_subsidy_decisions, payments, payroll_lines,
-                                             payroll_register, payroll_runs, receivables, worked_days)
+                                             payroll_register, payroll_runs, receivables, wage_rates, worked_days)
 from services.platform.errors import ConcurrencyConflict, RuleViolated
 
 LINE_AMOUNTS = ("gross_wage", "holiday_compensation", "expense_allowance", "pension", "unemployment_insurance",
@@ -32,9 +32,23 @@ async def register(connection: AsyncConnection, opened: EmploymentOpened | Atten
         pays_wage=isinstance(opened, EmploymentOpened), starts_on=opened.starts_on, pay_period="month"))
 
 
-async def record_wage(connection: AsyncConnection, employment_id: UUID, terms: AgreeWageTerms) -> None:
+async def record_wage(connection: AsyncConnection, employment_id: UUID, client_id: UUID,
+                      terms: AgreeWageTerms) -> None:
+    """The wage from `valid_from` on (terms agreed again for the same day replace it) and the pay period."""
     await connection.execute(update(payroll_register).where(payroll_register.c.employment_id == str(employment_id))
-                             .values(hourly_wage=terms.hourly_wage, pay_period=terms.pay_period))
+                             .values(pay_period=terms.pay_period))
+    await connection.execute(delete(wage_rates).where(wage_rates.c.employment_id == str(employment_id),
+                                                      wage_rates.c.valid_from == terms.valid_from))
+    await connection.execute(insert(wage_rates).values(employment_id=str(employment_id), client_id=str(client_id),
+                                                       valid_from=terms.valid_from, hourly_wage=terms.hourly_wage))
+
+
+async def _wages(connection: AsyncConnection, condition) -> dict[str, tuple[tuple[date, Decimal], ...]]:
+    rows = await connection.execute(select(wage_rates).where(condition).order_by(wage_rates.c.valid_from))
+    found: dict[str, list] = defaultdict(list)
+    for row in rows:
+        found[row.employment_id].append((row.valid_from, row.hourly_wage))
+    return {employment_id: tuple(wages) for employment_id, wages in found.items()}
 
 
 async def payroll_facts(connection: AsyncConnection, area: str, pay_period: str, start: date,
@@ -46,11 +60,13 @@ async def payroll_facts(connection: AsyncConnection, area: str, pay_period: str,
         .where(payroll_register.c.area == area, payroll_register.c.pay_period == pay_period,
                worked_days.c.works_on.between(start, end))
         .order_by(payroll_register.c.employment_id, worked_days.c.works_on))
+    wages = await _wages(connection, wage_rates.c.employment_id.in_(
+        select(payroll_register.c.employment_id).where(payroll_register.c.area == area)))
     found: dict[str, tuple[PayrollFacts, list]] = {}
     for row in rows:
         if row.employment_id not in found:
             found[row.employment_id] = (PayrollFacts(UUID(row.employment_id), UUID(row.client_id), row.pays_wage,
-                                                     row.starts_on, row.hourly_wage), [])
+                                                     row.starts_on, wages.get(row.employment_id, ())), [])
         found[row.employment_id][1].append((row.works_on, row.hours))
     return list(found.values())
 
@@ -58,8 +74,11 @@ async def payroll_facts(connection: AsyncConnection, area: str, pay_period: str,
 async def employment_facts(connection: AsyncConnection, employment_id: UUID) -> PayrollFacts | None:
     row = (await connection.execute(select(payroll_register).where(
         payroll_register.c.employment_id == str(employment_id)))).first()
-    return row and PayrollFacts(UUID(row.employment_id), UUID(row.client_id), row.pays_wage, row.starts_on,
-                                row.hourly_wage)
+    if row is None:
+        return None
+    wages = await _wages(connection, wage_rates.c.employment_id == str(employment_id))
+    return PayrollFacts(UUID(row.employment_id), UUID(row.client_id), row.pays_wage, row.starts_on,
+                        wages.get(row.employment_id, ()))
 
 
 async def days_of(connection: AsyncConnection, employment_id: UUID, start: date,
@@ -126,8 +145,8 @@ async def decision_of(connection: AsyncConnection, employment_id: UUID) -> Recor
 
 
 async def erase_person(connection: AsyncConnection, client_id: UUID) -> None:
-    """The person's wage, payroll lines and pay subsidy decisions; the runs' totals (events) stay."""
-    for table in (payroll_register, payroll_lines, pay_subsidy_decisions):
+    """The person's wages, payroll lines and pay subsidy decisions; the runs' totals (events) stay."""
+    for table in (payroll_register, wage_rates, payroll_lines, pay_subsidy_decisions):
         await connection.execute(delete(table).where(table.c.client_id == str(client_id)))
 
 

@@ -1,6 +1,6 @@
 """Payroll-billing's own tables besides the event log.
 
-Personal data (a person's wage, payroll lines, pay subsidy decisions) lives only here: never in an
+Personal data (a person's wages, payroll lines, pay subsidy decisions) lives only here: never in an
 event, readable through the payroll clerk's endpoints only, and deleted when intake erases the
 person (ClientDataErased). The other tables are read models written in the same transaction as
 the events they follow, for the queries an aggregate cannot answer (all unbilled hours of an
@@ -27,7 +27,7 @@ class DecimalText(TypeDecorator):
         return None if value is None else Decimal(value)
 
 
-# Personal: who is paid what.
+# Personal: who is paid what, from when.
 payroll_register = Table(
     "payroll_register", metadata,
     Column("employment_id", String(36), primary_key=True),
@@ -36,7 +36,14 @@ payroll_register = Table(
     Column("pays_wage", Boolean, nullable=False),
     Column("starts_on", Date),
     Column("pay_period", String(12), nullable=False),
-    Column("hourly_wage", DecimalText),
+)
+
+wage_rates = Table(
+    "wage_rates", metadata,
+    Column("employment_id", String(36), primary_key=True),
+    Column("valid_from", Date, primary_key=True),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("hourly_wage", DecimalText, nullable=False),
 )
 
 payroll_lines = Table(

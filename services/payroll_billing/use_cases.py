@@ -35,7 +35,7 @@ async def agree_wage_terms(uow: UnitOfWork, employment_id: UUID,
                            command: employments.AgreeWageTerms) -> employments.Employment:
     employment = await uow.decide(employments.EMPLOYMENT, str(employment_id),
                                   lambda state: employments.agree_terms(state, employment_id, command))
-    await ledger.record_wage(uow.connection, employment_id, command)
+    await ledger.record_wage(uow.connection, employment_id, employment.opened.client_id, command)
     return employment
 
 

@@ -24,7 +24,7 @@ from services.payroll_billing.domain.invoice import BillableDay, InvoiceEmployer
 from services.payroll_billing.domain.payroll_run import PAYROLL_RUN, StartPayrollRun, close, payroll_line
 from services.payroll_billing.finvoice import SCHEMA, Buyer, Seller, finvoice
 from services.payroll_billing.service import SERVICE
-from services.payroll_billing.tables import payroll_register, worked_days
+from services.payroll_billing.tables import payroll_register, wage_rates, worked_days
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
 from services.platform.unit_of_work import UnitOfWork
@@ -38,11 +38,13 @@ async def _fill(engine, employments: int, rng: random.Random) -> None:
     async with engine.begin() as connection:
         for start in range(0, employments, 1000):
             ids = [str(uuid4()) for _ in range(min(1000, employments - start))]
-            await connection.execute(insert(payroll_register), [
-                {"employment_id": employment_id, "client_id": str(uuid4()), "area": "kemi",
-                 "pays_wage": number % 10 != 0, "starts_on": date(2025, rng.randrange(1, 13), 1), "pay_period": "month",
-                 "hourly_wage": Decimal(rng.randrange(1150, 1600)) / 100 if number % 10 else None}
-                for number, employment_id in enumerate(ids, start=start)])
+            register = [{"employment_id": employment_id, "client_id": str(uuid4()), "area": "kemi",
+                         "pays_wage": number % 10 != 0, "starts_on": date(2025, rng.randrange(1, 13), 1),
+                         "pay_period": "month"} for number, employment_id in enumerate(ids, start=start)]
+            await connection.execute(insert(payroll_register), register)
+            await connection.execute(insert(wage_rates), [
+                {"employment_id": row["employment_id"], "client_id": row["client_id"], "valid_from": row["starts_on"],
+                 "hourly_wage": Decimal(rng.randrange(1150, 1600)) / 100} for row in register if row["pays_wage"]])
             await connection.execute(insert(worked_days), [
                 {"employment_id": employment_id, "area": "kemi", "works_on": day, "task_id": None,
                  "employer_id": str(uuid4()), "hours": Decimal(rng.choice(("4", "6", "7.5", "8"))),

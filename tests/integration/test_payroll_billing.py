@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from contracts.events.employer import EmployerRegistered, GigJobPooled, PlacementStarted, PooledTask
 from services.demo import load_demo
 from services.demo_payroll import bank_notification
-from services.payroll_billing.tables import payments, payroll_lines, payroll_register, worked_days
+from services.payroll_billing.tables import (pay_subsidy_decisions, payments, payroll_lines, payroll_register,
+                                             wage_rates, worked_days)
 from services.platform.event_store import AggregateKind, Cause
 from services.platform.tables import events
 from services.platform.unit_of_work import UnitOfWork
@@ -122,14 +123,16 @@ async def test_erasure_deletes_the_persons_wage_and_payroll_lines(five_services,
                   if envelope["data"]["kind"] == "pay_subsidised_work"][0]
     client_id = subsidised["client_id"]
     assert await count(payroll, payroll_lines, payroll_lines.c.client_id == client_id) == 1
+    assert await count(payroll, wage_rates, wage_rates.c.client_id == client_id) == 1
+    assert await count(payroll, pay_subsidy_decisions, pay_subsidy_decisions.c.client_id == client_id) == 1
     status, client = await call("GET", f"{url('intake')}/clients/{client_id}", token("manager", "kemi"))
     status, _ = await call("POST", f"{url('intake')}/clients/{client_id}/erasure",
                            token("case_worker", "kemi", client["case_worker_id"]), {"reason": "client_request"})
     assert status == 200
 
     async def erased() -> bool:
-        return (await count(payroll, payroll_lines, payroll_lines.c.client_id == client_id)
-                + await count(payroll, payroll_register, payroll_register.c.client_id == client_id)) == 0
+        return sum([await count(payroll, table, table.c.client_id == client_id)
+                    for table in (payroll_lines, payroll_register, wage_rates, pay_subsidy_decisions)]) == 0
 
     await eventually(erased, what="payroll erasing the person's wage and lines")
     assert await count(payroll, payroll_lines) > 0, "the other people's lines stay"

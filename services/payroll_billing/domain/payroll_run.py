@@ -55,7 +55,13 @@ class PayrollFacts:
     client_id: UUID
     pays_wage: bool
     starts_on: date | None
-    hourly_wage: Decimal | None
+    wages: tuple[tuple[date, Decimal], ...] = ()  # (valid from, hourly wage), in date order
+
+    def wage_on(self, day: date) -> Decimal:
+        in_force = [wage for valid_from, wage in self.wages if valid_from <= day]
+        if not in_force:
+            raise RuleViolated("wage_terms", f"employment {self.employment_id} has no wage terms in force on {day}")
+        return in_force[-1]
 
 
 @dataclass(frozen=True)
@@ -98,10 +104,9 @@ def payroll_line(facts: PayrollFacts, days: Sequence[tuple[date, Decimal]], paid
         allowance = cents(rule.decimal("per_day") * len({day for day, _ in days}))
         return PayrollLine(facts.employment_id, facts.client_id, hours, len({day for day, _ in days}), Decimal(0),
                            Decimal(0), allowance, *(Decimal(0),) * 4, (rule.label,))
-    if facts.hourly_wage is None:
-        raise RuleViolated("wage_terms", f"employment {facts.employment_id} has no wage terms")
-    gross = cents(hours * facts.hourly_wage)
-    holiday, holiday_rules = _holiday_compensation(facts, days)
+    earned = [(day, hours, hours * facts.wage_on(day)) for day, hours in days]
+    gross = cents(sum((amount for _, _, amount in earned), Decimal(0)))
+    holiday, holiday_rules = _holiday_compensation(facts, earned)
     contributions_rule = RULES["employer_contributions"].in_force(paid_on, "period_end")
     base = gross + holiday
     contributions = [cents(base * contributions_rule.decimal(name) / HUNDRED) for name in CONTRIBUTIONS]
@@ -109,23 +114,25 @@ def payroll_line(facts: PayrollFacts, days: Sequence[tuple[date, Decimal]], paid
                        (*holiday_rules, contributions_rule.label))
 
 
-def _holiday_compensation(facts: PayrollFacts, days: Sequence[tuple[date, Decimal]]) -> tuple[Decimal, tuple[str, ...]]:
+def _holiday_compensation(facts: PayrollFacts,
+                          earned: Sequence[tuple[date, Decimal, Decimal]]) -> tuple[Decimal, tuple[str, ...]]:
     """In a calendar month of fewer than 14 days worked and fewer than 35 hours, holiday compensation
-    (9 %, 11.5 % once the employment has lasted a year) on that month's wage (Annual Holidays Act s. 16)."""
-    by_month: dict[tuple[int, int], list[tuple[date, Decimal]]] = defaultdict(list)
-    for day, hours in days:
-        by_month[(day.year, day.month)].append((day, hours))
+    (9 %, 11.5 % once the employment has lasted a year) on that month's wage (Annual Holidays Act s. 16).
+    `earned`: (day, hours, wage earned) of each day."""
+    by_month: dict[tuple[int, int], list[tuple[date, Decimal, Decimal]]] = defaultdict(list)
+    for day in earned:
+        by_month[(day[0].year, day[0].month)].append(day)
     total, used = Decimal(0), []
     for month_days in by_month.values():
-        last_day = max(day for day, _ in month_days)
+        last_day = max(day for day, _, _ in month_days)
         rule = RULES["holiday_compensation"].in_force(last_day, "period_end")
-        hours = sum(hours for _, hours in month_days)
-        days_worked = len({day for day, _ in month_days})
+        hours = sum(hours for _, hours, _ in month_days)
+        days_worked = len({day for day, _, _ in month_days})
         if days_worked >= rule.values["full_month_days"] or hours >= rule.values["full_month_hours"]:
             continue  # a full holiday credit month: holidays accrue instead
         lasted_a_year = facts.starts_on is not None and _add_years(facts.starts_on, 1) <= last_day
         percent = rule.decimal("percent_after_a_year" if lasted_a_year else "percent")
-        total += cents(hours * facts.hourly_wage * percent / HUNDRED)
+        total += cents(sum(amount for _, _, amount in month_days) * percent / HUNDRED)
         used.append(f"{rule.label}: {percent} %")
     return total, tuple(dict.fromkeys(used))
 

@@ -16,7 +16,7 @@ FEBRUARY = StartPayrollRun(pay_period="month", period_start=date(2025, 2, 1), pe
 
 
 def wage(hourly: str, starts_on: date = date(2025, 1, 1)) -> PayrollFacts:
-    return PayrollFacts(PLACEMENT, CLIENT, True, starts_on, Decimal(hourly))
+    return PayrollFacts(PLACEMENT, CLIENT, True, starts_on, ((date(2025, 1, 1), Decimal(hourly)),))
 
 
 def days(count: int, hours: str, first: date = date(2025, 2, 3)) -> list[tuple[date, Decimal]]:
@@ -48,7 +48,7 @@ def test_pay_subsidised_work_a_full_month_accrues_holidays_instead():
 
 @pytest.mark.parametrize(("kind_days", "allowance"), [(3, "27.00"), (16, "144.00")])
 def test_work_trial_and_rehabilitative_work_earn_9_euros_a_day_of_attendance(kind_days, allowance):
-    line = payroll_line(PayrollFacts(PLACEMENT, CLIENT, False, date(2025, 1, 1), None), days(kind_days, "6"),
+    line = payroll_line(PayrollFacts(PLACEMENT, CLIENT, False, date(2025, 1, 1)), days(kind_days, "6"),
                         date(2025, 2, 28))
     assert (line.attendance_days, line.expense_allowance, line.gross_wage, line.employer_contributions) == (
         kind_days, Decimal(allowance), 0, 0)
@@ -78,13 +78,24 @@ def test_a_year_without_contribution_rates_is_refused_naming_the_table():
 
 
 def test_an_employment_without_wage_terms_cannot_be_paid():
-    with pytest.raises(RuleViolated, match="has no wage terms"):
-        payroll_line(PayrollFacts(PLACEMENT, CLIENT, True, None, None), days(1, "4"), date(2025, 2, 28))
+    with pytest.raises(RuleViolated, match="has no wage terms in force on 2025-02-03"):
+        payroll_line(PayrollFacts(PLACEMENT, CLIENT, True, None), days(1, "4"), date(2025, 2, 28))
+
+
+def test_each_day_is_paid_at_the_wage_in_force_on_it():
+    """A raise from 12.00 to 12.50 €/h on Thursday 6 February: 3 days × 6 h at 12.00 = 216.00 and
+    2 days × 6 h at 12.50 = 150.00; gross 366.00, holiday compensation 9 % = 32.94 (30 h on 5 days)."""
+    raised = PayrollFacts(PLACEMENT, CLIENT, True, date(2025, 1, 1), (
+        (date(2025, 1, 1), Decimal("12.00")), (date(2025, 2, 6), Decimal("12.50"))))
+    line = payroll_line(raised, days(5, "6"), date(2025, 2, 28))
+    assert (line.gross_wage, line.holiday_compensation) == (Decimal("366.00"), Decimal("32.94"))
+    with pytest.raises(RuleViolated, match="no wage terms in force on 2024-12-31"):
+        payroll_line(raised, days(1, "6", date(2024, 12, 31)), date(2025, 1, 31))
 
 
 def test_the_run_closes_with_totals_only():
     lines = [payroll_line(wage("12.00"), days(5, "6"), date(2025, 2, 28)),
-             payroll_line(PayrollFacts(UUID(int=77), UUID(int=78), False, None, None), days(3, "6"),
+             payroll_line(PayrollFacts(UUID(int=77), UUID(int=78), False, None), days(3, "6"),
                           date(2025, 2, 28))]
     [event], kept = close(RUN, FEBRUARY, lines, None)
     assert (event.employments, event.gross_wages, event.holiday_compensation, event.expense_allowances,

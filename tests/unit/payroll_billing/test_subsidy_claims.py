@@ -16,7 +16,7 @@ from services.platform.event_store import fold
 from tests.unit.payroll_billing.builders import CLIENT, EMPLOYER, PLACEMENT
 
 FEBRUARY = ClaimMonth(month="2025-02")
-WAGE = PayrollFacts(PLACEMENT, CLIENT, True, date(2025, 2, 3), Decimal("13.50"))
+WAGE = PayrollFacts(PLACEMENT, CLIENT, True, date(2025, 2, 3), ((date(2025, 2, 3), Decimal("13.50")),))
 
 
 def decision(percent: int = 50, cap: str = "1260.00", decided_on: date = date(2025, 1, 20),
@@ -159,7 +159,8 @@ def test_each_kemi_lisa_condition_refuses_naming_the_rule(fields, kwargs, field)
 
 def test_the_boundaries_that_pass():
     assert kemi(application(applied_on=date(2025, 3, 3), month="2026-01"), hours="18")
-    wage_1200 = payroll_line(PayrollFacts(PLACEMENT, CLIENT, True, date(2025, 2, 3), Decimal("15.00")),
+    wage_1200 = payroll_line(PayrollFacts(PLACEMENT, CLIENT, True, date(2025, 2, 3),
+                                          ((date(2025, 2, 3), Decimal("15.00")),)),
                              worked(date(2025, 2, 3), 10), date(2025, 2, 28))  # 80 h × 15.00 = 1,200.00
     assert wage_1200.gross_wage == Decimal("1200.00") and kemi(wages=wage_1200)
 
