@@ -18,6 +18,7 @@ from services.platform.tracing import traced_application
 # The service's ServiceRuntime (services/platform/service.py), for HTTP handlers.
 RUNTIME: web.AppKey = web.AppKey("runtime")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
+MAX_BODY: web.AppKey[int] = web.AppKey("max_body", int)  # the largest body any route takes
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
 
 MAX_BODY_BYTES = 64 * 1024
@@ -38,6 +39,8 @@ class Route:
     body: type[BaseModel] | None = None
     response: Any = None
     status: int = 200
+    # A route that takes a file (a bank's camt.054) may take more than a JSON body.
+    max_body_bytes: int = MAX_BODY_BYTES
 
 
 class Problem(web.HTTPException):
@@ -114,8 +117,16 @@ def _to_json(value: Any) -> Any:
     return TypeAdapter(type(value)).dump_python(value, mode="json")
 
 
+def too_large(limit: int) -> Problem:
+    return Problem(413, "Request body too large", f"the body may be at most {limit} bytes")
+
+
 def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def endpoint(request: web.Request) -> web.Response:
+        # The application reads up to the largest route's limit; this route's own limit is checked
+        # here, on the body as read (a chunked body has no Content-Length to check first).
+        if request.can_read_body and len(await request.read()) > route.max_body_bytes:
+            raise too_large(route.max_body_bytes)
         args = [await parse_body(request, route.body)] if route.body else []
         result = await route.handler(request, *args)
         if isinstance(result, web.StreamResponse):  # a document that is not JSON (XML, HTML)
@@ -140,7 +151,7 @@ async def problems(request: web.Request, handler) -> web.StreamResponse:
     except Forbidden as error:
         raise Problem(403, "Forbidden", str(error)) from None
     except web.HTTPRequestEntityTooLarge:
-        raise Problem(413, "Request body too large", f"the body may be at most {MAX_BODY_BYTES} bytes") from None
+        raise too_large(request.app[MAX_BODY]) from None
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -234,7 +245,9 @@ def build_app(title: str, description: str, routes: Sequence[Route],
     missing = [f"{route.method} {route.path}" for route in routes if f"{route.method} {route.path}" not in access]
     if missing:
         raise ValueError(f"{title}: no roles in services/access.yaml for {', '.join(missing)}")
-    app = traced_application(client_max_size=MAX_BODY_BYTES, middlewares=[problems, guard(verifier, access)])
+    largest = max([MAX_BODY_BYTES, *(route.max_body_bytes for route in routes)])
+    app = traced_application(client_max_size=largest, middlewares=[problems, guard(verifier, access)])
+    app[MAX_BODY] = largest
     document = openapi_document(title, description, routes, access)
 
     async def health(_request: web.Request) -> web.Response:

@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from contracts.events.employer import EmployerRegistered, GigJobPooled, PlacementStarted, PooledTask
 from services.demo import load_demo
 from services.demo_payroll import bank_notification
+from services.payroll_billing.camt054 import MAX_BYTES
 from services.payroll_billing.tables import (pay_subsidy_decisions, payments, payroll_lines, payroll_register,
                                              wage_rates, worked_days)
 from services.platform.event_store import AggregateKind, Cause
+from services.platform.http import MAX_BODY_BYTES
 from services.platform.tables import events
 from services.platform.unit_of_work import UnitOfWork
 from tests.support import BOTH_DATABASES, bearer, create_history, eventually, get_json, settled, url_of
@@ -269,3 +271,19 @@ async def test_two_invoices_at_once_bill_an_hour_once(five_services, token):
         billed = (await connection.execute(select(func.count()).select_from(worked_days).where(
             worked_days.c.invoice_id == invoice["invoice_id"]))).scalar_one()
     assert billed == 5
+
+
+async def test_a_bank_file_may_be_larger_than_a_json_body(five_services, token):
+    """700 payments (~190 KiB) go in; a file over the route's 5 MiB is 413 naming that limit, and a JSON
+    body over 64 KiB on another route is still 413 at 64 KiB."""
+    url, payroll = url_of(five_services), five_services["payroll_billing"]
+    clerk, base = token("payroll_clerk", "kemi"), url("payroll_billing")
+    many = bank_notification(*((f"BIG-{n}", "10.00", "12344") for n in range(700)), booked_on=date(2026, 10, 1))
+    assert len(many) > MAX_BODY_BYTES
+    status, imported = await call("POST", f"{base}/payments/camt054", clerk, data=many, headers=XML)
+    assert (status, imported) == (200, {"payments": 700, "matched": 0, "unmatched": 700, "already_imported": 0})
+    status, problem = await call("POST", f"{base}/payments/camt054", clerk, data=b" " * (MAX_BYTES + 1), headers=XML)
+    assert status == 413 and str(MAX_BYTES) in problem["detail"]
+    status, problem = await call("POST", f"{base}/payroll-runs", clerk, {"pay_period": "x" * MAX_BODY_BYTES})
+    assert status == 413 and problem["detail"] == f"the body may be at most {MAX_BODY_BYTES} bytes"
+    assert await count(payroll, payments) == 700
