@@ -13,7 +13,7 @@ from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientRef
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
 from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
-                                              EmploymentOpened, GigTasksAssigned, InvoiceCredited,
+                                              EmploymentOpened, GigTasksAssigned, InvoiceCredited, InvoiceOverdue,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
                                               PaySubsidyClaimed, PaySubsidyGranted, ReminderSent, TimesheetApproved,
                                               VatStatusRecorded, WageTermsAgreed)
@@ -59,6 +59,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EmployerInvoiced,
         InvoiceCredited,
         PaymentReceived,
+        InvoiceOverdue,
         ReminderSent,
         VatStatusRecorded,
         PaySubsidyClaimed,

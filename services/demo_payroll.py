@@ -66,8 +66,10 @@ async def load_payroll_demo(http: aiohttp.ClientSession, payroll: str, auth: Aut
             issued.append(((await response.json()), area))
     payments = await _pay(http, payroll, auth, issued)
     overdue, area = issued[1]
+    reminded_on = date.fromisoformat(overdue["due_on"]) + timedelta(days=14)
+    await http.post(f"{payroll}/invoices/overdue", headers=auth("payroll_clerk", area), json={"on": str(reminded_on)})
     await http.post(f"{payroll}/invoices/{overdue['invoice_id']}/reminders", headers=auth("payroll_clerk", area),
-                    json={"sent_on": str(date.fromisoformat(overdue["due_on"]) + timedelta(days=14))})
+                    json={"sent_on": str(reminded_on)})
     claims = await _claim(http, payroll, auth, placements[SUBSIDISED])
     return {"invoices": len(issued), "payroll_runs": len(PAYROLL_RUNS), "payments": payments, "claims": claims}
 

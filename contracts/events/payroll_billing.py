@@ -216,6 +216,15 @@ class PaymentReceived(InvoiceEvent):
     status: PaymentStatus
 
 
+class InvoiceOverdue(InvoiceEvent):
+    """The invoice was found unpaid after its due date (once: a later payment does not undo it)."""
+
+    employer_id: UUID
+    due_on: date
+    open_amount: Money
+    noted_on: date
+
+
 class ReminderSent(InvoiceEvent):
     """A payment reminder with late-payment interest (Interest Act 633/1982 s. 4) and a reminder fee."""
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from contracts.events.payroll_billing import (EmployerInvoiced, MunicipalSupplementClaimed, PaySubsidyClaimed,
                                               PayrollRunClosed, ReminderSent)
@@ -131,6 +131,21 @@ async def send_reminder(request: web.Request, command: invoices.SendReminder) ->
         return await use_cases.send_reminder(uow, path_uuid(request, "invoice_id"), command, date.today())
 
 
+class OverdueCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: date
+
+
+class OverdueNoted(BaseModel):
+    noted: int
+
+
+async def note_overdue(request: web.Request, command: OverdueCheck) -> OverdueNoted:
+    async with request.app[RUNTIME].unit_of_work(request) as uow:
+        return OverdueNoted(noted=await use_cases.note_overdue(uow, command.on))
+
+
 async def set_vat_status(request: web.Request, command: customers.RecordVatStatus) -> customers.RecordVatStatus:
     async with request.app[RUNTIME].unit_of_work(request) as uow:
         await use_cases.set_vat_status(uow, path_uuid(request, "employer_id"), command)
@@ -225,6 +240,9 @@ ROUTES = [
     Route("POST", "/invoices/{invoice_id}/credit-notes", credit_invoice,
           "Credit the whole invoice; its hours may be invoiced again", body=invoices.CreditInvoice,
           response=InvoiceView, status=201),
+    Route("POST", "/invoices/overdue", note_overdue,
+          "Note every invoice open after its due date as overdue (once each)", body=OverdueCheck,
+          response=OverdueNoted),
     Route("POST", "/customers/{employer_id}/vat-status", set_vat_status,
           "Record whether the employer is exempt from VAT on the foundation's invoices",
           body=customers.RecordVatStatus, response=customers.RecordVatStatus),

@@ -119,6 +119,15 @@ async def send_reminder(uow: UnitOfWork, invoice_id: UUID, command: invoices.Sen
     return sent[0]
 
 
+async def note_overdue(uow: UnitOfWork, on: date) -> int:
+    """Every invoice of the area open after its due date on `on`, noted as overdue once."""
+    noted: list[Event] = []
+    for invoice_id in await ledger.open_after_due(uow.connection, uow.actor.area, on):
+        await uow.decide(invoices.INVOICE, str(invoice_id), keeping(
+            noted, lambda state, invoice_id=invoice_id: invoices.note_overdue(state, invoice_id, on)))
+    return len(noted)
+
+
 async def set_vat_status(uow: UnitOfWork, employer_id: UUID, command: customers.RecordVatStatus) -> None:
     await ledger.set_vat_exempt(uow.connection, employer_id, uow.actor.area, command.vat_exempt)
     await uow.decide(customers.CUSTOMER, str(employer_id),

@@ -88,6 +88,10 @@ async def test_the_demos_payroll_invoices_payments_and_claims(five_services, tok
         == (2, september_invoice["total"], october_invoice["total"], 1)
     status, unmatched = await call("GET", f"{base}/payments/unmatched", kemi)
     assert [(payment["amount"], payment["reference"]) for payment in unmatched] == [("50.00", "12344")]
+    [noted] = await stored(payroll, "InvoiceOverdue")
+    assert noted["data"]["invoice_id"] == october_invoice["invoice_id"]
+    assert await call("POST", f"{base}/invoices/overdue", kemi, {"on": "2026-12-31"}) == (200, {"noted": 0}), \
+        "noted once"
     status, overdue = await call("GET", f"{base}/invoices/{october_invoice['invoice_id']}", kemi)
     [reminder] = overdue["reminders"]
     assert reminder["fee"] == "5.00" and Decimal(reminder["interest"]) > 0

@@ -26,9 +26,9 @@ from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientRef
 from contracts.events.pathway import PathwayPlanned, StepStarted
 from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
                                               EmploymentOpened, GigTasksAssigned, InvoiceCredited, InvoiceLine,
-                                              MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
-                                              PaySubsidyClaimed, PaySubsidyGranted, ReminderSent, TimesheetApproved,
-                                              VatStatusRecorded, WageTermsAgreed, WorkedDay)
+                                              InvoiceOverdue, MunicipalSupplementClaimed, PaymentReceived,
+                                              PayrollRunClosed, PaySubsidyClaimed, PaySubsidyGranted, ReminderSent,
+                                              TimesheetApproved, VatStatusRecorded, WageTermsAgreed, WorkedDay)
 from contracts.generate import GENERATED, documents, schema_path, stale
 from contracts.registry import EVENT_TYPES, UnknownEventType, UnsupportedSchemaVersion, decode
 from contracts.values import BilledHours, BusinessId, Hours, Money
@@ -119,6 +119,8 @@ EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
     PaymentReceived(invoice_id=INVOICE, payment_id=UUID(int=32), bank_reference="20250310-0001",
                     amount=Decimal("1764.84"), booked_on=date(2025, 3, 10), paid_total=Decimal("1764.84"),
                     status="paid"),
+    InvoiceOverdue(invoice_id=INVOICE, employer_id=EMPLOYER, due_on=date(2025, 3, 17), open_amount=Decimal("1764.84"),
+                   noted_on=date(2025, 3, 18)),
     ReminderSent(invoice_id=INVOICE, reminder_id=UUID(int=33), sent_on=date(2025, 4, 1),
                  open_amount=Decimal("1764.84"), interest=Decimal("6.74"), fee=Decimal("5.00"),
                  rules=("reference_rate_2025_h1",)),

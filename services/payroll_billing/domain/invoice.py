@@ -15,8 +15,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events.base import Event
-from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited, InvoiceLine, PaymentReceived,
-                                              ReminderSent)
+from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited, InvoiceLine, InvoiceOverdue,
+                                              PaymentReceived, ReminderSent)
 from services.payroll_billing.domain.money import cents, finnish_reference, reference_base, rf_reference
 from services.payroll_billing.domain.rules import tables
 from services.platform.errors import NotFound, RuleViolated, StateConflict
@@ -74,6 +74,7 @@ class Invoice:
     paid: Decimal = Decimal(0)
     payments: frozenset[str] = frozenset()
     reminders: tuple[ReminderSent, ...] = ()
+    overdue: InvoiceOverdue | None = None
 
     @property
     def payable(self) -> Decimal:
@@ -95,6 +96,8 @@ def evolve(invoice: Invoice, event: Event) -> Invoice:
             return replace(invoice, paid=event.paid_total, payments=invoice.payments | {event.bank_reference})
         case ReminderSent():
             return replace(invoice, reminders=invoice.reminders + (event,))
+        case InvoiceOverdue():
+            return replace(invoice, overdue=event)
     return invoice
 
 
@@ -160,6 +163,15 @@ def register_payment(invoice: Invoice, invoice_id: UUID, payment_id: UUID, bank_
     status = "paid" if paid_total == invoice.payable else "overpaid" if paid_total > invoice.payable else "part_paid"
     return [PaymentReceived(invoice_id=invoice_id, payment_id=payment_id, bank_reference=bank_reference,
                             amount=amount, booked_on=booked_on, paid_total=paid_total, status=status)]
+
+
+def note_overdue(invoice: Invoice, invoice_id: UUID, on: date) -> list[Event]:
+    """Overdue once something is open after the due date; noted once."""
+    issued = _require_issued(invoice, invoice_id)
+    if invoice.overdue is not None or invoice.open_amount <= 0 or on <= issued.due_on:
+        return []
+    return [InvoiceOverdue(invoice_id=invoice_id, employer_id=issued.employer_id, due_on=issued.due_on,
+                           open_amount=invoice.open_amount, noted_on=on)]
 
 
 def remind(invoice: Invoice, invoice_id: UUID, reminder_id: UUID, command: SendReminder, today: date) -> list[Event]:

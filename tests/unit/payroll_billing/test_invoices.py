@@ -1,5 +1,5 @@
 """Invoices: lines, VAT by the rate table, references, credit notes, payments and reminders."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import cycle
 from uuid import UUID
@@ -9,7 +9,7 @@ from stdnum import iso11649
 
 from services.payroll_billing.domain.invoice import (INVOICE as INVOICE_KIND, BillableDay, CreditInvoice,
                                                      InvoiceEmployer, SendReminder, credit, issue,
-                                                     late_payment_interest, register_payment, remind)
+                                                     late_payment_interest, note_overdue, register_payment, remind)
 from services.payroll_billing.domain.money import finnish_reference, normalised_reference, reference_base
 from services.platform.errors import RuleViolated, StateConflict
 from services.platform.event_store import fold
@@ -153,6 +153,22 @@ def test_a_paid_invoice_gets_no_reminder():
                               date(2024, 10, 10))
     with pytest.raises(RuleViolated, match="has nothing open"):
         remind(invoice_state(paid), INVOICE, UUID(int=70), SendReminder(sent_on=date(2024, 11, 1)), date(2024, 11, 1))
+
+
+@pytest.mark.parametrize(("on", "noted"), [(date(2024, 10, 15), False), (date(2024, 10, 16), True)])
+def test_an_invoice_is_overdue_from_the_day_after_its_due_date_and_noted_once(on, noted):
+    state = invoice_state()  # 1,255.00 due 15 October 2024
+    events = note_overdue(state, INVOICE, on)
+    assert [(event.open_amount, event.due_on) for event in events] == (
+        [(Decimal("1255.00"), date(2024, 10, 15))] if noted else [])
+    if noted:
+        assert note_overdue(fold(INVOICE_KIND, events, state), INVOICE, on + timedelta(days=9)) == []
+
+
+def test_a_paid_invoice_is_not_overdue():
+    [paid] = register_payment(invoice_state(), INVOICE, UUID(int=60), "bank-1", Decimal("1255.00"),
+                              date(2024, 10, 20))
+    assert note_overdue(invoice_state(paid), INVOICE, date(2024, 10, 21)) == []
 
 
 def test_the_payment_term_is_bounded():
