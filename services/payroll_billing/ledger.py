@@ -8,15 +8,16 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events.employer import EmployerDetailsCorrected, EmployerRegistered
+from contracts.events.intake import EligibilityAssessed
 from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentOpened, InvoiceCredited,
                                               PaymentReceived, TimesheetApproved)
 from services.payroll_billing.camt054 import IncomingPayment
 from services.payroll_billing.domain.employment import AgreeWageTerms
 from services.payroll_billing.domain.invoice import BillableDay
 from services.payroll_billing.domain.payroll_run import PayrollFacts, PayrollLine, paid
-from services.payroll_billing.domain.subsidy_claim import RecordPaySubsidyDecision
+from services.payroll_billing.domain.subsidy_claim import PersonFacts, RecordPaySubsidyDecision
 from services.payroll_billing.finvoice import Buyer
-from services.payroll_billing.tables import (customers, pay_subsidy_decisions, payments, payroll_lines,
+from services.payroll_billing.tables import (client_facts, customers, pay_subsidy_decisions, payments, payroll_lines,
                                              payroll_register, payroll_runs, receivables, wage_rates, worked_days)
 from services.platform.errors import ConcurrencyConflict, RuleViolated
 
@@ -144,9 +145,21 @@ async def decision_of(connection: AsyncConnection, employment_id: UUID) -> Recor
                                             ends_on=row.ends_on, decided_on=row.decided_on)
 
 
+async def record_assessment(connection: AsyncConnection, assessed: EligibilityAssessed) -> None:
+    await connection.execute(delete(client_facts).where(client_facts.c.client_id == str(assessed.client_id)))
+    await connection.execute(insert(client_facts).values(
+        client_id=str(assessed.client_id), target_groups=",".join(assessed.target_groups),
+        criterion=assessed.criterion))
+
+
+async def person_facts(connection: AsyncConnection, client_id: UUID) -> PersonFacts | None:
+    row = (await connection.execute(select(client_facts).where(client_facts.c.client_id == str(client_id)))).first()
+    return row and PersonFacts(frozenset(filter(None, row.target_groups.split(","))), row.criterion)
+
+
 async def erase_person(connection: AsyncConnection, client_id: UUID) -> None:
     """The person's wages, payroll lines and pay subsidy decisions; the runs' totals (events) stay."""
-    for table in (payroll_register, wage_rates, payroll_lines, pay_subsidy_decisions):
+    for table in (payroll_register, wage_rates, payroll_lines, pay_subsidy_decisions, client_facts):
         await connection.execute(delete(table).where(table.c.client_id == str(client_id)))
 
 

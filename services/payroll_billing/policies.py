@@ -4,7 +4,7 @@ from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
 from contracts.events.employer import (EmployerDetailsCorrected, EmployerRegistered, GigJobPooled, PlacementEnded,
                                        PlacementExtended, PlacementStarted)
-from contracts.events.intake import ClientDataErased
+from contracts.events.intake import ClientDataErased, EligibilityAssessed
 from services.payroll_billing import ledger
 from services.payroll_billing.domain.employment import EMPLOYMENT, assign_tasks, end, extend, open_for
 from services.payroll_billing.use_cases import keeping
@@ -37,6 +37,10 @@ async def know_customer(uow: UnitOfWork, event: EmployerRegistered | EmployerDet
     await ledger.record_customer(uow.connection, event, envelope.employmentarea)
 
 
+async def know_client(uow: UnitOfWork, event: EligibilityAssessed, _envelope: EventEnvelope) -> None:
+    await ledger.record_assessment(uow.connection, event)
+
+
 async def erase_person(uow: UnitOfWork, event: ClientDataErased, _envelope: EventEnvelope) -> None:
     await ledger.erase_person(uow.connection, event.client_id)
 
@@ -48,5 +52,6 @@ SUBSCRIPTION = Subscription("payroll_billing", {
     PlacementEnded: end_employment,
     EmployerRegistered: know_customer,
     EmployerDetailsCorrected: know_customer,
+    EligibilityAssessed: know_client,
     ClientDataErased: erase_person,
 })

@@ -63,6 +63,14 @@ payroll_lines = Table(
     Column("rules", Text, nullable=False),
 )
 
+# What intake's eligibility decision said of a client (anonymous facts, as on the bus), for Kemi-lisä.
+client_facts = Table(
+    "client_facts", metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("target_groups", String(255), nullable=False),
+    Column("criterion", String(80)),
+)
+
 pay_subsidy_decisions = Table(
     "pay_subsidy_decisions", metadata,
     Column("employment_id", String(36), primary_key=True),

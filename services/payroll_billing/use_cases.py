@@ -198,10 +198,11 @@ async def claim_kemi_supplement(uow: UnitOfWork, employment_id: UUID,
     wages = await _wages_of(uow, employment_id, days)
     pay_subsidy = await _pay_subsidy_claimed(uow, employment_id, command.month)
     decision = await ledger.decision_of(uow.connection, employment_id)
+    person = await ledger.person_facts(uow.connection, employment.opened.client_id)
     claimed: list[MunicipalSupplementClaimed] = []
     await uow.decide(subsidies.SUBSIDY_CLAIM, str(subsidies.claim_id("kemi_supplement", employment_id, command.month)),
                      keeping(claimed, lambda state: subsidies.claim_kemi_supplement(
-                         state, employment, decision, pay_subsidy, command, wages)), area=uow.actor.area)
+                         state, employment, person, decision, pay_subsidy, command, wages)), area=uow.actor.area)
     return claimed[0]
 
 

@@ -75,6 +75,7 @@ RULES = {
     "POST /employments/{employment_id}/kemi-supplement-claims": [
         ({"month": "2026-13"}, "month", "should match pattern"),
         ({"person_criterion": "friend_of_the_boss"}, "person_criterion", "'labour_market_subsidy_300_days'"),
+        ({"person_criterion": "under_30"}, "person_criterion", "does not show under_30 (kemi_lisa"),
         ({}, "pay_subsidy_decision", "Kemi-lisä needs a granted pay subsidy (kemi_lisa"),
     ],
 }
@@ -177,7 +178,8 @@ def _valid_bodies(ids: dict[str, str]) -> dict[str, dict]:
             "ends_on": "2027-05-31", "decided_on": "2026-08-20"},
         "/employments/{employment_id}/pay-subsidy-claims": {"month": "2026-10"},
         "/employments/{employment_id}/kemi-supplement-claims": {
-            "month": "2026-10", "applied_on": "2026-09-20", "person_criterion": "under_30", "guidance_form": True,
+            "month": "2026-10", "applied_on": "2026-09-20", "person_criterion": "labour_market_subsidy_300_days",
+            "guidance_form": True,
             "days_at_another_employer": 2},
     }
 

@@ -87,6 +87,18 @@ class ClaimKemiSupplement(ClaimMonth):
     days_at_another_employer: int = Field(default=0, ge=0, le=31)
 
 
+@dataclass(frozen=True)
+class PersonFacts:
+    """What intake's eligibility decision said of the client: anonymous facts, as they travel."""
+
+    target_groups: frozenset[str]
+    criterion: str | None
+
+    def shows(self, wanted: dict[str, str]) -> bool:
+        return (wanted.get("target_group") in self.target_groups
+                or (wanted.get("criterion") is not None and wanted.get("criterion") == self.criterion))
+
+
 def claim_id(kind: str, employment_id: UUID, month: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"polku:subsidy-claim:{kind}:{employment_id}:{month}")
 
@@ -138,14 +150,19 @@ def claim_pay_subsidy(claim: SubsidyClaim, employment_id: UUID, decision: Record
                                                  f"at most {cap} EUR a month"))]
 
 
-def claim_kemi_supplement(claim: SubsidyClaim, employment: Employment, decision: RecordPaySubsidyDecision | None,
-                          pay_subsidy: Decimal, command: ClaimKemiSupplement, wages: PayrollLine) -> list[Event]:
+def claim_kemi_supplement(claim: SubsidyClaim, employment: Employment, person: PersonFacts | None,
+                          decision: RecordPaySubsidyDecision | None, pay_subsidy: Decimal,
+                          command: ClaimKemiSupplement, wages: PayrollLine) -> list[Event]:
     """Kemi-lisä for one month, each condition of RULES.md checked and a refusal naming it. The job's
     length is the fixed-term contract's, else the placement's planned end."""
     _not_claimed(claim, "Kemi-lisä", command)
     opened, terms = employment.opened, employment.terms
     rule = RULES["kemi_supplement"].in_force(command.first_day, "month")
     values, label = rule.values, rule.label
+    wanted = values["person_criteria"][command.person_criterion]
+    if person is None or not person.shows(wanted):
+        raise RuleViolated("person_criterion", f"intake's eligibility decision of client {opened.client_id} does "
+                                               f"not show {command.person_criterion} ({label})")
     if decision is None:
         raise RuleViolated("pay_subsidy_decision", f"Kemi-lisä needs a granted pay subsidy ({label})")
     starts_on = opened.starts_on

@@ -8,9 +8,10 @@ import pytest
 from contracts.events.payroll_billing import EmploymentExtended, EmploymentOpened, WageTermsAgreed
 from services.payroll_billing.domain.employment import EMPLOYMENT
 from services.payroll_billing.domain.payroll_run import PayrollFacts, payroll_line
-from services.payroll_billing.domain.subsidy_claim import (ClaimKemiSupplement, ClaimMonth, RecordPaySubsidyDecision,
-                                                           SubsidyClaim, claim_kemi_supplement, claim_pay_subsidy,
-                                                           decision_rule, subsidised_days)
+from services.payroll_billing.domain.subsidy_claim import (ClaimKemiSupplement, ClaimMonth, PersonFacts,
+                                                           RecordPaySubsidyDecision, SubsidyClaim,
+                                                           claim_kemi_supplement, claim_pay_subsidy, decision_rule,
+                                                           subsidised_days)
 from services.platform.errors import RuleViolated, StateConflict
 from services.platform.event_store import fold
 from tests.unit.payroll_billing.builders import CLIENT, EMPLOYER, PLACEMENT
@@ -122,13 +123,16 @@ def terms(hours: str = "20", fixed_term_until: date | None = None) -> WageTermsA
                            pay_period="month", valid_from=date(2025, 2, 3), fixed_term_until=fixed_term_until)
 
 
+YOUNG = PersonFacts(frozenset({"youth", "structurally_unemployed"}), "multisectoral_joint_service_client")
+
+
 def kemi(command=None, opened=None, hours="20", pay_subsidy="0", wages=FULL_MONTH, granted=True, until=None,
-         extended_to=None):
+         extended_to=None, person=YOUNG):
     state = fold(EMPLOYMENT, [opened or employment(), terms(hours, until)])
     if extended_to:
         state = fold(EMPLOYMENT, [EmploymentExtended(employment_id=PLACEMENT, planned_end_on=extended_to)], state)
-    [event] = claim_kemi_supplement(SubsidyClaim(), state, decision() if granted else None, Decimal(pay_subsidy),
-                                    command or application(), wages)
+    [event] = claim_kemi_supplement(SubsidyClaim(), state, person, decision() if granted else None,
+                                    Decimal(pay_subsidy), command or application(), wages)
     return event
 
 
@@ -196,3 +200,21 @@ def test_an_extended_placement_can_reach_the_8_months():
     with pytest.raises(RuleViolated, match="at least 8 months"):
         kemi(command, employment("association", date(2025, 6, 30)))
     assert kemi(command, employment("association", date(2025, 6, 30)), extended_to=date(2025, 10, 2))
+
+
+@pytest.mark.parametrize(("criterion", "person", "qualifies"), [
+    ("under_30", YOUNG, True),
+    ("under_30", PersonFacts(frozenset({"over_54"}), "labour_market_subsidy_over_300_days"), False),
+    ("labour_market_subsidy_300_days", PersonFacts(frozenset(), "labour_market_subsidy_over_300_days"), True),
+    ("labour_market_subsidy_300_days", YOUNG, False),
+    ("partial_work_ability", PersonFacts(frozenset({"partially_able_to_work"}), None), True),
+    ("partial_work_ability", None, False),  # intake's decision not known to payroll
+])
+def test_the_person_criterion_as_intakes_eligibility_decision_shows_it(criterion, person, qualifies):
+    command = application(person_criterion=criterion)
+    if qualifies:
+        assert kemi(command, person=person)
+    else:
+        with pytest.raises(RuleViolated, match=f"does not show {criterion}") as refused:
+            kemi(command, person=person)
+        assert refused.value.field == "person_criterion"
