@@ -248,7 +248,7 @@ ROUTES = [
           body=customers.RecordVatStatus, response=customers.RecordVatStatus),
     Route("POST", "/payments/camt054", import_camt054,
           "Import the bank's camt.054 notification of reference payments (XML body)",
-          response=use_cases.PaymentsImported, max_body_bytes=camt054.MAX_BYTES),
+          response=use_cases.PaymentsImported, max_body_bytes=camt054.MAX_BYTES, file_type="application/xml"),
     Route("GET", "/payments/unmatched", get_unmatched_payments, "Payments no invoice's reference matched",
           response=list[UnmatchedPayment]),
     Route("GET", "/receivables", get_receivables, "Invoiced, paid, open and overdue per employer (?on=date)",

@@ -39,8 +39,9 @@ class Route:
     body: type[BaseModel] | None = None
     response: Any = None
     status: int = 200
-    # A route that takes a file (a bank's camt.054) may take more than a JSON body.
+    # A route that takes a file (a bank's camt.054) may take more than a JSON body, and says its type.
     max_body_bytes: int = MAX_BODY_BYTES
+    file_type: str | None = None
 
 
 class Problem(web.HTTPException):
@@ -215,6 +216,10 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
                 "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
             operation["responses"]["422"] = {"description": "a field breaks a rule; `errors` names each"}
             operation["responses"]["400"] = {"description": "the body is not JSON"}
+        elif route.file_type is not None:
+            operation["requestBody"] = {"required": True, "content": {route.file_type: {"schema": {"type": "string"}}}}
+            operation["responses"]["422"] = {"description": "the file is refused whole; `errors` names where and why"}
+            operation["responses"]["413"] = {"description": f"the file is over {route.max_body_bytes} bytes"}
         if route.response is not None:
             schema = TypeAdapter(route.response).json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))

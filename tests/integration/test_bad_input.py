@@ -112,8 +112,8 @@ async def _post_endpoints(url) -> list[tuple[str, str, dict]]:
                 if method != "POST":
                     continue
                 operation = document["paths"][path]["post"]
-                if "requestBody" not in operation:
-                    continue  # no body to get wrong (e.g. a consent's withdrawal)
+                if "application/json" not in operation.get("requestBody", {}).get("content", {}):
+                    continue  # no JSON body to get wrong (a consent's withdrawal; a bank's file, tested on its own)
                 reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 schema = document["components"]["schemas"][reference.rsplit("/", 1)[-1]]
                 found.append((service, path, schema))

@@ -291,3 +291,6 @@ async def test_a_bank_file_may_be_larger_than_a_json_body(five_services, token):
     status, problem = await call("POST", f"{base}/payroll-runs", clerk, {"pay_period": "x" * MAX_BODY_BYTES})
     assert status == 413 and problem["detail"] == f"the body may be at most {MAX_BODY_BYTES} bytes"
     assert await count(payroll, payments) == 700
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/openapi.json") as response:
+        operation = (await response.json())["paths"]["/payments/camt054"]["post"]
+    assert list(operation["requestBody"]["content"]) == ["application/xml"] and "413" in operation["responses"]
