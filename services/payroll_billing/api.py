@@ -7,6 +7,7 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from contracts.events.employer import PooledTask
 from contracts.events.payroll_billing import (EmployerInvoiced, MunicipalSupplementClaimed, PaySubsidyClaimed,
                                               PayrollRunClosed, ReminderSent)
 from contracts.values import Money
@@ -32,6 +33,7 @@ class EmploymentView(BaseModel):
     approved_hours: Decimal
     collective_agreement: str | None
     pay_period: str | None
+    tasks: list[PooledTask]  # a pooled gig job's tasks, whose hours the timesheets name
 
 
 def _view(employment: employments.Employment) -> EmploymentView:
@@ -41,7 +43,8 @@ def _view(employment: employments.Employment) -> EmploymentView:
                           hourly_billing_rate=getattr(opened, "hourly_billing_rate", None),
                           approved_hours=employment.approved_hours,
                           collective_agreement=terms and terms.collective_agreement,
-                          pay_period=terms and terms.pay_period)
+                          pay_period=terms and terms.pay_period,
+                          tasks=sorted(employment.tasks.values(), key=lambda task: (task.works_on, task.starts_at)))
 
 
 async def get_employment(request: web.Request) -> EmploymentView:

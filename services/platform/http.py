@@ -19,7 +19,7 @@ from services.platform.tracing import traced_application
 RUNTIME: web.AppKey = web.AppKey("runtime")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 MAX_BODY: web.AppKey[int] = web.AppKey("max_body", int)  # the largest body any route takes
-PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/metrics"})
 
 MAX_BODY_BYTES = 64 * 1024
 PURPOSE_HEADER = "X-Purpose"

@@ -13,7 +13,9 @@ directory (never the one on 4222). Stages:
                fresh reporting database, taking turns; the best of --repeats runs counts
 6. per command one new aggregate of three events per transaction, through Polku's unit of work and
                through the eventsourcing library, each on its own SQLite file (append_per_command.py)
-7. payroll     a payroll run over 10,000 employments and the Finvoice documents of 10,000 invoices
+7. observability the live command path (the five services as processes, mixed commands over HTTP)
+               with and without tracing and metrics (observability.py)
+8. payroll     a payroll run over 10,000 employments and the Finvoice documents of 10,000 invoices
                (payroll.py)
 
 Prints a table, then one JSON object on the last line; "events" says how many events each figure
@@ -45,7 +47,7 @@ from services.platform.event_store import EventStore
 from services.platform.nats_server import LocalNatsServer
 from services.platform.relay import OutboxRelay
 from services.platform.tables import events
-from tests.bench import append_per_command, payroll
+from tests.bench import append_per_command, observability, payroll
 from tests.bench.workload import Change, Message, changes, messages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -304,6 +306,8 @@ def main(argv: list[str] | None = None) -> None:
         replays = replay_streams(work, servers, types, args.repeats, stages)
         stages.say(f"per command: {args.commands} commands through Polku's unit of work and through eventsourcing")
         per_command = append_per_command.compare(work, args.commands)
+        stages.say("observability: the live command path with and without tracing and metrics")
+        observability_cost = observability.measure(work)
         stages.say(f"payroll: a run over {args.employments:,} employments, {args.invoices:,} Finvoice documents")
         payroll_figures = payroll.figures(work, args.employments, args.invoices)
     finally:
@@ -316,7 +320,8 @@ def main(argv: list[str] | None = None) -> None:
           f"Polku {per_command['polku_events_per_s']:,} events/s, eventsourcing "
           f"{per_command['eventsourcing_events_per_s']:,} events/s "
           f"(its SQLite synchronous: {per_command['eventsourcing_sqlite_synchronous']}), "
-          f"ratio {per_command['polku_vs_eventsourcing']}\n")
+          f"ratio {per_command['polku_vs_eventsourcing']}")
+    print(observability.describe(observability_cost))
     run, documents = payroll_figures["payroll_run"], payroll_figures["finvoice"]
     print(f"payroll run: {run['employments']:,} employments ({run['approved_days']:,} approved days) in "
           f"{run['seconds']} s, {run['employments_per_s']:,} employments/s")
@@ -325,7 +330,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{documents['mean_bytes']:,} bytes each; XSD validation {documents['validated_per_s']:,}/s, "
           f"{documents['invalid_in_sample']} invalid of {documents['validated_sample']}\n")
     print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command,
-                                                                 "payroll": payroll_figures}))
+                                                              "observability": observability_cost,
+                                                              "payroll": payroll_figures}))
 
 
 if __name__ == "__main__":

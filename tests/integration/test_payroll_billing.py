@@ -62,71 +62,74 @@ async def test_the_demos_payroll_invoices_payments_and_claims(five_services, tok
         assert status == 200 and finvoice_errors(document.encode()) == []
         assert envelope["data"]["rf_reference"] in document
 
-    # September in Kemi, by hand: gig work 37.5 h × 12.37 = 463.875 (5 days but 37.5 h: a full holiday
-    # credit month, no compensation); the work trial's 8 days × 9.00; the foundation's pay subsidised job
-    # 22 days × 6 h × 11.93 = 1,574.76.
-    [september] = [run["data"] for run in await stored(payroll, "PayrollRunClosed")
-                   if run["employmentarea"] == "kemi" and run["data"]["period_start"] == "2026-09-01"]
+    # September in Kemi, by hand: the gig job's 40 h × 12.37 = 494.80 (6 days but 40 h: a full holiday
+    # credit month, no compensation); the foundation's pay subsidised job 22 weekdays × 6 h × 11.93 =
+    # 1,574.76; the work trial's 18 days (Monday to Thursday) and the rehabilitative work's 13 days
+    # (Monday, Wednesday, Friday) × 9.00 = 162.00 and 117.00.
+    [september] = [run["data"] for run in await stored(payroll, "PayrollRunClosed") if run["employmentarea"] == "kemi"]
     assert (september["employments"], september["gross_wages"], september["expense_allowances"],
-            september["holiday_compensation"]) == (3, "2038.64", "72.00", "0.00")
+            september["holiday_compensation"]) == (4, "2069.56", "279.00", "0.00")
     status, lines = await call("GET", f"{base}/payroll-runs/{september['run_id']}/lines", kemi)
     assert status == 200
     assert sorted((line["gross_wage"], line["expense_allowance"]) for line in lines) == [
-        ("0", "72.00"), ("1574.76", "0"), ("463.88", "0")]
+        ("0", "117.00"), ("0", "162.00"), ("1574.76", "0"), ("494.80", "0")]
     status, audit = await call("GET", f"{base}/audit?action=read payroll lines", token("auditor", "kemi"))
     assert [entry["subject"] for entry in audit] == [f"PayrollRun {september['run_id']}"], "the read is audited"
     assert (await call("GET", f"{base}/payroll-runs/{september['run_id']}/lines", token("manager", "kemi")))[0] == 403
     assert (await call("GET", f"{base}/payroll-runs/{september['run_id']}/lines", tornio))[0] == 404
 
-    # Paid, part paid and overdue: September's Kemi invoice paid by its RF reference, October's overdue
-    # with a reminder; the payment whose reference matches nothing is listed, not lost.
+    # The gig job's month billed to the three employers of its tasks, at 26.00 €/h and 25.5 % VAT: the city
+    # and the association 14 h each (364.00 + 92.82), the shop 12 h (312.00 + 79.56).
+    assert sorted((invoice["data"]["hours"], invoice["data"]["total"]) for invoice in invoices) == [
+        ("12.00", "391.56"), ("14.00", "456.82"), ("14.00", "456.82")]
+    # Two paid (by the RF and by the Finnish reference), the shop's overdue with a reminder; the payment
+    # whose reference matches nothing is listed, not lost.
     status, receivables = await call("GET", f"{base}/receivables?on=2026-11-30", kemi)
-    [association] = receivables
-    kemi_invoices = [envelope["data"] for envelope in invoices if envelope["employmentarea"] == "kemi"]
-    september_invoice, october_invoice = sorted(kemi_invoices, key=lambda invoice: invoice["issued_on"])
-    assert (association["invoices"], association["paid"], association["overdue"], association["overdue_invoices"]) \
-        == (2, september_invoice["total"], october_invoice["total"], 1)
+    assert sorted((row["paid"], row["overdue"], row["overdue_invoices"]) for row in receivables) == [
+        ("0.00", "391.56", 1), ("456.82", "0.00", 0), ("456.82", "0.00", 0)]
+    [shop] = [invoice["data"] for invoice in invoices if invoice["data"]["total"] == "391.56"]
+    paid = [invoice["data"] for invoice in invoices if invoice["data"]["total"] == "456.82"]
     status, unmatched = await call("GET", f"{base}/payments/unmatched", kemi)
     assert [(payment["amount"], payment["reference"]) for payment in unmatched] == [("50.00", "12344")]
     [noted] = await stored(payroll, "InvoiceOverdue")
-    assert noted["data"]["invoice_id"] == october_invoice["invoice_id"]
+    assert noted["data"]["invoice_id"] == shop["invoice_id"]
     assert await call("POST", f"{base}/invoices/overdue", kemi, {"on": "2026-12-31"}) == (200, {"noted": 0}), \
         "noted once"
-    status, overdue = await call("GET", f"{base}/invoices/{october_invoice['invoice_id']}", kemi)
+    status, overdue = await call("GET", f"{base}/invoices/{shop['invoice_id']}", kemi)
     [reminder] = overdue["reminders"]
     assert reminder["fee"] == "5.00" and Decimal(reminder["interest"]) > 0
 
     # The same camt.054 again changes nothing; a wrong one is refused whole, naming where.
-    first = september_invoice
-    again = bank_notification(("DEMO-K-1", first["total"], first["rf_reference"]), ("DEMO-K-2", "50.00", "12344"),
-                              booked_on=date(2026, 10, 14))
+    again = bank_notification(("DEMO-1", paid[0]["total"], paid[0]["rf_reference"]),
+                              ("DEMO-3", "50.00", "12344"), booked_on=date(2026, 10, 14))
     before = await count(payroll, payments)
     status, imported = await call("POST", f"{base}/payments/camt054", kemi, data=again, headers=XML)
     assert (status, imported) == (200, {"payments": 2, "matched": 0, "unmatched": 0, "already_imported": 2})
-    broken = bank_notification(("NEW-1", "10.005", first["reference"]), ("NEW-2", "10.00", "12344"),
+    broken = bank_notification(("NEW-1", "10.005", shop["reference"]), ("NEW-2", "10.00", "12344"),
                                booked_on=date(2026, 10, 20))
     status, problem = await call("POST", f"{base}/payments/camt054", kemi, data=broken, headers=XML)
     assert status == 422 and problem["errors"][0]["field"] == "Ntfctn[1]/Ntry[1]/NtryDtls/TxDtls[1]/Amt"
     assert await count(payroll, payments) == before
     assert await call("GET", f"{base}/receivables?on=2026-11-30", kemi) == (200, receivables)
 
-    # The claims: 50 % of September's wage (1,574.76) is 787.38, under the cap; Kemi-lisä 500.00.
-    [pay_subsidy] = await stored(payroll, "PaySubsidyClaimed")
+    # The claims: 50 % of the Kemi job's September wage (1,574.76) is 787.38; 70 % of the Tornio job's
+    # 22 × 5 h × 13.21 = 1,453.10 is 1,017.17; both under their caps. Kemi-lisä 500.00.
+    claimed = sorted(claim["data"]["amount"] for claim in await stored(payroll, "PaySubsidyClaimed"))
     [kemi_lisa] = await stored(payroll, "MunicipalSupplementClaimed")
-    assert (pay_subsidy["data"]["amount"], kemi_lisa["data"]["amount"]) == ("787.38", "500.00")
+    assert (claimed, kemi_lisa["data"]["amount"]) == (["1017.17", "787.38"], "500.00")
 
     # No wage in any event payroll wrote (each of them goes on the bus).
     async with payroll.engine.connect() as connection:
         written = " ".join(envelope for (envelope,) in await connection.execute(select(events.c.envelope)))
-    assert not [wage for wage in ("12.37", "11.93", "13.21", "1574.76", "463.88") if wage in written]
+    assert not [wage for wage in ("12.37", "11.93", "13.21", "1574.76", "494.80") if wage in written]
 
 
 async def test_erasure_deletes_the_persons_wage_and_payroll_lines(five_services, token):
     url, payroll = url_of(five_services), five_services["payroll_billing"]
     await load_demo(url, token)
     await settled(five_services.values())
-    subsidised = [envelope["data"] for envelope in await stored(payroll, "EmploymentOpened")
-                  if envelope["data"]["kind"] == "pay_subsidised_work"][0]
+    [subsidised] = [envelope["data"] for envelope in await stored(payroll, "EmploymentOpened")
+                    if envelope["data"]["kind"] == "pay_subsidised_work" and envelope["employmentarea"] == "kemi"]
     client_id = subsidised["client_id"]
     assert await count(payroll, payroll_lines, payroll_lines.c.client_id == client_id) == 1
     assert await count(payroll, wage_rates, wage_rates.c.client_id == client_id) == 1

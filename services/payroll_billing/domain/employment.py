@@ -183,10 +183,11 @@ def approve(employment: Employment, employment_id: UUID, timesheet_id: UUID, com
             # A resent or overlapping timesheet would pay and bill the same hours twice.
             raise RuleViolated("period_start", f"employment {employment_id} has hours approved for "
                                                f"{start}–{end}, which this period overlaps")
-    if opened.starts_on and command.period_start < opened.starts_on:
-        raise RuleViolated("period_start", f"the placement starts on {opened.starts_on}")
-    if employment.ended_on and command.period_end > employment.ended_on:
-        raise RuleViolated("period_end", f"the placement ended on {employment.ended_on}")
+    worked = [day.works_on for day in command.days]
+    if opened.starts_on and min(worked) < opened.starts_on:
+        raise RuleViolated("days", f"{min(worked)}: the placement starts on {opened.starts_on}")
+    if employment.ended_on and max(worked) > employment.ended_on:
+        raise RuleViolated("days", f"{max(worked)}: the placement ended on {employment.ended_on}")
     rule = RULES["schedule"].in_force(command.period_end, "days", kind=opened.kind)
     days = [_billed(employment, opened, index, day) for index, day in enumerate(command.days)]
     _check_schedule(opened, rule, days, employment.days_worked)

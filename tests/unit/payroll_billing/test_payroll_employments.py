@@ -126,9 +126,13 @@ def test_the_placements_own_schedule_narrows_the_rule():
     assert approve(state, PLACEMENT, TIMESHEET, sheet(*week("6", 3)))
 
 
-def test_days_before_the_placement_started_are_refused():
-    with pytest.raises(RuleViolated, match="starts on 2025-02-03"):
-        approve(opened(), PLACEMENT, TIMESHEET, sheet((MONDAY, "4"), start=MONDAY - timedelta(days=1)))
+def test_a_month_may_begin_before_the_placement_but_no_day_before_it():
+    """The placement starts on Monday 3 February: February's timesheet may start on the 1st."""
+    assert approve(opened(), PLACEMENT, TIMESHEET, sheet((MONDAY, "4"), start=MONDAY - timedelta(days=2)))
+    with pytest.raises(RuleViolated, match="2025-02-02: the placement starts on 2025-02-03") as refused:
+        approve(opened(), PLACEMENT, TIMESHEET, sheet((MONDAY - timedelta(days=1), "4"),
+                                                      start=MONDAY - timedelta(days=2)))
+    assert refused.value.field == "days"
 
 
 @pytest.mark.parametrize(("start", "end"), [
@@ -197,7 +201,7 @@ def test_no_day_after_the_placement_ended():
                            ending="completed")
     state = fold(EMPLOYMENT, end(state, ended), state)
     assert end(state, ended) == []
-    assert approve(state, PLACEMENT, TIMESHEET, sheet((MONDAY, "4"), end=MONDAY + timedelta(days=9)))
-    with pytest.raises(RuleViolated, match="ended on 2025-02-12") as refused:
-        approve(state, PLACEMENT, TIMESHEET, sheet((MONDAY, "4"), end=MONDAY + timedelta(days=10)))
-    assert refused.value.field == "period_end"
+    assert approve(state, PLACEMENT, TIMESHEET, sheet((MONDAY + timedelta(days=9), "4")))
+    with pytest.raises(RuleViolated, match="2025-02-13: the placement ended on 2025-02-12") as refused:
+        approve(state, PLACEMENT, TIMESHEET, sheet((MONDAY + timedelta(days=10), "4")))
+    assert refused.value.field == "days"
