@@ -24,7 +24,7 @@ class Seller(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POLKU_SELLER_")
 
     name: str = "Meri-Lapin työhönvalmennussäätiö sr (demo)"
-    business_id: str = "2345670-5"
+    business_id: str = "2876543-5"  # the demo's Kemi foundation (services/demo.py)
     street: str = "Valtakatu 1"
     post_code: str = "94100"
     town: str = "Kemi"

@@ -18,7 +18,7 @@ from services.payroll_billing.domain import invoice as invoices
 from services.payroll_billing.domain import payroll_run as payroll
 from services.payroll_billing.domain import subsidy_claim as subsidies
 from services.payroll_billing.domain.money import normalised_reference
-from services.payroll_billing.finvoice import Buyer
+from services.payroll_billing.finvoice import Buyer, Seller
 from services.platform.errors import NotFound, RuleViolated
 from services.platform.unit_of_work import UnitOfWork
 
@@ -85,7 +85,11 @@ async def payroll_lines(uow: UnitOfWork, run_id: UUID) -> list[payroll.PayrollLi
 
 async def invoice_employer(uow: UnitOfWork, command: invoices.InvoiceEmployer, today: date) -> EmployerInvoiced:
     area = uow.actor.area
-    _, vat_exempt = await ledger.buyer(uow.connection, command.employer_id, area)
+    buyer, vat_exempt = await ledger.buyer(uow.connection, command.employer_id, area)
+    if buyer.business_id == Seller().business_id:
+        raise RuleViolated("employer_id", f"employer {command.employer_id} is the foundation itself ("
+                                          f"{buyer.business_id}, POLKU_SELLER_BUSINESS_ID): it does not invoice "
+                                          f"itself")
     days = await ledger.unbilled_days(uow.connection, area, command.employer_id, command.period_start,
                                       command.period_end)
     [issued] = invoices.issue(uuid4(), command, vat_exempt, days, today)

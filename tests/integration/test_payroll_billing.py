@@ -14,6 +14,7 @@ from contracts.events.employer import EmployerRegistered, GigJobPooled, Placemen
 from services.demo import load_demo
 from services.demo_payroll import bank_notification
 from services.payroll_billing.camt054 import MAX_BYTES
+from services.payroll_billing.finvoice import Seller
 from services.payroll_billing.tables import (pay_subsidy_decisions, payments, payroll_lines, payroll_register,
                                              wage_rates, worked_days)
 from services.platform.event_store import AggregateKind, Cause
@@ -163,7 +164,7 @@ async def test_a_pooled_gig_jobs_month_is_billed_to_three_employers(five_service
     clerk, base = token("payroll_clerk", "kemi"), url("payroll_billing")
     foundation, shop, cafe, garden = (uuid4() for _ in range(4))
     for employer_id, business_id, name, kind in (
-            (foundation, "2345670-5", "Meri-Lapin työhönvalmennussäätiö sr", "foundation"),
+            (foundation, Seller().business_id, "Meri-Lapin työhönvalmennussäätiö sr", "foundation"),
             (shop, "2719034-2", "Kemin Kierrätyskeskus ry", "association"),
             (cafe, "1013712-3", "Kahvila Pohjanranta Oy", "company"),
             (garden, "0210427-6", "Kemin kaupunki, puistotoimi", "city_unit")):
@@ -214,6 +215,9 @@ async def test_a_pooled_gig_jobs_month_is_billed_to_three_employers(five_service
     status, again = await call("POST", f"{base}/invoices", clerk, {
         "employer_id": str(shop), "period_start": "2026-10-01", "period_end": "2026-10-31"})
     assert status == 422 and "no approved hours to invoice" in again["detail"], "billed once"
+    status, itself = await call("POST", f"{base}/invoices", clerk, {
+        "employer_id": str(foundation), "period_start": "2026-10-01", "period_end": "2026-10-31"})
+    assert status == 422 and "does not invoice itself" in itself["detail"]
 
     # The round trip: the bank's camt.054 pays the shop's in full by its RF reference, the café's in
     # part by its Finnish reference printed in groups, the park's one cent too much.
