@@ -81,7 +81,8 @@ async def _pay_and_remind(http: aiohttp.ClientSession, payroll: str, clerk: dict
     await _post(http, f"{payroll}/payments/camt054", headers=clerk | {"Content-Type": "application/xml"},
                     data=notification)
     reminded_on = date.fromisoformat(shop["due_on"]) + timedelta(days=14)
-    await _post(http, f"{payroll}/invoices/overdue", headers=clerk, json={"on": str(reminded_on)})
+    await _post(http, f"{payroll}/invoices/{shop['invoice_id']}/overdue", headers=clerk,
+                json={"on": str(reminded_on)})
     await _post(http, f"{payroll}/invoices/{shop['invoice_id']}/reminders", headers=clerk,
                     json={"sent_on": str(reminded_on)})
     return 3

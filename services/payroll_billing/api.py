@@ -5,10 +5,11 @@ from decimal import Decimal
 from uuid import UUID
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from contracts.events.employer import PooledTask
-from contracts.events.payroll_billing import (EmployerInvoiced, MunicipalSupplementClaimed, PaySubsidyClaimed,
+from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceOverdue, MunicipalSupplementClaimed,
+                                              PaySubsidyClaimed,
                                               PayrollRunClosed, ReminderSent)
 from contracts.values import Money
 from services.payroll_billing import camt054, ledger, use_cases
@@ -134,19 +135,9 @@ async def send_reminder(request: web.Request, command: invoices.SendReminder) ->
         return await use_cases.send_reminder(uow, path_uuid(request, "invoice_id"), command, date.today())
 
 
-class OverdueCheck(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    on: date
-
-
-class OverdueNoted(BaseModel):
-    noted: int
-
-
-async def note_overdue(request: web.Request, command: OverdueCheck) -> OverdueNoted:
+async def note_overdue(request: web.Request, command: invoices.NoteOverdue) -> InvoiceOverdue:
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        return OverdueNoted(noted=await use_cases.note_overdue(uow, command.on))
+        return await use_cases.note_overdue(uow, path_uuid(request, "invoice_id"), command)
 
 
 async def set_vat_status(request: web.Request, command: customers.RecordVatStatus) -> customers.RecordVatStatus:
@@ -240,12 +231,12 @@ ROUTES = [
     Route("POST", "/invoices/{invoice_id}/reminders", send_reminder,
           "A payment reminder with late-payment interest and the reminder fee", body=invoices.SendReminder,
           response=ReminderSent, status=201),
+    Route("POST", "/invoices/{invoice_id}/overdue", note_overdue,
+          "Note the invoice as overdue: something is open after its due date (once)", body=invoices.NoteOverdue,
+          response=InvoiceOverdue, status=201),
     Route("POST", "/invoices/{invoice_id}/credit-notes", credit_invoice,
           "Credit the whole invoice; its hours may be invoiced again", body=invoices.CreditInvoice,
           response=InvoiceView, status=201),
-    Route("POST", "/invoices/overdue", note_overdue,
-          "Note every invoice open after its due date as overdue (once each)", body=OverdueCheck,
-          response=OverdueNoted),
     Route("POST", "/customers/{employer_id}/vat-status", set_vat_status,
           "Record whether the employer is exempt from VAT on the foundation's invoices",
           body=customers.RecordVatStatus, response=customers.RecordVatStatus),

@@ -244,12 +244,6 @@ async def follow_receivable(connection: AsyncConnection, event: PaymentReceived 
                              .values(**values))
 
 
-async def open_after_due(connection: AsyncConnection, area: str, on: date) -> list[UUID]:
-    rows = await connection.execute(select(receivables.c.invoice_id).where(
-        receivables.c.area == area, receivables.c.due_on < on).order_by(receivables.c.due_on))
-    return [UUID(invoice_id) for (invoice_id,) in rows]
-
-
 async def invoice_by_reference(connection: AsyncConnection, reference: str, area: str) -> UUID | None:
     invoice_id = (await connection.execute(select(receivables.c.invoice_id).where(
         receivables.c.reference == reference, receivables.c.area == area))).scalar()

@@ -7,9 +7,9 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 from contracts.events.base import Event
-from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited, MunicipalSupplementClaimed,
-                                              PaymentReceived, PaySubsidyClaimed, PayrollRunClosed, ReminderSent,
-                                              TimesheetApproved)
+from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited, InvoiceOverdue,
+                                              MunicipalSupplementClaimed, PaymentReceived, PaySubsidyClaimed,
+                                              PayrollRunClosed, ReminderSent, TimesheetApproved)
 from services.payroll_billing import ledger
 from services.payroll_billing.camt054 import IncomingPayment
 from services.payroll_billing.domain import customer as customers
@@ -58,6 +58,9 @@ async def run_payroll(uow: UnitOfWork, command: payroll.StartPayrollRun) -> Payr
         paid_lines = await ledger.lines_paid_for(uow.connection, command.corrects_run_id)
     facts = await ledger.payroll_facts(uow.connection, area, command.pay_period, command.period_start,
                                        command.period_end)
+    if not facts and not paid_lines:
+        raise RuleViolated("period_start", f"no {command.pay_period}ly paid employment of area {area} has approved "
+                                           f"days in {command.period_start}–{command.period_end}")
     run_id = uuid4()
     [closed], lines = payroll.close(run_id, command, [payroll.payroll_line(fact, days, command.period_end)
                                                       for fact, days in facts], corrected, paid_lines)
@@ -123,13 +126,11 @@ async def send_reminder(uow: UnitOfWork, invoice_id: UUID, command: invoices.Sen
     return sent[0]
 
 
-async def note_overdue(uow: UnitOfWork, on: date) -> int:
-    """Every invoice of the area open after its due date on `on`, noted as overdue once."""
-    noted: list[Event] = []
-    for invoice_id in await ledger.open_after_due(uow.connection, uow.actor.area, on):
-        await uow.decide(invoices.INVOICE, str(invoice_id), keeping(
-            noted, lambda state, invoice_id=invoice_id: invoices.note_overdue(state, invoice_id, on)))
-    return len(noted)
+async def note_overdue(uow: UnitOfWork, invoice_id: UUID, command: invoices.NoteOverdue) -> InvoiceOverdue:
+    noted: list[InvoiceOverdue] = []
+    await uow.decide(invoices.INVOICE, str(invoice_id), keeping(
+        noted, lambda state: invoices.note_overdue(state, invoice_id, command)))
+    return noted[0]
 
 
 async def set_vat_status(uow: UnitOfWork, employer_id: UUID, command: customers.RecordVatStatus) -> None:

@@ -221,7 +221,7 @@ def _valid_bodies(ids: dict[str, str]) -> dict[str, dict]:
         "/invoices": {"employer_id": ids["employer_id"], "period_start": "2026-10-01", "period_end": "2026-10-31",
                       "issued_on": "2026-11-01"},
         "/invoices/{invoice_id}/reminders": {"sent_on": "2026-11-01"},
-        "/invoices/overdue": {"on": "2026-11-30"},
+        "/invoices/{invoice_id}/overdue": {"on": "2026-11-30"},
         "/invoices/{invoice_id}/credit-notes": {"reason": "wrong_hours", "issued_on": "2026-11-02"},
         "/customers/{employer_id}/vat-status": {"vat_exempt": False, "reason": "a company in business (test)"},
         "/employments/{employment_id}/pay-subsidy-decisions": {

@@ -94,8 +94,11 @@ async def test_the_demos_payroll_invoices_payments_and_claims(five_services, tok
     assert [(payment["amount"], payment["reference"]) for payment in unmatched] == [("50.00", "12344")]
     [noted] = await stored(payroll, "InvoiceOverdue")
     assert noted["data"]["invoice_id"] == shop["invoice_id"]
-    assert await call("POST", f"{base}/invoices/overdue", kemi, {"on": "2026-12-31"}) == (200, {"noted": 0}), \
-        "noted once"
+    assert (await call("POST", f"{base}/invoices/{shop['invoice_id']}/overdue", kemi, {"on": "2026-12-31"}))[0] \
+        == 409, "noted once"
+    status, problem = await call("POST", f"{base}/invoices/{paid[0]['invoice_id']}/overdue", kemi,
+                                 {"on": "2026-12-31"})
+    assert status == 422 and "is not overdue on 2026-12-31" in problem["detail"]
     status, overdue = await call("GET", f"{base}/invoices/{shop['invoice_id']}", kemi)
     [reminder] = overdue["reminders"]
     assert reminder["fee"] == "5.00" and Decimal(reminder["interest"]) > 0

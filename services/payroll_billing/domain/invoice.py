@@ -165,11 +165,20 @@ def register_payment(invoice: Invoice, invoice_id: UUID, payment_id: UUID, bank_
                             amount=amount, booked_on=booked_on, paid_total=paid_total, status=status)]
 
 
-def note_overdue(invoice: Invoice, invoice_id: UUID, on: date) -> list[Event]:
+class NoteOverdue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: date
+
+
+def note_overdue(invoice: Invoice, invoice_id: UUID, command: NoteOverdue) -> list[Event]:
     """Overdue once something is open after the due date; noted once."""
-    issued = _require_issued(invoice, invoice_id)
-    if invoice.overdue is not None or invoice.open_amount <= 0 or on <= issued.due_on:
-        return []
+    issued, on = _require_issued(invoice, invoice_id), command.on
+    if invoice.overdue is not None:
+        raise StateConflict(f"invoice {invoice_id} was noted overdue on {invoice.overdue.noted_on}")
+    if invoice.open_amount <= 0 or on <= issued.due_on:
+        raise RuleViolated("on", f"invoice {invoice_id} is not overdue on {on}: due {issued.due_on}, "
+                                 f"{invoice.open_amount} open")
     return [InvoiceOverdue(invoice_id=invoice_id, employer_id=issued.employer_id, due_on=issued.due_on,
                            open_amount=invoice.open_amount, noted_on=on)]
 

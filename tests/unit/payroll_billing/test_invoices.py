@@ -1,5 +1,5 @@
 """Invoices: lines, VAT by the rate table, references, credit notes, payments and reminders."""
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from itertools import cycle
 from uuid import UUID
@@ -8,7 +8,7 @@ import pytest
 from stdnum import iso11649
 
 from services.payroll_billing.domain.invoice import (INVOICE as INVOICE_KIND, BillableDay, CreditInvoice,
-                                                     InvoiceEmployer, SendReminder, credit, issue,
+                                                     InvoiceEmployer, NoteOverdue, SendReminder, credit, issue,
                                                      late_payment_interest, note_overdue, register_payment, remind)
 from services.payroll_billing.domain.money import finnish_reference, normalised_reference, reference_base
 from services.platform.errors import RuleViolated, StateConflict
@@ -155,20 +155,22 @@ def test_a_paid_invoice_gets_no_reminder():
         remind(invoice_state(paid), INVOICE, UUID(int=70), SendReminder(sent_on=date(2024, 11, 1)), date(2024, 11, 1))
 
 
-@pytest.mark.parametrize(("on", "noted"), [(date(2024, 10, 15), False), (date(2024, 10, 16), True)])
-def test_an_invoice_is_overdue_from_the_day_after_its_due_date_and_noted_once(on, noted):
+def test_an_invoice_is_overdue_from_the_day_after_its_due_date_and_noted_once():
     state = invoice_state()  # 1,255.00 due 15 October 2024
-    events = note_overdue(state, INVOICE, on)
-    assert [(event.open_amount, event.due_on) for event in events] == (
-        [(Decimal("1255.00"), date(2024, 10, 15))] if noted else [])
-    if noted:
-        assert note_overdue(fold(INVOICE_KIND, events, state), INVOICE, on + timedelta(days=9)) == []
+    with pytest.raises(RuleViolated, match="is not overdue on 2024-10-15: due 2024-10-15, 1255.00 open"):
+        note_overdue(state, INVOICE, NoteOverdue(on=date(2024, 10, 15)))
+    [event] = note_overdue(state, INVOICE, NoteOverdue(on=date(2024, 10, 16)))
+    assert (event.open_amount, event.due_on, event.noted_on) == (
+        Decimal("1255.00"), date(2024, 10, 15), date(2024, 10, 16))
+    with pytest.raises(StateConflict, match="noted overdue on 2024-10-16"):
+        note_overdue(fold(INVOICE_KIND, [event], state), INVOICE, NoteOverdue(on=date(2024, 10, 25)))
 
 
 def test_a_paid_invoice_is_not_overdue():
     [paid] = register_payment(invoice_state(), INVOICE, UUID(int=60), "bank-1", Decimal("1255.00"),
                               date(2024, 10, 20))
-    assert note_overdue(invoice_state(paid), INVOICE, date(2024, 10, 21)) == []
+    with pytest.raises(RuleViolated, match="0.00 open"):
+        note_overdue(invoice_state(paid), INVOICE, NoteOverdue(on=date(2024, 10, 21)))
 
 
 def test_the_payment_term_is_bounded():
