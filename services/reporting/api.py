@@ -7,8 +7,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from services.platform.errors import Forbidden
-from services.platform.http import RUNTIME, Route, invalid, principal_of
+from services.platform.http import RUNTIME, Route, callers_area, invalid, principal_of
 from services.reporting.dashboard import dashboard
 from services.reporting.reports.billing import billing
 from services.reporting.reports.document import Report, Scope
@@ -43,11 +42,7 @@ class InvoicedTotal(BaseModel):
 
 async def _rows(request: web.Request, query, table):
     """Figures of the caller's own employment area; `?employment_area=` may only name that one."""
-    area = principal_of(request).area
-    asked = request.query.get("employment_area", area)
-    if asked != area:
-        raise Forbidden(f"employment_area: the caller sees area {area} only, not {asked}")
-    query = query.where(table.c.employment_area == area)
+    query = query.where(table.c.employment_area == callers_area(request))
     async with request.app[RUNTIME].engine.connect() as connection:
         return (await connection.execute(query)).all()
 
@@ -99,11 +94,7 @@ def _int(request: web.Request, name: str, low: int, high: int) -> int:
 def scope_of(request: web.Request) -> Scope:
     """The caller's area and `?from=&to=`; counts are suppressed for anyone but the area's managers, and
     for a manager who asks (`?suppress=true`, to see what an outside reader sees)."""
-    principal = principal_of(request)
-    area = principal.area
-    asked = request.query.get("employment_area", area)
-    if asked != area:
-        raise Forbidden(f"employment_area: the caller sees area {area} only, not {asked}")
+    principal, area = principal_of(request), callers_area(request)
     first_day, last_day = _date(request, "from"), _date(request, "to")
     if first_day and last_day and first_day > last_day:
         raise invalid("to", "must not be before `from`")

@@ -17,7 +17,9 @@ directory (never the one on 4222). Stages:
                with and without tracing and metrics (observability.py)
 8. matching    rank 10,000 enrolled candidates for one opening, as a coordinator's screen does
                (matching.py)
-9. reports     every follow-up report, 50 times each, over the 1M stream's rebuilt projections for one
+9. payroll     a payroll run over 10,000 employments and the Finvoice documents of 10,000 invoices
+               (payroll.py)
+10. reports     every follow-up report, 50 times each, over the 1M stream's rebuilt projections for one
                area (a fifth of the stream): p50 and p99 (report_latency.py)
 
 Prints a table, then one JSON object on the last line; "events" says how many events each figure
@@ -49,7 +51,7 @@ from services.platform.event_store import EventStore
 from services.platform.nats_server import LocalNatsServer
 from services.platform.relay import OutboxRelay
 from services.platform.tables import events
-from tests.bench import append_per_command, matching, observability, report_latency
+from tests.bench import append_per_command, matching, observability, payroll, report_latency
 from tests.bench.workload import Change, Message, changes, messages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -297,6 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=2, help="raw replays and rebuilds per stream; the best counts")
     parser.add_argument("--commands", type=int, default=5000, help="commands of the per-command append comparison")
     parser.add_argument("--candidates", type=int, default=10_000, help="enrolled candidates matching ranks")
+    parser.add_argument("--employments", type=int, default=10_000, help="employments in the payroll run")
+    parser.add_argument("--invoices", type=int, default=10_000, help="invoices written as Finvoice")
     args = parser.parse_args(argv)
     stages = Stages()
     work = Path(tempfile.mkdtemp(prefix="polku-bench-"))
@@ -311,6 +315,8 @@ def main(argv: list[str] | None = None) -> None:
         observability_cost = observability.measure(work)
         stages.say(f"matching: {args.candidates:,} enrolled candidates ranked for one opening")
         matching_figures = matching.measure(work, args.candidates)
+        stages.say(f"payroll: a run over {args.employments:,} employments, {args.invoices:,} Finvoice documents")
+        payroll_figures = payroll.figures(work, args.employments, args.invoices)
         stages.say("reports: each follow-up report over the largest stream's rebuilt projections")
         report_figures = asyncio.run(report_latency.measure(
             str(work / f"reporting-{list(replays)[-1]}-{args.repeats}.db")))
@@ -327,10 +333,18 @@ def main(argv: list[str] | None = None) -> None:
           f"ratio {per_command['polku_vs_eventsourcing']}")
     print(observability.describe(observability_cost))
     print(matching.describe(matching_figures))
+    run, documents = payroll_figures["payroll_run"], payroll_figures["finvoice"]
+    print(f"payroll run: {run['employments']:,} employments ({run['approved_days']:,} approved days) in "
+          f"{run['seconds']} s, {run['employments_per_s']:,} employments/s")
+    print(f"Finvoice: {documents['invoices']:,} invoices in {documents['seconds']} s, "
+          f"{documents['invoices_per_s']:,}/s, "
+          f"{documents['mean_bytes']:,} bytes each; XSD validation {documents['validated_per_s']:,}/s, "
+          f"{documents['invalid_in_sample']} invalid of {documents['validated_sample']}")
     print(report_latency.describe(report_figures) + "\n")
     print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command,
                                                               "observability": observability_cost,
                                                               "matching": matching_figures,
+                                                              "payroll": payroll_figures,
                                                               "reports": report_figures}))
 
 

@@ -7,7 +7,7 @@ from contracts.events.employer import (GigJobPooled, OpeningFilled, OpeningRegis
                                        PlacementStarted, PooledTask)
 from contracts.events.intake import ClientEnrolled, ClientReferred, EligibilityAssessed
 from contracts.events.payroll_billing import EmployerInvoiced
-from services.payroll_billing.domain import finnish_reference, reference_base
+from services.payroll_billing.domain.money import finnish_reference, reference_base, rf_reference
 from tests.integration.histories import envelope_of
 from tests.integration.probe import publish
 
@@ -55,6 +55,7 @@ def follow_up_histories() -> list[tuple[str, list]]:
     """(area, the events of one aggregate in version order) for each aggregate."""
     c1, c2, c3, c4, c5, c6, t1 = (uuid4() for _ in range(7))
     invoice_id = uuid4()
+    reference = finnish_reference(reference_base(invoice_id))
     return [
         ("kemi", _client(c1, date(2026, 1, 5), True)),
         ("kemi", _client(c2, date(2026, 1, 7), True, gender="male")),
@@ -71,10 +72,11 @@ def follow_up_histories() -> list[tuple[str, list]]:
         ("kemi", _opening("hidden", date(2026, 2, 3), date(2026, 2, 20))),
         ("kemi", _opening("hidden", date(2026, 2, 17))),
         ("kemi", _opening("advertised", date(2026, 3, 2))),
-        ("kemi", [EmployerInvoiced(employment_id=uuid4(), invoice_id=invoice_id, employer_id=uuid4(),
-                                   hours=Decimal("20.00"), amount=Decimal("500.00"),
-                                   reference=finnish_reference(reference_base(invoice_id)),
-                                   issued_on=date(2026, 3, 5), due_on=date(2026, 3, 19))]),
+        ("kemi", [EmployerInvoiced(invoice_id=invoice_id, employer_id=uuid4(), period_start=date(2026, 2, 1),
+                                   period_end=date(2026, 2, 28), hours=Decimal("20.00"), amount=Decimal("500.00"),
+                                   vat_amount=Decimal("127.50"), total=Decimal("627.50"), vat_rules=("vat_25_5",),
+                                   reference=reference, rf_reference=rf_reference(reference),
+                                   issued_on=date(2026, 3, 5), due_on=date(2026, 3, 19), lines=())]),
     ]
 
 
