@@ -39,6 +39,9 @@ class Route:
     body: type[BaseModel] | None = None
     response: Any = None
     status: int = 200
+    # A page with no data of its own (reporting's dashboard): a browser loads it without a token, and
+    # the page calls the token-guarded API. Not part of the API, so not in OpenAPI or the access matrix.
+    page: bool = False
     # A route that takes a file (a bank's camt.054) may take more than a JSON body, and says its type.
     max_body_bytes: int = MAX_BODY_BYTES
     file_type: str | None = None
@@ -130,7 +133,7 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
             raise too_large(route.max_body_bytes)
         args = [await parse_body(request, route.body)] if route.body else []
         result = await route.handler(request, *args)
-        if isinstance(result, web.StreamResponse):  # a document that is not JSON (XML, HTML)
+        if isinstance(result, web.StreamResponse):  # a document that is not JSON (XML, CSV, XLSX, HTML)
             return result
         return web.json_response(_to_json(result), status=route.status, dumps=lambda v: json.dumps(v))
 
@@ -160,13 +163,13 @@ def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
-def guard(verifier: TokenVerifier, access: dict[str, frozenset[str]]):
+def guard(verifier: TokenVerifier, access: dict[str, frozenset[str]], pages: frozenset[str] = frozenset()):
     """Authentication (401) and the access matrix (403) in front of every non-public route."""
 
     @web.middleware
     async def authenticate(request: web.Request, handler) -> web.StreamResponse:
         resource = request.match_info.route.resource
-        if request.path in PUBLIC_PATHS or resource is None:
+        if request.path in PUBLIC_PATHS or request.path in pages or resource is None:
             return await handler(request)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -198,7 +201,7 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
                      access: dict[str, frozenset[str]]) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
-    for route in routes:
+    for route in (route for route in routes if not route.page):
         roles = sorted(access.get(f"{route.method} {route.path}", ()))
         operation: dict[str, Any] = {
             "operationId": route.handler.__name__,
@@ -247,11 +250,13 @@ def _schemas_of(model: type[BaseModel]) -> dict[str, Any]:
 def build_app(title: str, description: str, routes: Sequence[Route],
               ready: Callable[[], Awaitable[dict[str, bool]]], verifier: TokenVerifier,
               access: dict[str, frozenset[str]]) -> web.Application:
-    missing = [f"{route.method} {route.path}" for route in routes if f"{route.method} {route.path}" not in access]
+    missing = [f"{route.method} {route.path}" for route in routes
+               if not route.page and f"{route.method} {route.path}" not in access]
     if missing:
         raise ValueError(f"{title}: no roles in services/access.yaml for {', '.join(missing)}")
     largest = max([MAX_BODY_BYTES, *(route.max_body_bytes for route in routes)])
-    app = traced_application(client_max_size=largest, middlewares=[problems, guard(verifier, access)])
+    pages = frozenset(route.path for route in routes if route.page)
+    app = traced_application(client_max_size=largest, middlewares=[problems, guard(verifier, access, pages)])
     app[MAX_BODY] = largest
     document = openapi_document(title, description, routes, access)
 

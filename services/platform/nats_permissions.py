@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contracts.envelope import SUBJECT_ROOT, event_subject
+from services.areas import areas
 from services.platform.bus import inbox_prefix
 from services.platform.config import SERVICE_PORTS, Settings
 from services.platform.dead_letters import DEAD_LETTER_ROOT
@@ -53,9 +54,9 @@ if TYPE_CHECKING:
     from services.platform.consumer import Subscription
 
 OPS_USER = "ops"
-# Employment areas that have a read-only reporting consumer user, `reporting-<area>`.
-# Add an area here and regenerate deploy/nats/users.conf.
-REPORTING_AREAS = ("kemi", "tornio")
+# Employment areas that have a read-only reporting consumer user, `reporting-<area>`: every area of
+# services/areas.yaml. Add an area there and regenerate deploy/nats/users.conf.
+REPORTING_AREAS = tuple(areas())
 DEPLOY_USERS_FILE = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "users.conf"
 EMBEDDED_CONFIG = "auth.conf"
 EMBEDDED_CREDENTIALS = "credentials.json"
