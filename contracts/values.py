@@ -1,4 +1,5 @@
 """Value types that travel in events and commands."""
+import unicodedata
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -6,6 +7,25 @@ from pydantic import AfterValidator, Field, PlainSerializer
 from stdnum.exceptions import InvalidChecksum, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fi import ytunnus
+
+
+def _no_control_characters(value: str) -> str:
+    """A control character (NUL, a line feed, an escape, …) in a name or a code is never meant, and some
+    stores cut text at a NUL; refused before anything is stored."""
+    if any(unicodedata.category(character) == "Cc" for character in value):
+        raise ValueError("must not contain control characters (such as NUL, tab or line feed)")
+    return value
+
+
+# A line of text: no control characters. Multi-line free text (notes) takes MultilineText.
+Text = Annotated[str, AfterValidator(_no_control_characters)]
+
+
+def _only_line_breaks(value: str) -> str:
+    return _no_control_characters(value.replace("\r\n", "").replace("\n", "").replace("\t", ""))
+
+
+MultilineText = Annotated[str, AfterValidator(_only_line_breaks)]
 
 BUSINESS_ID_FORMAT = "7 digits, a hyphen and a check digit, e.g. 0210427-6"
 
@@ -49,7 +69,9 @@ BilledHours = Annotated[
     PlainSerializer(lambda hours: f"{hours:.2f}", return_type=str, when_used="json"),
 ]
 
-AgeBand = Literal["under_25", "25_29", "30_54", "55_plus"]
+# under_18 and 18_24 since ClientReferred version 2 (ESF+ counts under 18 and 18-29); under_25 only in
+# version 1 events, which cannot be split.
+AgeBand = Literal["under_18", "18_24", "under_25", "25_29", "30_54", "55_plus"]
 Gender = Literal["female", "male", "non_binary", "unknown"]
 EmployerType = Literal["company", "association", "foundation", "city_unit"]
 AreaCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="employment area (työllisyysalue) code")]

@@ -89,6 +89,14 @@ def path_uuid(request: web.Request, name: str) -> UUID:
         raise invalid(name, "must be a UUID") from None
 
 
+def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    """The query string as `model` (one value per name); 422 naming each parameter and its rule."""
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as error:
+        raise invalid_fields(error) from None
+
+
 def stated_purpose(request: web.Request, required: bool = False) -> str | None:
     """The X-Purpose header: why the caller acts, kept in the audit log (at most 255 characters)."""
     purpose = request.headers.get(PURPOSE_HEADER, "").strip()

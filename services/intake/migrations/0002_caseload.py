@@ -1,0 +1,21 @@
+"""Intake's caseload: a row per client for case workers' lists and the follow-ups due.
+
+Revision ID: intake_0002
+Revises: intake_0001
+"""
+from alembic import op
+
+from services.intake.tables import caseload
+
+revision = "intake_0002"
+down_revision = "intake_0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    caseload.create(op.get_bind())
+
+
+def downgrade() -> None:
+    caseload.drop(op.get_bind())
