@@ -55,9 +55,25 @@ def schema_path(cls: type[Event]) -> str:
 def event_schema(cls: type[Event]) -> dict[str, Any]:
     """The schema of `data`; its $id is the envelope's `dataschema`, so a reader can look it up."""
     name = cls.__name__
-    schema = cls.model_json_schema(mode="serialization")
+    schema = _inline_definitions(cls.model_json_schema(mode="serialization"))
     return {"$schema": DIALECT, "$id": dataschema_for(name, cls.schema_version), "$comment": GENERATED_BY,
             **schema, "title": f"{name} (schema version {cls.schema_version})", "description": _doc(cls)}
+
+
+def _inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every `#/$defs/...` reference replaced by its definition, so it stays whole when
+    embedded in the AsyncAPI document (events nest small value objects, never recursively)."""
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference.startswith("#/$defs/"):
+                return inline(definitions[reference.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        return [inline(item) for item in node] if isinstance(node, list) else node
+
+    return inline(schema)
 
 
 def envelope_schema() -> dict[str, Any]:

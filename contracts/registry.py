@@ -1,7 +1,11 @@
 """Which event class a type name means, and how old versions are brought up to date."""
 from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
-from contracts.events.employer import EmployerRegistered, PlacementStarted
+from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrected, EmployerRegistered, GigJobPooled,
+                                       GigTaskOffered, GigTaskPooled, OpeningExpired, OpeningFilled, OpeningRegistered,
+                                       OpeningWithdrawn, PartnershipAgreementEnded, PartnershipAgreementSigned,
+                                       PlacementEnded, PlacementExtended, PlacementStarted, ProposalAccepted,
+                                       ProposalDeclined)
 from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, ClientEnrolled, ClientExited,
                                      ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
                                      EntryFactsCorrected, EntryFactsRecorded, SixMonthFollowUpRecorded,
@@ -36,7 +40,22 @@ EVENT_TYPES: dict[str, type[Event]] = {
         StepExtended,
         PathwayClosed,
         EmployerRegistered,
+        EmployerDetailsCorrected,
+        PartnershipAgreementSigned,
+        PartnershipAgreementEnded,
+        OpeningRegistered,
+        OpeningFilled,
+        OpeningWithdrawn,
+        OpeningExpired,
+        GigTaskOffered,
+        GigTaskPooled,
         PlacementStarted,
+        GigJobPooled,
+        PlacementExtended,
+        PlacementEnded,
+        CandidateProposed,
+        ProposalAccepted,
+        ProposalDeclined,
         EmploymentOpened,
         TimesheetApproved,
         EmployerInvoiced,

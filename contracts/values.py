@@ -1,31 +1,12 @@
 """Value types that travel in events and commands."""
-import unicodedata
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 from stdnum.exceptions import InvalidChecksum, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fi import ytunnus
 
-
-def _no_control_characters(value: str) -> str:
-    """A control character (NUL, a line feed, an escape, …) in a name or a code is never meant, and some
-    stores cut text at a NUL; refused before anything is stored."""
-    if any(unicodedata.category(character) == "Cc" for character in value):
-        raise ValueError("must not contain control characters (such as NUL, tab or line feed)")
-    return value
-
-
-# A line of text: no control characters. Multi-line free text (notes) takes MultilineText.
-Text = Annotated[str, AfterValidator(_no_control_characters)]
-
-
-def _only_line_breaks(value: str) -> str:
-    return _no_control_characters(value.replace("\r\n", "").replace("\n", "").replace("\t", ""))
-
-
-MultilineText = Annotated[str, AfterValidator(_only_line_breaks)]
 
 BUSINESS_ID_FORMAT = "7 digits, a hyphen and a check digit, e.g. 0210427-6"
 
@@ -73,5 +54,27 @@ BilledHours = Annotated[
 # version 1 events, which cannot be split.
 AgeBand = Literal["under_18", "18_24", "under_25", "25_29", "30_54", "55_plus"]
 Gender = Literal["female", "male", "non_binary", "unknown"]
-EmployerType = Literal["company", "association", "foundation", "city_unit"]
+EmployerType = Literal["company", "association", "foundation", "city_unit", "other_public"]
+Tag = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="an anonymous tag: a requirement of a job "
+                                                                      "or a skill of a client, e.g. forklift_licence")]
 AreaCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="employment area (työllisyysalue) code")]
+
+
+def _no_control_characters(value: str) -> str:
+    if any(ord(character) < 32 or 127 <= ord(character) < 160 for character in value):
+        raise ValueError("must not contain control characters (such as NUL, tab or a line break)")
+    return value
+
+
+# One line of text a person typed: trimmed, never empty, no control characters (a NUL would be cut
+# short by SQLite's JSON functions, a line break would forge lines in a CSV or a log).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 AfterValidator(_no_control_characters)]
+
+
+def _only_line_breaks(value: str) -> str:
+    return _no_control_characters(value.replace("\r\n", "").replace("\n", "").replace("\t", ""))
+
+
+# Free text of several lines (a case worker's notes): line breaks and tabs, no other control characters.
+MultilineText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_only_line_breaks)]

@@ -4,13 +4,13 @@ A client's history is one stream: each referral opens an enrolment period (`peri
 exit closes it; a client referred again later starts the next period with the earlier ones kept.
 """
 from datetime import date
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.base import Event
-from contracts.values import AgeBand, AreaCode, Gender
+from contracts.values import AgeBand, AreaCode, Gender, Tag
 
 TargetGroup = Literal["long_term_unemployed", "structurally_unemployed", "youth", "over_54", "partially_able_to_work"]
 # A client's status, the same words in intake's API, in reporting and in the documentation.
@@ -31,8 +31,6 @@ Disclosure = Literal["yes", "no", "not_asked", "declined_to_say"]
 ExitStatus = Literal["employed_company", "employed_association", "employed_foundation", "employed_city_unit",
                      "employed_other_public", "self_employed", "in_education_or_training", "in_rehabilitation",
                      "unemployed", "inactive", "moved_away", "other"]
-# A skill tag: a lowercase slug such as "forklift_licence"; an anonymous fact, never free text.
-SkillTag = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
 
 
 class ClientEvent(Event):
@@ -140,7 +138,7 @@ class CaseWorkerAssigned(ClientEvent):
 class SkillTagsRecorded(ClientEvent):
     """The client's skills as anonymous tags; replaces the tags recorded before."""
 
-    skill_tags: tuple[SkillTag, ...]
+    skill_tags: tuple[Tag, ...]
 
 
 class ClientExited(ClientEvent):

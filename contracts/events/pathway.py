@@ -13,21 +13,22 @@ from uuid import UUID
 from pydantic import Field, PlainSerializer
 
 from contracts.events.base import Event
+from contracts.events.employer import PlacementKind
 
 # The goal of a pathway (polku): work, education, rehabilitation or a business of one's own.
 PathwayKind = Literal["employment", "training", "entrepreneurship", "rehabilitation"]
-# Steps a case worker decides (start_period = starttijakso, the assessment at the start).
-CaseWorkerStepKind = Literal["start_period", "coaching", "training", "rehabilitative_work", "studies",
-                             "own_business"]
-# Steps that are placements with an employer (the employer service's PlacementKind); "placement" only
-# in version 1 StepStarted events, which did not say which kind.
-PlacementStepKind = Literal["pay_subsidised_work", "work_trial", "gig_work", "apprenticeship", "open_market",
-                            "placement"]
-StepKind = Literal[CaseWorkerStepKind, PlacementStepKind]
+# Steps a case worker decides: start_period (starttijakso, the assessment at the start), job coaching
+# (työhönvalmennus), training (labour market training), studies, and a business of one's own.
+CaseWorkerStepKind = Literal["start_period", "coaching", "training", "studies", "own_business"]
+# Steps that are placements with an employer are of the employer service's PlacementKind (work trial,
+# rehabilitative work, pay-subsidised work, gig work, apprenticeship, open market); "placement" only in
+# version 1 StepStarted events, which did not say which kind.
+StepKind = Literal[CaseWorkerStepKind, PlacementKind, Literal["placement"]]
 InterruptionReason = Literal["client_illness", "client_moved_away", "client_found_work", "client_chose_to_stop",
                              "host_ended", "interrupted_by_client", "interrupted_by_employer", "pathway_closed",
                              "other"]
-HostType = Literal["company", "association", "foundation", "city_unit", "education_provider", "none"]
+# Who provides a step the case worker decides (the foundation sells coaching to the city).
+Provider = Literal["city", "foundation", "education_provider", "te_office", "other"]
 WeeklyHours = Annotated[
     Decimal,
     Field(ge=0, le=80, max_digits=4, decimal_places=1),
@@ -74,7 +75,7 @@ class StepPlanned(PathwayEvent):
     hours_per_day: Decimal | None = Field(gt=0, le=12, max_digits=3, decimal_places=1)
     hours_per_week: WeeklyHours | None
     full_time: bool
-    host_type: HostType
+    provider: Provider
 
 
 class StepStarted(PathwayEvent):

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.intake.domain import PersonalData
+from services.intake.domain.personal_data import PersonalData
 from services.intake.tables import vault
 from services.platform.config import Settings, master_key_bytes
 from services.platform.key_files import create_once

@@ -24,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
 from contracts.events.employer import PlacementStarted
-from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
-                                     ConsentWithdrawn, EligibilityAssessed)
+from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, ClientEnrolled, ClientExited,
+                                     ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
+                                     EntryFactsCorrected, EntryFactsRecorded, SixMonthFollowUpRecorded,
+                                     SkillTagsRecorded)
 from contracts.events.payroll_billing import EmployerInvoiced
 from services.platform.consumer import Item
 from services.reporting.tables import clients, invoices, placements
@@ -85,7 +87,10 @@ def _client(row: Row | None, event: Event) -> Row:
             return row | {"status": status, "eligibility_criterion": event.criterion}
         case ClientEnrolled():
             return row | {"status": "enrolled"}
-        case ClientDataErased() | ConsentRecorded() | ConsentWithdrawn():
+        case ClientExited():
+            return row | {"status": "exited"}
+        case (ClientDataErased() | ConsentRecorded() | ConsentWithdrawn() | EntryFactsRecorded()
+              | EntryFactsCorrected() | CaseWorkerAssigned() | SkillTagsRecorded() | SixMonthFollowUpRecorded()):
             # Nothing a report counts: erasure leaves the anonymous facts as they were. Taken all the
             # same, so the row's version follows the client's and later events are not held back.
             return row
@@ -106,13 +111,11 @@ CLIENTS = Projector(clients, "client_id", _client)
 PLACEMENTS = Projector(placements, "placement_id", _placement)
 INVOICES = Projector(invoices, "invoice_id", _invoice, follows_aggregate=False)
 
+CLIENT_EVENTS = (ClientReferred, EntryFactsRecorded, EntryFactsCorrected, EligibilityAssessed, ClientEnrolled,
+                 CaseWorkerAssigned, SkillTagsRecorded, ClientExited, SixMonthFollowUpRecorded, ClientDataErased,
+                 ConsentRecorded, ConsentWithdrawn)
 PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
-    ClientReferred: (CLIENTS, lambda event: str(event.client_id)),
-    EligibilityAssessed: (CLIENTS, lambda event: str(event.client_id)),
-    ClientEnrolled: (CLIENTS, lambda event: str(event.client_id)),
-    ClientDataErased: (CLIENTS, lambda event: str(event.client_id)),
-    ConsentRecorded: (CLIENTS, lambda event: str(event.client_id)),
-    ConsentWithdrawn: (CLIENTS, lambda event: str(event.client_id)),
+    **{event_type: (CLIENTS, lambda event: str(event.client_id)) for event_type in CLIENT_EVENTS},
     PlacementStarted: (PLACEMENTS, lambda event: str(event.placement_id)),
     EmployerInvoiced: (INVOICES, lambda event: str(event.invoice_id)),
 }

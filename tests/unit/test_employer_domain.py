@@ -55,7 +55,7 @@ def test_an_employer_is_registered_once():
     ({"business_id": "0210427-5"}, "business_id", "check digit does not match"),
     ({"business_id": "021042"}, "business_id", "wrong length"),
     ({"name": ""}, "name", "at least 1 character"),
-    ({"employer_type": "ministry"}, "employer_type", "'company', 'association', 'foundation' or 'city_unit'"),
+    ({"employer_type": "ministry"}, "employer_type", "'city_unit' or 'other_public'"),
     ({"employment_area": "Kemi Area"}, "employment_area", "should match pattern"),
 ])
 def test_a_bad_registration_names_the_field_and_rule(overrides, field, rule):

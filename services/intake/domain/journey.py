@@ -1,6 +1,5 @@
 """The case worker's work on an enrolled client: reassignment, skill tags, corrected entry facts, the
 exit with its status, and the follow-up six months later. Timing rules are data (exit_rules.yaml)."""
-import calendar
 from datetime import date, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -10,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events.base import Event
 from contracts.events.intake import (CaseWorkerAssigned, ClientExited, EntryFactsCorrected, ExitStatus,
-                                     SixMonthFollowUpRecorded, SkillTag, SkillTagsRecorded)
-from contracts.values import Text
+                                     SixMonthFollowUpRecorded, SkillTagsRecorded)
+from contracts.values import Tag, Text
 from services.intake.domain.client import Client, Period, ensure_handles, existing
 from services.platform.auth import Principal
 from services.intake.domain.referral import EntryFactsInput
+from services.platform.dates import add_months
 from services.platform.errors import RuleViolated, StateConflict
 
 
@@ -30,13 +30,6 @@ class TimingRule(BaseModel):
 
 TIMING = {name: TimingRule.model_validate(rule)
           for name, rule in yaml.safe_load((Path(__file__).parent / "exit_rules.yaml").read_text()).items()}
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, or the month's last day when it is shorter (31 Aug + 6 = 28/29 Feb)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def follow_up_due_on(exited_on: date) -> date:
@@ -57,7 +50,7 @@ class ReassignCaseWorker(BaseModel):
 class RecordSkillTags(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    skill_tags: list[SkillTag] = Field(max_length=50, description='lowercase slugs, e.g. "forklift_licence"')
+    skill_tags: list[Tag] = Field(max_length=50, description='lowercase slugs, e.g. "forklift_licence"')
 
     @field_validator("skill_tags")
     @classmethod

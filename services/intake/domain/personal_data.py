@@ -73,7 +73,7 @@ class PersonalData(BaseModel):
     personal_identity_code: PersonalIdentityCode = Field(repr=False)
     email: Email | None = Field(default=None, repr=False, description="an e-mail address, name@domain")
     phone: Phone | None = Field(default=None, repr=False, description="a phone number, e.g. +358 40 123 4567")
-    notes: MultilineText | None = Field(default=None, max_length=4000, repr=False,
+    notes: MultilineText | None = Field(default=None, repr=False,
                                           description="the case worker's free-text notes; never shared with partners")
 
 
