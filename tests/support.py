@@ -35,7 +35,8 @@ BOTH_DATABASES = pytest.mark.parametrize(
 
 def referral_body(area: str = "kemi", case_worker: str = "cw-own", **overrides: Any) -> dict[str, Any]:
     """A POST /clients body for an eligible client (450 subsidy days), enrolled with `case_worker`."""
-    return {"employment_area": area, "municipality": area.capitalize(), "referred_by": "te_office", "age": 34,
+    return {"programme": "kemi_model", "employment_area": area, "municipality": area.capitalize(),
+            "referred_by": "te_office", "age": 34,
             "gender": "female", "labour_market_subsidy_days": 450, "unemployed_months": 16,
             "case_worker_id": case_worker} | overrides
 

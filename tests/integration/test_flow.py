@@ -32,7 +32,7 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
     url = url_of(five_services)
     created = await load_demo(url, token)
     kemi, tornio = token("manager", "kemi"), token("manager", "tornio")
-    assert created == {"clients": 10, "employers": 3, "placements": 5, "invoices": 3}
+    assert created == {"clients": 22, "employers": 3, "placements": 5, "invoices": 3}
 
     async def invoices_reported() -> bool:
         totals = (await get_json(f"{url('reporting')}/reports/invoiced-totals", kemi)
@@ -49,8 +49,8 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
         {"employment_area": "tornio", "invoices": 1, "hours": "60.25", "amount": "1867.75"}]
     statuses = (await get_json(f"{url('reporting')}/reports/clients-by-status", kemi)
                 + await get_json(f"{url('reporting')}/reports/clients-by-status", tornio))
-    assert sum(row["clients"] for row in statuses) == 10
-    assert {row["status"] for row in statuses} == {"enrolled", "not_eligible"}
+    assert sum(row["clients"] for row in statuses) == 22
+    assert {row["status"] for row in statuses} == {"enrolled", "not_eligible", "exited"}
     assert await get_json(f"{url('reporting')}/reports/placements-by-employer-type?employment_area=tornio",
                           tornio) == [{"employment_area": "tornio", "employer_type": "company", "placements": 1}]
 
@@ -79,7 +79,8 @@ async def _placements_of(engine) -> list[dict]:
 async def _has_started_step(url, client_id: str, token: str) -> bool:
     async with aiohttp.ClientSession(headers=bearer(token)) as http, \
             http.get(f"{url('pathway')}/clients/{client_id}/pathway") as response:
-        return response.status == 200 and len((await response.json())["started_placements"]) == 1
+        return response.status == 200 and [step["step_kind"] for step in (await response.json())["steps"]
+                                           if step["placement_id"]] == ["pay_subsidised_work"]
 
 
 async def test_one_trace_runs_from_the_http_request_through_every_event_and_consumer(five_services, span_exporter,
@@ -90,7 +91,8 @@ async def test_one_trace_runs_from_the_http_request_through_every_event_and_cons
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         async with http.post(f"{url('intake')}/clients", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
                                                                   **bearer(token("integration"))},
-                             json={"employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office",
+                             json={"programme": "kemi_model", "employment_area": "kemi", "municipality": "Kemi",
+                                   "referred_by": "te_office",
                                    "age": 30, "gender": "female", "labour_market_subsidy_days": 600,
                                    "unemployed_months": 20, "case_worker_id": "cw-1"}) as response:
             client_id = (await response.json())["client_id"]

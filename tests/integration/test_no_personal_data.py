@@ -117,7 +117,8 @@ async def test_the_demo_puts_no_personal_data_on_the_bus_in_logs_or_in_spans(cap
     assert status == 403
     bad = demo_person(5) | {"personal_identity_code": demo_person(5)["personal_identity_code"][:-1] + "?"}
     status, _, raw = await call("POST", f"{url('intake')}/clients", token("integration", "kemi"), {
-        "employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office", "age": 52, "gender": "male",
+        "programme": "kemi_model", "employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office",
+        "age": 52, "gender": "male",
         "labour_market_subsidy_days": 900, "unemployed_months": 40, "case_worker_id": "cw-kemi-3", "person": bad})
     assert status == 422 and "person.personal_identity_code" in raw
     status, _, _ = await call("POST", f"{url('intake')}/clients/{fourth}/erasure",
