@@ -110,15 +110,17 @@ BUSINESS_IDS = {"kemi": "0210427-6", "tornio": "1013712-3"}
 
 
 async def create_history(url: Callable[[str], str], token: Callable[..., str], area: str,
-                         case_worker: str | None = None, person: dict | None = None) -> dict[str, str]:
+                         case_worker: str | None = None, person: dict | None = None,
+                         referred_on: str | None = None) -> dict[str, str]:
     """Through the APIs, as the roles that do it in real life: a referral (an eligible client, owned by
-    `case_worker`, with `person` for intake's vault when given), an employer, a placement, the
+    `case_worker`, with `person` for intake's vault when given, on `referred_on` or today), an employer, a placement, the
     employment it opens, an approved timesheet and an invoice. Returns the ids by path parameter name:
     client_id, employer_id, placement_id, employment_id."""
     case_worker = case_worker or f"cw-{area}"
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         async with http.post(f"{url('intake')}/clients", headers=bearer(token("case_worker", area, case_worker)),
-                             json=referral_body(area, case_worker, **({"person": person} if person else {}))
+                             json=referral_body(area, case_worker, **({"person": person} if person else {}),
+                                                **({"referred_on": referred_on} if referred_on else {}))
                              ) as response:
             client_id = (await response.json())["client_id"]
         coordinator = bearer(token("employer_coordinator", area))

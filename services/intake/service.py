@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from services.intake.api import ROUTES
+from services.intake.bus_referrals import bus_referrals
 from services.intake.caseload_api import ROUTES as CASELOAD_ROUTES
 from services.intake.policies import SUBSCRIPTION
 from services.platform.service import ServiceDefinition
@@ -15,4 +16,5 @@ SERVICE = ServiceDefinition(
     routes=ROUTES + CASELOAD_ROUTES,
     subscription=SUBSCRIPTION,
     migrations=Path(__file__).parent / "migrations",
+    inbound=(bus_referrals,),
 )

@@ -2,6 +2,7 @@
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -20,6 +21,7 @@ from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
+from services.platform.inbound import Inbound, answer
 from services.platform.logs import setup_logging
 from services.platform.relay import OutboxRelay
 from services.platform.tracing import setup_tracing, trace_sql
@@ -37,6 +39,8 @@ class ServiceDefinition:
     routes: list[Route]
     subscription: Subscription | None = None
     migrations: Path | None = None
+    # Core NATS subjects it answers (request and reply), each built with the running service.
+    inbound: tuple[Callable[["ServiceRuntime"], Inbound], ...] = ()
 
 
 class ServiceRuntime:
@@ -111,6 +115,8 @@ class ServiceRuntime:
             except Exception:  # a check for the operators, never a reason not to start
                 log.warning("could not compare the consumer on the server with this service's settings",
                             exc_info=True)
+        for make_inbound in self.definition.inbound:
+            await answer(self.broker.config.connection_state.connection, make_inbound(self))
         self.relay = OutboxRelay(
             self.engine, self.broker.config.connection_state.stream, self.settings.stream,
             self.settings.relay_batch_size, self.settings.relay_idle_poll_s, self.settings.publish_timeout_s,
