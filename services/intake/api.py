@@ -209,6 +209,16 @@ async def read_personal_data(request: web.Request) -> PersonalDataView:
     return PersonalDataView(client_id=client_id, **person.model_dump())
 
 
+async def store_personal_data(request: web.Request, person: PersonalData) -> PersonalDataView:
+    client_id, runtime = path_uuid(request, "client_id"), request.app[RUNTIME]
+    async with runtime.unit_of_work(request) as uow:
+        client, _ = await uow.read(CLIENT, str(client_id))
+        consent.store_personal_data(client, client_id, principal_of(request))
+        await vault_for(runtime.settings).store(uow.connection, str(client_id), person)
+        await uow.audit_action("store personal data", f"Client {client_id}")
+    return PersonalDataView(client_id=client_id, **person.model_dump())
+
+
 async def erase_personal_data(request: web.Request, command: EraseClientData) -> ClientView:
     client_id, runtime = path_uuid(request, "client_id"), request.app[RUNTIME]
     async with runtime.unit_of_work(request) as uow:
@@ -278,6 +288,9 @@ ROUTES = [
     Route("GET", "/clients/{client_id}/personal-data", read_personal_data,
           "The client's personal data, for their own case worker; the X-Purpose header says why (audited)",
           response=PersonalDataView),
+    Route("PUT", "/clients/{client_id}/personal-data", store_personal_data,
+          "Give or correct the client's personal data (after a referral over the bus, which carries none); "
+          "it goes to the vault only", body=PersonalData, response=PersonalDataView),
     Route("POST", "/clients/{client_id}/erasure", erase_personal_data,
           "Erase the client's personal data by deleting its key (crypto-shredding); the anonymous history stays",
           body=EraseClientData, response=ClientView),

@@ -75,6 +75,8 @@ class Vault:
             raise VaultUnreadable(f"the vault row of client {client_id} holds data that is no longer valid") from None
 
     async def store(self, connection: AsyncConnection, client_id: str, person: PersonalData) -> None:
+        """The client's personal data, replacing what was kept (sealed again under a new client key)."""
+        await connection.execute(delete(vault).where(vault.c.client_id == client_id))
         await connection.execute(insert(vault).values(**self.seal(client_id, person)))
 
     async def load(self, connection: AsyncConnection, client_id: str) -> PersonalData | None:

@@ -205,3 +205,19 @@ async def test_a_step_breaking_its_rule_is_refused_naming_the_rule_and_its_sourc
 async def event_count(engine) -> int:
     async with engine.connect() as connection:
         return (await connection.execute(select(func.count()).select_from(events))).scalar_one()
+
+
+async def test_the_person_follows_a_referral_without_one_over_http(start_service, token):
+    """As after a referral over the bus: the referring system sends the person under the client id."""
+    intake = await start_service(INTAKE)
+    _, answer, _ = await call("POST", f"{base_url(intake)}/clients", token("integration"), referral())
+    client_id = answer["client_id"]
+    personal = f"{base_url(intake)}/clients/{client_id}/personal-data"
+    status, _, raw = await call("PUT", personal, token("integration"), PERSON | {"name": "Ke\u0000"})
+    assert status == 422 and "control characters" in raw
+    status, _, raw = await call("PUT", personal, token("integration"), PERSON)
+    assert status == 200, raw
+    status, read, raw = await call("GET", personal, token("case_worker", "kemi", "cw-a"), headers=purpose())
+    assert (status, read["name"]) == (200, PERSON["name"])
+    status, _, _ = await call("PUT", personal, token("case_worker", "kemi", "cw-other"), PERSON)
+    assert status == 403

@@ -53,6 +53,16 @@ def read_personal_data(client: Client, client_id, actor: Principal) -> None:
     not_erased(client, client_id)
 
 
+def store_personal_data(client: Client, client_id, actor: Principal) -> None:
+    """The referring system (a referral over the bus sends the person this way) or the own case worker
+    gives or corrects the person; never after an erasure."""
+    if "integration" in actor.roles:
+        existing(client, client_id)
+    else:
+        ensure_own_client(client, client_id, actor)
+    not_erased(client, client_id)
+
+
 def record_consent(client: Client, client_id, consent_id: UUID, actor: Principal, command: RecordConsent,
                    today: date) -> list[Event]:
     ensure_own_client(client, client_id, actor)
