@@ -21,7 +21,8 @@ from services.intake.domain.personal_data import SHARED_FIELDS, PersonalData
 from services.intake.domain.referral import ReferClient, refer
 from services.intake.vault import scrub, shred, vault_for
 from services.platform.errors import NotFound
-from services.platform.http import RUNTIME, Route, invalid, invalid_fields, path_uuid, principal_of, stated_purpose
+from services.platform.http import (RUNTIME, Route, invalid_fields, path_int, path_uuid, principal_of,
+                                    stated_purpose)
 from services.platform.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -141,52 +142,38 @@ async def refer_again(request: web.Request, referral: ReferClient) -> ClientView
     return _view(client_id, client)
 
 
-async def reassign_case_worker(request: web.Request, command: ReassignCaseWorker) -> ClientView:
+async def _journey(request: web.Request, decide) -> ClientView:
+    """`decide(client, client_id, actor)` on the client of the path, its caseload row kept with it."""
     client_id = path_uuid(request, "client_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        client = await _decided(uow, client_id, lambda client: journey.reassign(
-            client, client_id, principal_of(request), command, date.today()))
+        client = await _decided(uow, client_id, lambda client: decide(client, client_id, principal_of(request)))
     return _view(client_id, client)
+
+
+async def reassign_case_worker(request: web.Request, command: ReassignCaseWorker) -> ClientView:
+    return await _journey(request, lambda client, client_id, actor: journey.reassign(
+        client, client_id, actor, command, date.today()))
 
 
 async def record_skill_tags(request: web.Request, command: RecordSkillTags) -> ClientView:
-    client_id = path_uuid(request, "client_id")
-    async with request.app[RUNTIME].unit_of_work(request) as uow:
-        client = await _decided(uow, client_id, lambda client: journey.record_skill_tags(
-            client, client_id, principal_of(request), command))
-    return _view(client_id, client)
+    return await _journey(request, lambda client, client_id, actor: journey.record_skill_tags(
+        client, client_id, actor, command))
 
 
 async def correct_entry_facts(request: web.Request, command: CorrectEntryFacts) -> ClientView:
-    client_id = path_uuid(request, "client_id")
-    async with request.app[RUNTIME].unit_of_work(request) as uow:
-        client = await _decided(uow, client_id, lambda client: journey.correct_entry_facts(
-            client, client_id, principal_of(request), command, date.today()))
-    return _view(client_id, client)
+    return await _journey(request, lambda client, client_id, actor: journey.correct_entry_facts(
+        client, client_id, actor, command, date.today()))
 
 
 async def exit_client(request: web.Request, command: ExitClient) -> ClientView:
-    client_id = path_uuid(request, "client_id")
-    async with request.app[RUNTIME].unit_of_work(request) as uow:
-        client = await _decided(uow, client_id, lambda client: journey.exit_client(
-            client, client_id, principal_of(request), command, date.today()))
-    return _view(client_id, client)
+    return await _journey(request, lambda client, client_id, actor: journey.exit_client(
+        client, client_id, actor, command, date.today()))
 
 
 async def record_follow_up(request: web.Request, command: RecordFollowUp) -> ClientView:
-    client_id = path_uuid(request, "client_id")
-    period = _path_int(request, "period")
-    async with request.app[RUNTIME].unit_of_work(request) as uow:
-        client = await _decided(uow, client_id, lambda client: journey.record_follow_up(
-            client, client_id, principal_of(request), period, command, date.today()))
-    return _view(client_id, client)
-
-
-def _path_int(request: web.Request, name: str) -> int:
-    value = request.match_info[name]
-    if not value.isdigit() or not 1 <= int(value) <= 1000:
-        raise invalid(name, "must be a whole number from 1")
-    return int(value)
+    period = path_int(request, "period")
+    return await _journey(request, lambda client, client_id, actor: journey.record_follow_up(
+        client, client_id, actor, period, command, date.today()))
 
 
 async def get_client(request: web.Request) -> ClientView:

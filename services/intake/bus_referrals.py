@@ -2,7 +2,6 @@
 `polku.referrals.<area>` and gets the answer an HTTP referral would give, or a refusal naming each
 field and rule. The sending system's own referral id makes a resent message harmless: the client and
 referral ids follow from it. No personal data travels: the person follows over HTTP under the id."""
-import json
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 

@@ -7,29 +7,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
 
 from services.platform.dates import add_months
 from services.platform.errors import RuleViolated
+from services.platform.rules import SourcedRule
 
 
-class StepRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StepRule(SourcedRule):
     rule: str
     step_kinds: Literal["any"] | list[str]
     measure: str
     at_most: Decimal | None = None
     at_least: Decimal | None = None
     required: bool = False
-    source: str
-    unverified: str | None = None
-    valid_from: date
-    valid_to: date | None
 
     def applies(self, step_kind: str, day: date) -> bool:
-        return ((self.step_kinds == "any" or step_kind in self.step_kinds) and self.valid_from <= day
-                and (self.valid_to is None or day <= self.valid_to))
+        return (self.step_kinds == "any" or step_kind in self.step_kinds) and self.in_force(day)
 
     def broken_by(self, measures: dict[str, Any]) -> str | None:
         value = measures.get(self.measure)
@@ -41,19 +34,9 @@ class StepRule(BaseModel):
             return f"at least {self.at_least} ({self.rule})"
         return None
 
-    @property
-    def cited_source(self) -> str:
-        return f"{self.source} (unverified: {self.unverified})" if self.unverified else self.source
 
-
-class FullTime(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FullTime(SourcedRule):
     hours: Decimal
-    source: str
-    unverified: str | None = None
-    valid_from: date
-    valid_to: date | None
 
 
 _RAW = yaml.safe_load((Path(__file__).parent / "step_rules.yaml").read_text())

@@ -89,6 +89,13 @@ def path_uuid(request: web.Request, name: str) -> UUID:
         raise invalid(name, "must be a UUID") from None
 
 
+def path_int(request: web.Request, name: str, most: int = 1000) -> int:
+    value = request.match_info[name]
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise invalid(name, f"must be a whole number from 1 to {most}")
+    return int(value)
+
+
 def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
     """The query string as `model` (one value per name); 422 naming each parameter and its rule."""
     try:

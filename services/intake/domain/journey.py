@@ -16,16 +16,12 @@ from services.platform.auth import Principal
 from services.intake.domain.referral import EntryFactsInput
 from services.platform.dates import add_months
 from services.platform.errors import RuleViolated, StateConflict
+from services.platform.rules import SourcedRule
 
 
-class TimingRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TimingRule(SourcedRule):
     days: int | None = None
     months: int | None = None
-    source: str
-    valid_from: date
-    valid_to: date | None
 
 
 TIMING = {name: TimingRule.model_validate(rule)

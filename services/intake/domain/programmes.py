@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from contracts.events.intake import FailedCriterion, ProgrammeCode
 from services.platform.errors import RuleViolated
+from services.platform.rules import SourcedRule
 
 
 class Condition(BaseModel):
@@ -52,26 +53,13 @@ class Condition(BaseModel):
         return None
 
 
-class Criterion(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Criterion(SourcedRule):
     criterion: str
     description: str
     all_of: list[Condition]
-    source: str
-    valid_from: date
-    valid_to: date | None
-    unverified: str | None = None
-
-    def in_force(self, day: date) -> bool:
-        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
     def failures(self, facts: Mapping[str, Any]) -> list[str]:
         return [reason for condition in self.all_of if (reason := condition.failure(facts)) is not None]
-
-    @property
-    def cited_source(self) -> str:
-        return f"{self.source} (unverified: {self.unverified})" if self.unverified else self.source
 
 
 class Programme(BaseModel):
