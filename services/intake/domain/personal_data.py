@@ -56,7 +56,7 @@ def _matching(pattern: str, rule: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-Email = Annotated[str, Field(max_length=254),
+Email = Annotated[Text, Field(max_length=254),
                   _matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "must be an e-mail address, name@domain")]
 Phone = Annotated[str, _matching(r"\+?[0-9][0-9 -]{4,19}", "must be a phone number: 5 to 20 digits, spaces and "
                                                             "hyphens, optionally after a +")]
