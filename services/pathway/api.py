@@ -12,7 +12,8 @@ from services.pathway.domain import (PATHWAY, CancelStep, CompleteStep, Interrup
                                      StartStep, Step)
 from services.pathway.pathways import pathways_of
 from services.platform.errors import NotFound
-from services.platform.http import RUNTIME, Route, path_uuid
+from services.pathway.case_workers import owner_of
+from services.platform.http import RUNTIME, Route, path_uuid, principal_of
 
 
 class StepView(BaseModel):
@@ -78,12 +79,14 @@ async def get_pathway(request: web.Request) -> PathwayView:
 
 
 async def _decide(request: web.Request, decide) -> PathwayView:
-    """Apply `decide(pathway, pathway_id)` to the client's current pathway."""
+    """Apply `decide(pathway, pathway_id)` to the client's current pathway, as the client's own case worker."""
     client_id = path_uuid(request, "client_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
         pathways = await pathways_of(uow, client_id)
         if not pathways:
             raise NotFound(f"client {client_id} has no pathway")
+        owner = await owner_of(uow.connection, client_id)
+        domain.ensure_own_client(owner.case_worker_id if owner else None, client_id, principal_of(request))
         pathway_id = pathways[-1][0]
         pathway = await uow.decide(PATHWAY, str(pathway_id), lambda pathway: decide(pathway, pathway_id))
     return _view(pathway_id, pathway, [earlier for earlier, _ in pathways[:-1]])

@@ -18,7 +18,8 @@ from contracts.events.pathway import (CaseWorkerStepKind, InterruptionReason, Pa
                                       PathwayKind, PathwayPlanned, Provider, StepCancelled, StepCompleted,
                                       StepExtended, StepInterrupted, StepPlanned, StepStarted)
 from services.pathway.step_rules import StepMeasures, check, is_full_time
-from services.platform.errors import NotFound, RuleViolated, StateConflict
+from services.platform.auth import Principal
+from services.platform.errors import Forbidden, NotFound, RuleViolated, StateConflict
 from services.platform.event_store import AggregateKind
 
 StepState = Literal["planned", "started", "completed", "interrupted", "cancelled"]
@@ -169,6 +170,13 @@ class CancelStep(BaseModel):
 
 
 # --- decisions ------------------------------------------------------------------------------------
+
+def ensure_own_client(case_worker_id: str | None, client_id: UUID, actor: Principal) -> None:
+    """A case worker plans the steps of their own clients only (intake names the case worker)."""
+    if case_worker_id != actor.user_id:
+        raise Forbidden(f"client {client_id} is not a client of case worker {actor.user_id}; a case worker "
+                        "plans the pathways of their own clients only")
+
 
 def _open(pathway: Pathway, pathway_id: UUID) -> None:
     if pathway.client_id is None:

@@ -33,6 +33,8 @@ class Journey:
 
     async def ok(self, method: str, service: str, path: str, role: str, body: Any = None, area: str = "kemi",
                  user: str | None = None, expect: int = 200, headers: dict | None = None) -> Any:
+        """As `user`; a case worker is cw-a, the own case worker of the clients here, unless told."""
+        user = user or ("cw-a" if role == "case_worker" else None)
         status, answer, raw = await call(method, f"{self.url(service)}{path}", self.token(role, area, user), body,
                                          headers)
         assert status == expect, raw
@@ -58,6 +60,8 @@ async def test_a_whole_journey_and_a_return(five_services, token):
 
     await eventually(planned, what="pathway planned at enrolment")
     base = f"/clients/{client_id}/pathway"
+    await journey.ok("POST", "pathway", f"{base}/goal", "case_worker", {"goal": "employment"}, user="cw-b",
+                     expect=403)  # the pathway is planned by the client's own case worker
     await journey.ok("POST", "pathway", f"{base}/goal", "case_worker", {"goal": "employment"})
     view = await journey.ok("POST", "pathway", f"{base}/steps", "case_worker", {
         "step_kind": "start_period", "planned_start_on": str(ENROLLED_ON),
@@ -149,6 +153,15 @@ async def test_caseload_visibility_per_role_and_area_and_reassignment(five_servi
     await journey.ok("GET", "intake", personal, "case_worker", user="cw-b", headers=purpose())
     await journey.ok("GET", "intake", personal, "case_worker", user="cw-a", expect=403, headers=purpose())
     assert (await caseload("cw-a"))["total"] == 1 and (await caseload("cw-b"))["total"] == 2
+
+    async def pathway_follows() -> bool:  # pathway learns the new case worker from CaseWorkerAssigned
+        status, _, _ = await call("POST", f"{journey.url('pathway')}/clients/{ids['a1']}/pathway/goal",
+                                  token("case_worker", "kemi", "cw-b"), {"goal": "training"})
+        return status == 200
+
+    await eventually(pathway_follows, what="the new case worker planning the pathway")
+    await journey.ok("POST", "pathway", f"/clients/{ids['a1']}/pathway/goal", "case_worker", {"goal": "employment"},
+                     user="cw-a", expect=403)
     # Another area's manager cannot reassign (the client is invisible there).
     await journey.ok("POST", "intake", f"/clients/{ids['a2']}/case-worker", "manager", {"case_worker_id": "cw-t"},
                      area="tornio", expect=404)
