@@ -142,6 +142,8 @@ JOURNEYS = [
     ("kemi", 44, "female", "kemi_model", "2026-04-01", "2026-10-30", "other", False, None),
 ]
 RETURNING = 8  # the client who left unemployed comes back: a second enrolment period
+SECOND_STEPS = [("coaching", "foundation"), ("training", "education_provider"), ("studies", "education_provider"),
+                ("own_business", "te_office")]
 
 
 async def load_journeys(http: aiohttp.ClientSession, url: Callable[[str], str],
@@ -182,7 +184,8 @@ async def load_journeys(http: aiohttp.ClientSession, url: Callable[[str], str],
 
 async def _walk_pathway(http: aiohttp.ClientSession, pathway: str, case_worker: dict[str, str], enrolled: date,
                         number: int) -> None:
-    """A start period of a month, then coaching that is completed or (every third client) interrupted."""
+    """A start period of a month, then coaching, training, studies or a business of one's own, completed
+    or (every third client) interrupted."""
     await http.post(f"{pathway}/goal", headers=case_worker,
                     json={"goal": ("employment", "training", "rehabilitation", "entrepreneurship")[number % 4]})
     start_period = await _plan(http, pathway, case_worker, {
@@ -191,18 +194,19 @@ async def _walk_pathway(http: aiohttp.ClientSession, pathway: str, case_worker: 
     await http.post(f"{pathway}/steps/{start_period}/start", headers=case_worker, json={"started_on": str(enrolled)})
     await http.post(f"{pathway}/steps/{start_period}/completion", headers=case_worker,
                     json={"completed_on": str(enrolled + timedelta(30))})
-    coaching_start = enrolled + timedelta(35)
-    coaching = await _plan(http, pathway, case_worker, {
-        "step_kind": "coaching", "planned_start_on": str(coaching_start),
-        "planned_end_on": str(coaching_start + timedelta(120)), "days_per_week": 3, "hours_per_day": "5",
-        "provider": "foundation"})
-    await http.post(f"{pathway}/steps/{coaching}/start", headers=case_worker, json={"started_on": str(coaching_start)})
+    second_start = enrolled + timedelta(35)
+    kind, provider = SECOND_STEPS[number % len(SECOND_STEPS)]
+    second = await _plan(http, pathway, case_worker, {
+        "step_kind": kind, "planned_start_on": str(second_start),
+        "planned_end_on": str(second_start + timedelta(120)), "days_per_week": 3, "hours_per_day": "5",
+        "provider": provider})
+    await http.post(f"{pathway}/steps/{second}/start", headers=case_worker, json={"started_on": str(second_start)})
     if number % 3 == 2:
-        await http.post(f"{pathway}/steps/{coaching}/interruption", headers=case_worker, json={
-            "interrupted_on": str(coaching_start + timedelta(40)), "reason": "client_illness"})
+        await http.post(f"{pathway}/steps/{second}/interruption", headers=case_worker, json={
+            "interrupted_on": str(second_start + timedelta(40)), "reason": "client_illness"})
     else:
-        await http.post(f"{pathway}/steps/{coaching}/completion", headers=case_worker,
-                        json={"completed_on": str(coaching_start + timedelta(120))})
+        await http.post(f"{pathway}/steps/{second}/completion", headers=case_worker,
+                        json={"completed_on": str(second_start + timedelta(120))})
 
 
 async def _plan(http: aiohttp.ClientSession, pathway: str, case_worker: dict[str, str], step: dict) -> str:
