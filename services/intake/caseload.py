@@ -1,26 +1,35 @@
-"""The caseload table (tables.py): written with the client's events, read by case workers and managers."""
+"""The caseload and follow-up tables (tables.py): written with the client's events, read by case workers
+and managers."""
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.intake.domain.client import Client
 from services.intake.domain.journey import follow_up_due_on
-from services.intake.tables import caseload
+from services.intake.tables import caseload, follow_ups
 
 
 async def save(connection: AsyncConnection, client_id, client: Client) -> None:
-    """The client's row after their new events; the current step (from pathway's events) stays."""
+    """The client's rows after their new events; the current step (from pathway's events) stays."""
     period = client.current
     row = {"employment_area": client.employment_area, "case_worker_id": client.case_worker_id,
            "status": client.status, "period": period.number, "programme": period.programme,
-           "referred_on": period.referred_on, "exited_on": period.exited_on,
-           "follow_up_due_on": follow_up_due_on(period.exited_on) if period.exited_on else None,
-           "follow_up_recorded_on": period.follow_up_on}
-    changed = await connection.execute(update(caseload).where(caseload.c.client_id == str(client_id)).values(row))
+           "referred_on": period.referred_on, "exited_on": period.exited_on}
+    await _upsert(connection, caseload, {"client_id": str(client_id)}, row)
+    for exited in (period for period in client.periods if period.exited_on is not None):
+        await _upsert(connection, follow_ups, {"client_id": str(client_id), "period": exited.number}, {
+            "employment_area": client.employment_area, "case_worker_id": client.case_worker_id,
+            "exited_on": exited.exited_on, "due_on": follow_up_due_on(exited.exited_on),
+            "recorded_on": exited.follow_up_on})
+
+
+async def _upsert(connection: AsyncConnection, table: Table, key: dict, row: dict) -> None:
+    where = [table.c[name] == value for name, value in key.items()]
+    changed = await connection.execute(update(table).where(*where).values(row))
     if changed.rowcount == 0:
-        await connection.execute(insert(caseload).values(client_id=str(client_id), **row))
+        await connection.execute(insert(table).values(**key, **row))
 
 
 async def set_current_step(connection: AsyncConnection, client_id, area: str, step_id: str,
@@ -65,11 +74,10 @@ async def per_case_worker(connection: AsyncConnection, area: str) -> list[dict]:
 
 
 async def follow_ups_due(connection: AsyncConnection, area: str, case_worker_id: str | None, by: date) -> list[dict]:
-    """Exited clients whose six-month follow-up is due by `by` and not recorded, oldest first."""
-    where = [caseload.c.employment_area == area, caseload.c.status == "exited",
-             caseload.c.follow_up_recorded_on.is_(None), caseload.c.follow_up_due_on <= by]
+    """Exited periods whose six-month follow-up is due by `by` and not recorded, oldest first."""
+    where = [follow_ups.c.employment_area == area, follow_ups.c.recorded_on.is_(None), follow_ups.c.due_on <= by]
     if case_worker_id is not None:
-        where.append(caseload.c.case_worker_id == case_worker_id)
-    rows = await connection.execute(select(caseload).where(*where)
-                                    .order_by(caseload.c.follow_up_due_on, caseload.c.client_id))
+        where.append(follow_ups.c.case_worker_id == case_worker_id)
+    rows = await connection.execute(select(follow_ups).where(*where)
+                                    .order_by(follow_ups.c.due_on, follow_ups.c.client_id, follow_ups.c.period))
     return [dict(row._mapping) for row in rows]

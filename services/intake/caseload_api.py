@@ -110,7 +110,7 @@ async def get_follow_ups(request: web.Request) -> FollowUps:
                                          f"{TIMING['follow_up_overdue'].days} days later; source: {rule.source}",
                      follow_ups=[FollowUpDue(client_id=row["client_id"], case_worker_id=row["case_worker_id"],
                                              period=row["period"], exited_on=row["exited_on"],
-                                             due_on=row["follow_up_due_on"],
+                                             due_on=row["due_on"],
                                              overdue=today >= follow_up_overdue_from(row["exited_on"]))
                                  for row in rows])
 

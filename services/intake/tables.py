@@ -35,8 +35,20 @@ caseload = Table(
     Column("current_step_kind", String(32)),
     Column("current_step_id", String(36)),
     Column("exited_on", Date),
-    Column("follow_up_due_on", Date),
-    Column("follow_up_recorded_on", Date),
     Index("caseload_by_case_worker", "employment_area", "case_worker_id", "status"),
-    Index("caseload_follow_ups", "employment_area", "follow_up_due_on"),
+)
+
+# One row per exited enrolment period: the six-month follow-up, due until it is recorded. A period's
+# row stays when the client returns, so an earlier period's follow-up is not lost.
+follow_ups = Table(
+    "follow_ups",
+    metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("employment_area", String(40), nullable=False),
+    Column("case_worker_id", String(64)),
+    Column("exited_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("recorded_on", Date),
+    Index("follow_ups_due", "employment_area", "recorded_on", "due_on"),
 )

@@ -234,3 +234,21 @@ async def test_the_person_follows_a_referral_without_one_over_http(start_service
     assert (status, read["name"]) == (200, PERSON["name"])
     status, _, _ = await call("PUT", personal, token("case_worker", "kemi", "cw-other"), PERSON)
     assert status == 403
+
+
+async def test_a_return_keeps_the_earlier_periods_follow_up_due(start_service, token):
+    intake = await start_service(INTAKE)
+    own = token("case_worker", "kemi", "cw-a")
+    _, answer, _ = await call("POST", f"{base_url(intake)}/clients", token("integration"), referral())
+    client_id = answer["client_id"]
+    status, _, raw = await call("POST", f"{base_url(intake)}/clients/{client_id}/exit", own, {
+        "exited_on": str(EXITED_ON), "status_at_exit": "unemployed", "status_on": str(EXITED_ON),
+        "qualification_gained": False})
+    assert status == 200, raw
+    status, _, raw = await call("POST", f"{base_url(intake)}/clients/{client_id}/referrals", own,
+                                referral(referred_on=str(TODAY)))
+    assert status == 201, raw
+    _, due, _ = await call("GET", f"{base_url(intake)}/follow-ups", own)
+    assert [(row["client_id"], row["period"]) for row in due["follow_ups"]] == [(client_id, 1)]
+    _, caseload, _ = await call("GET", f"{base_url(intake)}/caseload", own)
+    assert [(row["period"], row["status"]) for row in caseload["clients"]] == [(2, "enrolled")]

@@ -1,11 +1,12 @@
-"""Intake's caseload: a row per client for case workers' lists and the follow-ups due.
+"""Intake's caseload: a row per client for case workers' lists, and a row per exited period for the
+follow-ups due.
 
 Revision ID: intake_0002
 Revises: intake_0001
 """
 from alembic import op
 
-from services.intake.tables import caseload
+from services.intake.tables import caseload, follow_ups
 
 revision = "intake_0002"
 down_revision = "intake_0001"
@@ -15,7 +16,9 @@ depends_on = None
 
 def upgrade() -> None:
     caseload.create(op.get_bind())
+    follow_ups.create(op.get_bind())
 
 
 def downgrade() -> None:
+    follow_ups.drop(op.get_bind())
     caseload.drop(op.get_bind())
