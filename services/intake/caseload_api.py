@@ -12,7 +12,7 @@ from contracts.values import Text
 from services.intake import caseload
 from services.intake.domain.journey import TIMING, follow_up_overdue_from
 from services.platform.errors import Forbidden
-from services.platform.http import RUNTIME, Route, parse_query, principal_of
+from services.platform.http import RUNTIME, Route, principal_of
 
 
 class CaseloadQuery(BaseModel):
@@ -82,8 +82,7 @@ def _whose(request: web.Request, asked: str | None) -> str | None:
     return actor.user_id
 
 
-async def get_caseload(request: web.Request) -> Caseload:
-    query: CaseloadQuery = parse_query(request, CaseloadQuery)
+async def get_caseload(request: web.Request, query: CaseloadQuery) -> Caseload:
     area, whose = principal_of(request).area, _whose(request, query.case_worker_id)
     async with request.app[RUNTIME].engine.connect() as connection:
         if whose is None:
@@ -99,8 +98,7 @@ async def get_caseload(request: web.Request) -> Caseload:
                     clients=[CaseloadClient(**row) for row in page.rows], case_workers=None)
 
 
-async def get_follow_ups(request: web.Request) -> FollowUps:
-    query: FollowUpsQuery = parse_query(request, FollowUpsQuery)
+async def get_follow_ups(request: web.Request, query: FollowUpsQuery) -> FollowUps:
     today = date.today()
     due_by = query.due_by or today
     async with request.app[RUNTIME].engine.connect() as connection:
@@ -118,7 +116,7 @@ async def get_follow_ups(request: web.Request) -> FollowUps:
 ROUTES = [
     Route("GET", "/caseload", get_caseload, "A case worker's own clients (?status, ?step, ?limit, ?offset); for a "
           "manager the area's caseload per case worker, or one case worker's list (?case_worker_id)",
-          response=Caseload),
+          response=Caseload, query=CaseloadQuery),
     Route("GET", "/follow-ups", get_follow_ups, "Six-month follow-ups due and overdue (?due_by): a case worker's "
-          "own, or for a manager the whole area's", response=FollowUps),
+          "own, or for a manager the whole area's", response=FollowUps, query=FollowUpsQuery),
 ]

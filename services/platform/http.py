@@ -29,7 +29,8 @@ Handler = Callable[..., Awaitable[Any]]
 
 @dataclass(frozen=True)
 class Route:
-    """One endpoint. The handler gets the request and, when `body` is set, the validated body."""
+    """One endpoint. The handler gets the request and, when `body` is set, the validated body, then,
+    when `query` is set, the validated query string."""
 
     method: str
     path: str
@@ -38,6 +39,7 @@ class Route:
     body: type[BaseModel] | None = None
     response: Any = None
     status: int = 200
+    query: type[BaseModel] | None = None
 
 
 class Problem(web.HTTPException):
@@ -123,6 +125,8 @@ def _to_json(value: Any) -> Any:
 def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def endpoint(request: web.Request) -> web.Response:
         args = [await parse_body(request, route.body)] if route.body else []
+        if route.query:
+            args.append(parse_query(request, route.query))
         result = await route.handler(request, *args)
         return web.json_response(_to_json(result), status=route.status, dumps=lambda v: json.dumps(v))
 
@@ -214,6 +218,12 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
             operation["responses"][str(route.status)]["content"] = {"application/json": {"schema": schema}}
         parameters = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
                       for part in route.path.split("/") if part.startswith("{")]
+        if route.query is not None:
+            query = route.query.model_json_schema()
+            parameters += [{"name": name, "in": "query", "required": name in query.get("required", []),
+                            "description": field.get("description", ""), "schema": field}
+                           for name, field in query["properties"].items()]
+            operation["responses"]["422"] = {"description": "a query parameter breaks a rule; `errors` names each"}
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(route.path, {})[route.method.lower()] = operation

@@ -139,6 +139,10 @@ async def test_caseload_visibility_per_role_and_area_and_reassignment(five_servi
     second_page = await caseload("cw-a", query="?limit=1&offset=1")
     assert {own["clients"][0]["client_id"], second_page["clients"][0]["client_id"]} == {ids["a1"], ids["a2"]}
     assert (await caseload("cw-a", query="?status=exited"))["total"] == 0
+    for query, field in (("?limit=0", "limit"), ("?status=gone", "status"), ("?step=nap", "step"),
+                         ("?offset=-1", "offset"), ("?sort=name", "sort")):
+        refused = await journey.ok("GET", "intake", f"/caseload{query}", "case_worker", expect=422)
+        assert [error["field"] for error in refused["errors"]] == [field], query
     await journey.ok("GET", "intake", "/caseload?case_worker_id=cw-a", "case_worker", user="cw-b", expect=403)
     managers_view = await caseload("mgr", "manager")
     assert {(load["case_worker_id"], load["clients_by_status"]["enrolled"]) for load in managers_view["case_workers"]} \
