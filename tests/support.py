@@ -113,8 +113,8 @@ async def create_history(url: Callable[[str], str], token: Callable[..., str], a
                          case_worker: str | None = None, person: dict | None = None,
                          referred_on: str | None = None) -> dict[str, str]:
     """Through the APIs, as the roles that do it in real life: a referral (an eligible client, owned by
-    `case_worker`, with `person` for intake's vault when given, on `referred_on` or today), an employer, a placement, the
-    employment it opens, an approved timesheet and an invoice. Returns the ids by path parameter name:
+    `case_worker`, with `person` for intake's vault when given, on `referred_on` or today), an employer, a
+    placement, the employment it opens, an approved timesheet and an invoice. Returns the ids by path parameter name:
     client_id, employer_id, placement_id, employment_id."""
     case_worker = case_worker or f"cw-{area}"
     async with aiohttp.ClientSession(raise_for_status=True) as http:

@@ -10,7 +10,7 @@ from contracts.events.intake import ClientStatus
 from contracts.events.pathway import StepKind
 from contracts.values import Text
 from services.intake import caseload
-from services.intake.domain.journey import TIMING, follow_up_overdue_from
+from services.intake.domain.journey import follow_up_overdue_from, timing
 from services.platform.errors import Forbidden
 from services.platform.http import RUNTIME, Route, principal_of
 
@@ -103,9 +103,9 @@ async def get_follow_ups(request: web.Request, query: FollowUpsQuery) -> FollowU
     due_by = query.due_by or today
     async with request.app[RUNTIME].engine.connect() as connection:
         rows = await caseload.follow_ups_due(connection, principal_of(request).area, _whose(request, None), due_by)
-    rule = TIMING["six_month_follow_up"]
-    return FollowUps(due_by=due_by, rule=f"due {rule.months} months after leaving, overdue "
-                                         f"{TIMING['follow_up_overdue'].days} days later; source: {rule.source}",
+    rule, overdue = timing("six_month_follow_up", today), timing("follow_up_overdue", today)
+    return FollowUps(due_by=due_by, rule=f"due {rule.months} months after leaving ({rule.cited_source}), overdue "
+                                         f"{overdue.days} days later ({overdue.cited_source})",
                      follow_ups=[FollowUpDue(client_id=row["client_id"], case_worker_id=row["case_worker_id"],
                                              period=row["period"], exited_on=row["exited_on"],
                                              due_on=row["due_on"],

@@ -97,9 +97,11 @@ async def test_five_service_processes_run_the_demo_flow_and_stop_cleanly(process
     await asyncio.to_thread(wait_until, lambda: any(step["placement_id"] == placement_id for step in get_json(
         pathway, token("case_worker"))["steps"]), 30, "the placement's step on the pathway")
     async with aiohttp.ClientSession(raise_for_status=True) as http:
-        await http.post(f"{processes.url('intake')}/clients/{client_id}/exit", headers=bearer(token(
-            "case_worker", "kemi", "cw-e2e")), json={"exited_on": str(date.today()), "status_at_exit": "employed_company",
-                                                     "status_on": str(date.today()), "qualification_gained": False})
+        today = str(date.today())
+        await http.post(f"{processes.url('intake')}/clients/{client_id}/exit",
+                        headers=bearer(token("case_worker", "kemi", "cw-e2e")),
+                        json={"exited_on": today, "status_at_exit": "employed_company", "status_on": today,
+                              "qualification_gained": False})
     await asyncio.to_thread(wait_until, lambda: get_json(pathway, token("case_worker"))["state"] == "closed", 30,
                             "the pathway closed at the exit")
     assert [(step["step_kind"], step["ending"]) for step in get_json(pathway, token("case_worker"))["steps"]] == [

@@ -139,7 +139,8 @@ async def messages_on(ops: Connection, subject: str, stream: str = "POLKU") -> i
 
 
 def enrolled(area: str = "kemi") -> EventEnvelope:
-    return envelope_of(ClientEnrolled(client_id=uuid4(), period=1, case_worker_id="cw-1", enrolled_on=date(2026, 9, 2)), 3, area)
+    return envelope_of(ClientEnrolled(client_id=uuid4(), period=1, case_worker_id="cw-1",
+                                      enrolled_on=date(2026, 9, 2)), 3, area)
 
 
 # --- services publish their own events only ----------------------------------------------------

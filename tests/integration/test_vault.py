@@ -68,7 +68,8 @@ async def test_the_own_case_worker_reads_the_personal_data_and_the_read_is_audit
                                     token("auditor"))
     assert status == 200
     assert [(entry["actor"], entry["action"], entry["purpose"]) for entry in entries] == [
-        ("test-integration", "change: ClientReferred, EntryFactsRecorded, EligibilityAssessed, ClientEnrolled", "POST /clients"),
+        ("test-integration", "change: ClientReferred, EntryFactsRecorded, EligibilityAssessed, ClientEnrolled",
+         "POST /clients"),
         ("cw-own", "read personal data", "preparing the first meeting")]
 
 

@@ -222,4 +222,5 @@ def test_evolve_ignores_events_of_other_aggregates():
     from contracts.events.intake import ClientEnrolled
 
     pathway = planned()
-    assert evolve(pathway, ClientEnrolled(client_id=CLIENT, period=1, case_worker_id="cw", enrolled_on=TODAY)) is pathway
+    enrolled = ClientEnrolled(client_id=CLIENT, period=1, case_worker_id="cw", enrolled_on=TODAY)
+    assert evolve(pathway, enrolled) is pathway

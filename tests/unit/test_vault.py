@@ -93,8 +93,8 @@ def test_an_invalid_code_names_the_field_and_the_rule_but_never_the_code(code, r
 
 def test_an_invalid_code_inside_a_referral_names_the_nested_field_and_hides_the_input():
     with pytest.raises(ValidationError) as caught:
-        ReferClient(programme="kemi_model", employment_area="kemi", municipality="Kemi", referred_by="te_office", age=40, gender="female",
-                    labour_market_subsidy_days=0, unemployed_months=0, case_worker_id="cw-1",
+        ReferClient(programme="kemi_model", employment_area="kemi", municipality="Kemi", referred_by="te_office",
+                    age=40, gender="female", labour_market_subsidy_days=0, unemployed_months=0, case_worker_id="cw-1",
                     person=PERSON | {"personal_identity_code": "131052-308U"})
     [item] = caught.value.errors(include_input=False)
     assert item["loc"] == ("person", "personal_identity_code")

@@ -23,8 +23,9 @@ PERSON = {"name": "Ilmari Salatunen", "personal_identity_code": "131052-308T"}
 
 
 def referral(**overrides) -> ReferClient:
-    return ReferClient(**({"programme": "kemi_model", "employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office", "age": 40,
-                           "gender": "female", "labour_market_subsidy_days": 400, "unemployed_months": 14,
+    return ReferClient(**({"programme": "kemi_model", "employment_area": "kemi", "municipality": "Kemi",
+                           "referred_by": "te_office", "age": 40, "gender": "female",
+                           "labour_market_subsidy_days": 400, "unemployed_months": 14,
                            "case_worker_id": "cw-own", "person": PERSON} | overrides))
 
 

@@ -11,7 +11,7 @@ from contracts.events.base import Event
 from contracts.events.intake import (CaseWorkerAssigned, ClientExited, EntryFactsCorrected, ExitStatus,
                                      SixMonthFollowUpRecorded, SkillTagsRecorded)
 from contracts.values import Tag, Text
-from services.intake.domain.client import Client, Period, ensure_handles, existing
+from services.intake.domain.client import Client, Period, ensure_handles
 from services.platform.auth import Principal
 from services.intake.domain.referral import EntryFactsInput
 from services.platform.dates import add_months
@@ -24,17 +24,25 @@ class TimingRule(SourcedRule):
     months: int | None = None
 
 
-TIMING = {name: TimingRule.model_validate(rule)
-          for name, rule in yaml.safe_load((Path(__file__).parent / "exit_rules.yaml").read_text()).items()}
+TIMING = {name: [TimingRule.model_validate(row) for row in rows]
+          for name, rows in yaml.safe_load((Path(__file__).parent / "exit_rules.yaml").read_text()).items()}
+
+
+def timing(name: str, exited_on: date) -> TimingRule:
+    """The row of exit_rules.yaml in force on the day of leaving."""
+    rule = next((row for row in TIMING[name] if row.in_force(exited_on)), None)
+    if rule is None:
+        raise RuleViolated("exited_on", f"no {name} rule in force on {exited_on.isoformat()} (exit_rules.yaml)")
+    return rule
 
 
 def follow_up_due_on(exited_on: date) -> date:
-    return add_months(exited_on, TIMING["six_month_follow_up"].months)
+    return add_months(exited_on, timing("six_month_follow_up", exited_on).months)
 
 
 def follow_up_overdue_from(exited_on: date) -> date:
     """The first day a follow-up not yet recorded counts as overdue."""
-    return follow_up_due_on(exited_on) + timedelta(days=TIMING["follow_up_overdue"].days + 1)
+    return follow_up_due_on(exited_on) + timedelta(days=timing("follow_up_overdue", exited_on).days + 1)
 
 
 class ReassignCaseWorker(BaseModel):
@@ -85,7 +93,8 @@ def _enrolled(client: Client, client_id: UUID, actor: Principal) -> Period:
     return client.current
 
 
-def reassign(client: Client, client_id: UUID, actor: Principal, command: ReassignCaseWorker, today: date) -> list[Event]:
+def reassign(client: Client, client_id: UUID, actor: Principal, command: ReassignCaseWorker,
+             today: date) -> list[Event]:
     ensure_handles(client, client_id, actor)
     if client.case_worker_id is None:
         raise StateConflict(f"client {client_id} was never enrolled: there is no case worker to change")
@@ -95,13 +104,15 @@ def reassign(client: Client, client_id: UUID, actor: Principal, command: Reassig
                                previous_case_worker_id=client.case_worker_id, assigned_on=today)]
 
 
-def record_skill_tags(client: Client, client_id: UUID, actor: Principal, command: RecordSkillTags) -> list[Event]:
+def record_skill_tags(client: Client, client_id: UUID, actor: Principal,
+                      command: RecordSkillTags) -> list[Event]:
     _enrolled(client, client_id, actor)
     tags = tuple(sorted(command.skill_tags))
     return [] if tags == client.skill_tags else [SkillTagsRecorded(client_id=client_id, skill_tags=tags)]
 
 
-def correct_entry_facts(client: Client, client_id: UUID, actor: Principal, command: CorrectEntryFacts, today: date) -> list[Event]:
+def correct_entry_facts(client: Client, client_id: UUID, actor: Principal, command: CorrectEntryFacts,
+                        today: date) -> list[Event]:
     ensure_handles(client, client_id, actor)
     period = client.current
     facts = command.facts(command.age)
@@ -110,13 +121,14 @@ def correct_entry_facts(client: Client, client_id: UUID, actor: Principal, comma
     return [EntryFactsCorrected(client_id=client_id, period=period.number, facts=facts, corrected_on=today)]
 
 
-def exit_client(client: Client, client_id: UUID, actor: Principal, command: ExitClient, today: date) -> list[Event]:
+def exit_client(client: Client, client_id: UUID, actor: Principal, command: ExitClient,
+                today: date) -> list[Event]:
     period = _enrolled(client, client_id, actor)
-    rule = TIMING["status_at_exit"]
     if command.exited_on > today:
         raise RuleViolated("exited_on", "must not be in the future")
     if command.exited_on < period.enrolled_on:
         raise RuleViolated("exited_on", f"must not be before the enrolment on {period.enrolled_on.isoformat()}")
+    rule = timing("status_at_exit", command.exited_on)
     if not command.exited_on <= command.status_on <= command.exited_on + timedelta(days=rule.days):
         raise RuleViolated("status_on", f"the status at exit is the status within {rule.days} days after leaving "
                                         f"(from exited_on to {rule.days} days later); source: {rule.source}")
@@ -135,7 +147,7 @@ def record_follow_up(client: Client, client_id: UUID, actor: Principal, period_n
         raise StateConflict(f"client {client_id} has no exited enrolment period {period_number}")
     if period.follow_up_status is not None:
         raise StateConflict(f"the six-month follow-up of period {period_number} was recorded already")
-    due_on, rule = follow_up_due_on(period.exited_on), TIMING["six_month_follow_up"]
+    due_on, rule = follow_up_due_on(period.exited_on), timing("six_month_follow_up", period.exited_on)
     if command.status_on < due_on:
         raise RuleViolated("status_on", f"the follow-up is the status {rule.months} months after leaving: not "
                                         f"before {due_on.isoformat()}; source: {rule.source}")
