@@ -3,12 +3,14 @@ import asyncio
 import json
 from datetime import date
 from decimal import Decimal
+from typing import get_args
 
 import aiohttp
 import pytest
 from nats.js.api import StreamConfig
 from sqlalchemy import select
 
+from contracts.events.intake import ClientStatus
 from services.demo import load_demo
 from services.platform.event_store import requeue_from
 from services.platform.relay import OutboxRelay
@@ -51,6 +53,7 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
                 + await get_json(f"{url('reporting')}/reports/clients-by-status", tornio))
     assert sum(row["clients"] for row in statuses) == 22
     assert {row["status"] for row in statuses} == {"enrolled", "not_eligible", "exited"}
+    assert {row["status"] for row in statuses} <= set(get_args(ClientStatus)), "one vocabulary with intake's"
     assert await get_json(f"{url('reporting')}/reports/placements-by-employer-type?employment_area=tornio",
                           tornio) == [{"employment_area": "tornio", "employer_type": "company", "placements": 1}]
 
