@@ -4,7 +4,7 @@ from datetime import date
 from uuid import UUID, uuid4
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.pathway import PathwayKind
 from services.pathway import domain
@@ -68,14 +68,24 @@ def _view(pathway_id: UUID, pathway: Pathway, earlier: list[UUID]) -> PathwayVie
                        earlier_pathways=earlier)
 
 
-async def get_pathway(request: web.Request) -> PathwayView:
+class PathwayQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: int | None = Field(default=None, ge=1, description="an earlier enrolment period's pathway; the "
+                                                               "current one when not given")
+
+
+async def get_pathway(request: web.Request, query: PathwayQuery) -> PathwayView:
     client_id = path_uuid(request, "client_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
         pathways = await pathways_of(uow, client_id)
     if not pathways:
         raise NotFound(f"client {client_id} has no pathway")
-    pathway_id, pathway = pathways[-1]
-    return _view(pathway_id, pathway, [earlier for earlier, _ in pathways[:-1]])
+    if query.period is not None and query.period > len(pathways):
+        raise NotFound(f"client {client_id} has no pathway for period {query.period}")
+    index = (query.period or len(pathways)) - 1
+    pathway_id, pathway = pathways[index]
+    return _view(pathway_id, pathway, [other for other, _ in pathways[:index]])
 
 
 async def _decide(request: web.Request, decide) -> PathwayView:
@@ -129,8 +139,9 @@ async def cancel_step(request: web.Request, command: CancelStep) -> PathwayView:
 
 STEP = "/clients/{client_id}/pathway/steps/{step_id}"
 ROUTES = [
-    Route("GET", "/clients/{client_id}/pathway", get_pathway, "A client's current pathway: goal, steps in order "
-          "with dates, states and the days spent in each, and the ids of earlier pathways", response=PathwayView),
+    Route("GET", "/clients/{client_id}/pathway", get_pathway, "A client's current pathway (or ?period=N's): goal, "
+          "steps in order with dates, states and the days spent in each, and the ids of earlier pathways",
+          response=PathwayView, query=PathwayQuery),
     Route("POST", "/clients/{client_id}/pathway/goal", set_goal, "Set the goal of the client's current pathway",
           body=SetGoal, response=PathwayView),
     Route("POST", "/clients/{client_id}/pathway/steps", plan_step, "Plan a step the case worker decides; its rules "

@@ -120,6 +120,9 @@ async def test_a_whole_journey_and_a_return(five_services, token):
     await eventually(new_pathway, what="a new pathway for the second period")
     second = await journey.pathway(client_id)
     assert (second["state"], second["steps"], len(second["earlier_pathways"])) == ("open", [], 1)
+    first = await journey.ok("GET", "pathway", f"/clients/{client_id}/pathway?period=1", "case_worker")
+    assert (first["pathway_id"], first["state"], len(first["steps"])) == (second["earlier_pathways"][0], "closed", 2)
+    await journey.ok("GET", "pathway", f"/clients/{client_id}/pathway?period=3", "case_worker", expect=404)
 
 
 async def test_caseload_visibility_per_role_and_area_and_reassignment(five_services, token):
