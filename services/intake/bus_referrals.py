@@ -55,7 +55,7 @@ def bus_referrals(runtime) -> Inbound:
         client_id = referral.client_id or uuid5(NAMESPACE_URL, f"{name}:client")
 
         def decide(client):
-            if referral.client_id is not None and not client.periods:
+            if referral.client_id is not None and client.employment_area != area:  # none, or another area's
                 raise RuleViolated("client_id", f"no client {client_id} in area {area}: leave it out for a new client")
             return refer(client, client_id, referral, date.today(), referral_id)
 

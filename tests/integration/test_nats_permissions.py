@@ -509,3 +509,18 @@ async def test_a_referral_sender_may_publish_on_its_own_area_subject_only(connec
     listener = await connect_as("referrals-tornio")
     await listener.nc.subscribe("polku.referrals.kemi")
     assert await listener.refused("subscription", "polku.referrals.kemi")
+
+
+async def test_a_returning_client_is_referred_over_the_bus_under_its_client_id(start_as_itself, connect_as):
+    await start_as_itself(INTAKE)
+    sender = await connect_as("referrals-kemi")
+    refused = json.loads((await sender.nc.request("polku.referrals.kemi", bus_referral(
+        sender_referral_id="TE-1", labour_market_subsidy_days=10, unemployed_months=2), timeout=5)).data)
+    assert (refused["status"], refused["client_status"], refused["period"]) == (201, "not_eligible", 1)
+    again = json.loads((await sender.nc.request("polku.referrals.kemi", bus_referral(
+        sender_referral_id="TE-2", client_id=refused["client_id"]), timeout=5)).data)
+    assert (again["client_id"], again["client_status"], again["period"]) == (refused["client_id"], "enrolled", 2)
+    other_area = json.loads((await (await connect_as("referrals-tornio")).nc.request(
+        "polku.referrals.tornio", bus_referral(sender_referral_id="TE-3", employment_area="tornio",
+                                               client_id=refused["client_id"]), timeout=5)).data)
+    assert other_area["status"] == 422 and other_area["errors"][0]["field"] == "client_id"
