@@ -56,8 +56,11 @@ def _matching(pattern: str, rule: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-Email = Annotated[Text, Field(max_length=254),
-                  _matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "must be an e-mail address, name@domain")]
+# No control characters either: \x00-\x1f and \x7f-\x9f are outside every part.
+_EMAIL_PART = r"[^@\s\x00-\x1f\x7f-\x9f]+"
+Email = Annotated[str, Field(max_length=254), _matching(
+    rf"{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}",
+    "must be an e-mail address, name@domain, without control characters")]
 Phone = Annotated[str, _matching(r"\+?[0-9][0-9 -]{4,19}", "must be a phone number: 5 to 20 digits, spaces and "
                                                             "hyphens, optionally after a +")]
 
