@@ -17,7 +17,7 @@ from contracts.events.employer import PlacementEnded, PlacementExtended, Placeme
 from contracts.events.pathway import (CaseWorkerStepKind, InterruptionReason, PathwayClosed, PathwayGoalSet,
                                       PathwayKind, PathwayPlanned, Provider, StepCancelled, StepCompleted,
                                       StepExtended, StepInterrupted, StepPlanned, StepStarted)
-from services.pathway.step_rules import StepMeasures, check, is_full_time
+from services.pathway.step_rules import StepMeasures, check, full_time_rule, is_full_time
 from services.platform.auth import Principal
 from services.platform.errors import Forbidden, NotFound, RuleViolated, StateConflict
 from services.platform.event_store import AggregateKind
@@ -225,7 +225,8 @@ def plan_step(pathway: Pathway, pathway_id: UUID, step_id: UUID, command: PlanSt
                         step_kind=command.step_kind, planned_start_on=command.planned_start_on,
                         planned_end_on=command.planned_end_on, days_per_week=command.days_per_week,
                         hours_per_day=command.hours_per_day, hours_per_week=command.hours_per_week,
-                        full_time=is_full_time(command.hours_per_week), provider=command.provider)]
+                        full_time=is_full_time(command.hours_per_week, command.planned_start_on),
+                        provider=command.provider)]
 
 
 def start_step(pathway: Pathway, pathway_id: UUID, step_id: UUID, command: StartStep, today: date) -> list[Event]:
@@ -237,8 +238,10 @@ def start_step(pathway: Pathway, pathway_id: UUID, step_id: UUID, command: Start
     if step.full_time:
         running = [other for other in pathway.steps if other.state == "started" and other.full_time]
         if running:
-            raise RuleViolated("step_id", f"the client is in full-time step {running[0].step_id} already; one "
-                                          "full-time step at a time (step_rules.yaml full_time_from_hours_per_week)")
+            rule = full_time_rule(command.started_on)
+            raise RuleViolated("step_id", f"the client is in full-time step {running[0].step_id} already: one "
+                                          f"full-time step (from {rule.hours} h a week) at a time; source: "
+                                          f"{rule.cited_source}")
     return [StepStarted(pathway_id=pathway_id, client_id=pathway.client_id, step_id=step_id, step_kind=step.kind,
                         placement_id=None, started_on=command.started_on, hours_per_week=step.hours_per_week,
                         full_time=step.full_time)]
@@ -289,7 +292,7 @@ def start_placement_step(pathway: Pathway, event: PlacementStarted) -> list[Even
     events: list[Event] = [StepStarted(pathway_id=pathway_id, client_id=event.client_id, step_id=step_id,
                                        step_kind=event.kind, placement_id=event.placement_id,
                                        started_on=event.starts_on, hours_per_week=hours,
-                                       full_time=is_full_time(hours))]
+                                       full_time=is_full_time(hours, event.starts_on))]
     if event.planned_end_on is not None:
         events.append(StepExtended(pathway_id=pathway_id, client_id=event.client_id, step_id=step_id,
                                    planned_end_on=event.planned_end_on))

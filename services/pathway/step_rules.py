@@ -41,7 +41,7 @@ class FullTime(SourcedRule):
 
 _RAW = yaml.safe_load((Path(__file__).parent / "step_rules.yaml").read_text())
 RULES = [StepRule.model_validate(rule) for rule in _RAW["rules"]]
-FULL_TIME = FullTime.model_validate(_RAW["full_time_from_hours_per_week"])
+FULL_TIME = [FullTime.model_validate(row) for row in _RAW["full_time_from_hours_per_week"]]
 
 
 def months_between(start: date, end: date) -> Decimal:
@@ -76,5 +76,13 @@ def check(step: StepMeasures, rules: list[StepRule] = RULES) -> None:
             raise RuleViolated(field, f"{step.step_kind}: {broken}; source: {rule.cited_source}")
 
 
-def is_full_time(hours_per_week: Decimal | None) -> bool:
-    return hours_per_week is not None and hours_per_week >= FULL_TIME.hours
+def full_time_rule(day: date) -> FullTime:
+    rule = next((row for row in FULL_TIME if row.in_force(day)), None)
+    if rule is None:
+        raise RuleViolated("planned_start_on", f"no full-time rule in force on {day.isoformat()} (step_rules.yaml)")
+    return rule
+
+
+def is_full_time(hours_per_week: Decimal | None, day: date) -> bool:
+    """Full time under the rule in force on `day` (the step's start)."""
+    return hours_per_week is not None and hours_per_week >= full_time_rule(day).hours

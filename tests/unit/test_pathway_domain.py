@@ -152,7 +152,7 @@ def test_full_time_steps_do_not_overlap():
     pathway = started(with_step(planned(), days_per_week=5, hours_per_day=Decimal("7.5")))
     assert pathway.step(STEP).full_time
     pathway = with_step(pathway, OTHER_STEP, days_per_week=5, hours_per_day=Decimal("6"))
-    with pytest.raises(RuleViolated, match="one full-time step at a time"):
+    with pytest.raises(RuleViolated, match=r"one full-time step \(from 30 h a week\) at a time; source: Polku"):
         started(pathway, OTHER_STEP)
 
 
