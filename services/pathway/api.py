@@ -7,9 +7,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.pathway import PathwayKind
-from services.pathway import domain
-from services.pathway.domain import (PATHWAY, CancelStep, CompleteStep, InterruptStep, Pathway, PlanStep, SetGoal,
-                                     StartStep, Step)
+from services.pathway.domain import steps
+from services.pathway.domain.pathway import PATHWAY, Pathway, Step
+from services.pathway.domain.steps import CancelStep, CompleteStep, InterruptStep, PlanStep, SetGoal, StartStep
 from services.pathway.pathways import pathways_of
 from services.platform.errors import NotFound
 from services.pathway.case_workers import owner_of
@@ -96,44 +96,44 @@ async def _decide(request: web.Request, decide) -> PathwayView:
         if not pathways:
             raise NotFound(f"client {client_id} has no pathway")
         owner = await owner_of(uow.connection, client_id)
-        domain.ensure_own_client(owner.case_worker_id if owner else None, client_id, principal_of(request))
+        steps.ensure_own_client(owner.case_worker_id if owner else None, client_id, principal_of(request))
         pathway_id = pathways[-1][0]
         pathway = await uow.decide(PATHWAY, str(pathway_id), lambda pathway: decide(pathway, pathway_id))
     return _view(pathway_id, pathway, [earlier for earlier, _ in pathways[:-1]])
 
 
 async def set_goal(request: web.Request, command: SetGoal) -> PathwayView:
-    return await _decide(request, lambda pathway, pathway_id: domain.set_goal(pathway, pathway_id, command,
+    return await _decide(request, lambda pathway, pathway_id: steps.set_goal(pathway, pathway_id, command,
                                                                                date.today()))
 
 
 async def plan_step(request: web.Request, command: PlanStep) -> PathwayView:
     step_id = uuid4()
-    return await _decide(request, lambda pathway, pathway_id: domain.plan_step(pathway, pathway_id, step_id, command,
+    return await _decide(request, lambda pathway, pathway_id: steps.plan_step(pathway, pathway_id, step_id, command,
                                                                                 date.today()))
 
 
 async def start_step(request: web.Request, command: StartStep) -> PathwayView:
     step_id = path_uuid(request, "step_id")
-    return await _decide(request, lambda pathway, pathway_id: domain.start_step(pathway, pathway_id, step_id, command,
+    return await _decide(request, lambda pathway, pathway_id: steps.start_step(pathway, pathway_id, step_id, command,
                                                                                  date.today()))
 
 
 async def complete_step(request: web.Request, command: CompleteStep) -> PathwayView:
     step_id = path_uuid(request, "step_id")
-    return await _decide(request, lambda pathway, pathway_id: domain.complete_step(
+    return await _decide(request, lambda pathway, pathway_id: steps.complete_step(
         pathway, pathway_id, step_id, command, date.today()))
 
 
 async def interrupt_step(request: web.Request, command: InterruptStep) -> PathwayView:
     step_id = path_uuid(request, "step_id")
-    return await _decide(request, lambda pathway, pathway_id: domain.interrupt_step(
+    return await _decide(request, lambda pathway, pathway_id: steps.interrupt_step(
         pathway, pathway_id, step_id, command, date.today()))
 
 
 async def cancel_step(request: web.Request, command: CancelStep) -> PathwayView:
     step_id = path_uuid(request, "step_id")
-    return await _decide(request, lambda pathway, pathway_id: domain.cancel_step(pathway, pathway_id, step_id,
+    return await _decide(request, lambda pathway, pathway_id: steps.cancel_step(pathway, pathway_id, step_id,
                                                                                   command))
 
 

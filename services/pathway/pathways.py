@@ -1,7 +1,7 @@
 """Finding a client's pathways: one per enrolment period, under ids that follow from the client id."""
 from uuid import UUID
 
-from services.pathway.domain import PATHWAY, Pathway, pathway_id_of
+from services.pathway.domain.pathway import PATHWAY, Pathway, pathway_id_of
 from services.platform.errors import NotFound
 from services.platform.unit_of_work import UnitOfWork
 

@@ -5,8 +5,9 @@ from contracts.envelope import EventEnvelope
 from contracts.events.employer import PlacementEnded, PlacementExtended, PlacementStarted
 from contracts.events.intake import CaseWorkerAssigned, ClientEnrolled, ClientExited
 from services.pathway import case_workers
-from services.pathway.domain import (PATHWAY, close, end_placement_step, extend_placement_step, pathway_id_of, plan,
-                                     placement_step_id, start_placement_step)
+from services.pathway.domain.pathway import PATHWAY, close, pathway_id_of, plan
+from services.pathway.domain.placements import (end_placement_step, extend_placement_step, placement_step_id,
+                                                start_placement_step)
 from services.pathway.pathways import current_pathway_id, pathway_with_step
 from services.platform.consumer import Subscription
 from services.platform.errors import StateConflict

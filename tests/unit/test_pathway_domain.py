@@ -1,4 +1,4 @@
-"""services/pathway/: a pathway per enrolment period; steps planned, started, completed, interrupted and
+"""services/pathway/domain/: a pathway per enrolment period; steps planned, started, completed, interrupted and
 cancelled by the case worker under step_rules.yaml; placement steps from the employer's events; closing."""
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from contracts.events.employer import PlacementEnded, PlacementExtended, PlacementStarted, Schedule
 from contracts.events.pathway import (PathwayClosed, PathwayPlanned, StepCancelled, StepCompleted, StepExtended,
                                       StepInterrupted, StepStarted)
-from services.pathway.domain import (PATHWAY, CancelStep, CompleteStep, InterruptStep, Pathway, PlanStep, SetGoal,
-                                     StartStep, cancel_step, close, complete_step, end_placement_step, evolve,
-                                     extend_placement_step, interrupt_step, pathway_id_of, placement_step_id, plan,
-                                     plan_step, set_goal, start_placement_step, start_step)
+from services.pathway.domain.pathway import PATHWAY, Pathway, close, evolve, pathway_id_of, plan
+from services.pathway.domain.placements import (end_placement_step, extend_placement_step, placement_step_id,
+                                                start_placement_step)
+from services.pathway.domain.steps import (CancelStep, CompleteStep, InterruptStep, PlanStep, SetGoal, StartStep,
+                                           cancel_step, complete_step, interrupt_step, plan_step, set_goal, start_step)
 from services.pathway.step_rules import months_between
 from services.platform.dates import add_months
 from services.platform.errors import RuleViolated, StateConflict
