@@ -138,6 +138,7 @@ async def refer_again(request: web.Request, referral: ReferClient) -> ClientView
     async with runtime.unit_of_work(request) as uow:
         client = await _decided(uow, client_id, lambda client: refer(client, client_id, referral, date.today()))
         if referral.person is not None:
+            consent.store_personal_data(client, client_id, principal_of(request))  # not after an erasure
             await vault_for(runtime.settings).store(uow.connection, str(client_id), referral.person)
     return _view(client_id, client)
 
