@@ -11,13 +11,11 @@ from contracts.values import Text
 from services.intake import caseload
 from services.intake.domain.client import CLIENT
 from services.intake.domain.referral import ReferClient, refer
-from services.platform.errors import RuleViolated, StateConflict
+from services.platform.auth import Principal
+from services.platform.errors import NotFound, RuleViolated, StateConflict
+from services.platform.http import field_errors
 from services.platform.inbound import Inbound
-from services.platform.nats_permissions import REFERRAL_ROOT
-
-
-def referral_subject(area: str) -> str:
-    return f"{REFERRAL_ROOT}.{area}"
+from services.platform.nats_permissions import REFERRAL_ROOT, referrals_user
 
 
 class BusReferral(ReferClient):
@@ -45,9 +43,7 @@ def bus_referrals(runtime) -> Inbound:
         try:
             referral = BusReferral.model_validate_json(body)
         except ValidationError as error:
-            return {"status": 422, "errors": [
-                {"field": ".".join(str(part) for part in item["loc"]) or "body", "rule": item["msg"]}
-                for item in error.errors(include_url=False, include_input=False)]}
+            return {"status": 422, "errors": field_errors(error)}
         if referral.employment_area != area:
             return _refused(422, "employment_area", f"must be {area}, the area of the subject {subject}")
         name = f"polku:bus-referral:{area}:{referral.referred_by}:{referral.sender_referral_id}"
@@ -55,14 +51,17 @@ def bus_referrals(runtime) -> Inbound:
         client_id = referral.client_id or uuid5(NAMESPACE_URL, f"{name}:client")
 
         def decide(client):
-            if referral.client_id is not None and client.employment_area != area:  # none, or another area's
-                raise RuleViolated("client_id", f"no client {client_id} in area {area}: leave it out for a new client")
+            if referral.client_id is not None and not client.periods:
+                raise NotFound()
             return refer(client, client_id, referral, date.today(), referral_id)
 
+        sender = Principal(referrals_user(area), frozenset({"integration"}), area)
         try:
-            async with runtime.unit_of_work() as uow:
+            async with runtime.acting_as(sender, f"referral {referral.sender_referral_id} over the bus") as uow:
                 client = await uow.decide(CLIENT, str(client_id), decide, area=area)
                 await caseload.save(uow.connection, client_id, client)
+        except NotFound:  # none, or another area's (invisible to this sender)
+            return _refused(422, "client_id", f"no client {client_id} in area {area}: leave it out for a new client")
         except RuleViolated as error:
             return _refused(422, error.field, error.rule)
         except StateConflict as error:

@@ -58,10 +58,15 @@ def invalid(field: str, rule: str) -> Problem:
     return Problem(422, "Invalid request", f"{field}: {rule}", [{"field": field, "rule": rule}])
 
 
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
+    """Every field pydantic refused and its rule; the input itself is never echoed."""
+    return [{"field": ".".join(str(part) for part in item["loc"]) or "body", "rule": item["msg"]}
+            for item in error.errors(include_url=False, include_input=False)]
+
+
 def invalid_fields(error: ValidationError) -> Problem:
-    """422 naming every field pydantic refused and its rule; the input itself is never echoed."""
-    errors = [{"field": ".".join(str(part) for part in item["loc"]) or "body", "rule": item["msg"]}
-              for item in error.errors(include_url=False, include_input=False)]
+    """422 naming every field pydantic refused and its rule."""
+    errors = field_errors(error)
     return Problem(422, "Invalid request", "; ".join(f"{item['field']}: {item['rule']}" for item in errors), errors)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from services.platform.access import allowed_roles
 from services.platform.audit import AUDIT_ROUTES
-from services.platform.auth import verifier_from
+from services.platform.auth import Principal, verifier_from
 from services.platform.bus import inbox_prefix, parse_headers_plainly
 from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
@@ -68,6 +68,11 @@ class ServiceRuntime:
     def wake_relay(self) -> None:
         if self.relay:
             self.relay.wake()
+
+    def acting_as(self, actor: Principal, purpose: str) -> UnitOfWork:
+        """For a caller that is not an HTTP request (a system on the bus): within its area, audited."""
+        return UnitOfWork(self.engine, self.settings.service, Cause.new(), self.wake_relay, actor=actor,
+                          purpose=purpose)
 
     def unit_of_work(self, request: web.Request | None = None) -> UnitOfWork:
         """For an HTTP request: acts as its caller, within the caller's area, audited."""

@@ -32,7 +32,7 @@ from services.platform.nats_permissions import (
 )
 from services.platform.nats_server import LocalNatsServer, free_port
 from services.platform.service import ServiceDefinition, ServiceRuntime
-from services.platform.tables import events, inbox
+from services.platform.tables import audit_log, events, inbox
 from services.reporting.service import SERVICE as REPORTING
 from tests.integration.histories import append_clients, envelope_of
 from tests.support import Runtimes, eventually
@@ -473,6 +473,10 @@ async def test_a_referral_over_the_bus_is_answered_and_a_resent_one_is_harmless(
     async with intake.engine.connect() as connection:
         stored = (await connection.execute(select(events.c.event_type))).scalars().all()
     assert stored == ["ClientReferred", "EntryFactsRecorded", "EligibilityAssessed", "ClientEnrolled"]
+    async with intake.engine.connect() as connection:
+        audited = (await connection.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.purpose))).all()
+    assert audited == [("referrals-kemi", "change: ClientReferred, EntryFactsRecorded, EligibilityAssessed, "
+                                          "ClientEnrolled", "referral TE-2026-0001 over the bus")]
     await eventually(lambda: _published(ops, "polku.events.kemi.intake.ClientEnrolled"),
                      what="the same events on the stream as an HTTP referral gives")
     assert sender.violations() == []
