@@ -126,6 +126,27 @@ def test_pointti_is_over_30_and_structurally_unemployed(days, months, age, typ):
                      in_multisectoral_service=typ) is not None) == (age > 30 and structurally)
 
 
+@given(benefit_days=st.one_of(st.none(), st.integers(0, 20000)), months=st.integers(0, 600))
+def test_the_municipal_trial_is_the_arithmetic_of_its_rules(benefit_days, months):
+    expected = (benefit_days is not None and benefit_days >= 500) or months >= 12
+    assert (eligible("municipal_trial", unemployment_benefit_days=benefit_days, unemployed_months=months)
+            is not None) == expected
+
+
+@given(months=st.integers(0, 600), in_service=st.booleans(),
+       municipality=st.sampled_from(["Kemi", "Kemijärvi", "Rovaniemi", "Sodankylä", "Tornio", "Oulu", "Keminmaa"]),
+       day=st.dates(date(2016, 6, 1), date(2019, 6, 30)))
+def test_the_lapland_regional_trial_is_the_arithmetic_of_its_rules(months, in_service, municipality, day):
+    in_force = date(2017, 1, 1) <= day <= date(2018, 12, 31)
+    if not in_force:
+        with pytest.raises(RuleViolated):
+            eligible("lapland_regional_trial", day, unemployed_months=months)
+        return
+    expected = months >= 12 and not in_service and municipality not in ("Oulu", "Keminmaa")
+    assert (eligible("lapland_regional_trial", day, unemployed_months=months,
+                     in_employment_promoting_service=in_service, municipality=municipality) is not None) == expected
+
+
 def test_a_refusal_lists_every_criterion_and_why_it_failed():
     assessed = assessment(decide(referral(programme="typ_need_assessment", age=24, labour_market_subsidy_days=120,
                                           unemployed_months=5)))
