@@ -10,10 +10,16 @@
                                  refill the stream from a service's own event log
   polku token ROLE [--area A]    print a development token (embedded default only)
   polku audit verify SERVICE     check the service's audit log chain; name the first broken link
+  polku status [--watch S]       services, consumers, outboxes, dead letters, stream and cluster;
+                                 exits 1 when something needs attention
+  polku trace ID                 a trace as a tree across services (trace, correlation or event id),
+                                 from the spans the services keep under var/traces/
 """
 import argparse
 import asyncio
+import os
 import sys
+import time
 
 from services.platform import dead_letters
 from services.platform.bus import bootstrap_streams, connect
@@ -47,6 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     audit_commands = audit.add_subparsers(dest="action", required=True)
     verify = audit_commands.add_parser("verify")
     verify.add_argument("service")
+    status = commands.add_parser("status", help="what is healthy, what is behind; exit 1 when something needs attention")
+    status.add_argument("--url", action="append", default=[], metavar="SERVICE=URL",
+                        help="a service instance's base URL (repeat; default 127.0.0.1 and each service's port "
+                             "from POLKU_FIRST_PORT, 8101)")
+    status.add_argument("--watch", type=float, default=None, metavar="SECONDS", help="refresh every SECONDS")
+    status.add_argument("--stalled-after", type=float, default=60.0, metavar="SECONDS",
+                        help="a consumer with work and no delivery for this long needs attention (default 60)")
+    status.add_argument("--outbox-age", type=float, default=60.0, metavar="SECONDS",
+                        help="an outbox row older than this needs attention (default 60)")
+    trace = commands.add_parser("trace", help="print a trace as a tree across services")
+    trace.add_argument("id", help="a trace id, correlation id or event id")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -55,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         return run()
     if args.command == "token":
         return _token(args)
+    if args.command == "trace":
+        return _trace(args)
+    if args.command == "status" and args.watch:
+        while True:
+            print("\033[2J\033[H" + time.strftime("%H:%M:%S"), flush=True)
+            asyncio.run(_status(args))
+            time.sleep(args.watch)
     return asyncio.run(_COMMANDS[args.command](args))
 
 
@@ -163,8 +187,54 @@ async def _audit(args) -> int:
     return 1
 
 
+def _service_urls(pairs: list[str]) -> list[tuple[str, str]]:
+    from services.platform.processes import SERVICES
+
+    if not pairs:
+        first = int(os.environ.get("POLKU_FIRST_PORT", "8101"))
+        return [(name, f"http://127.0.0.1:{first + i}") for i, name in enumerate(SERVICES)]
+    return [tuple(pair.split("=", 1)) for pair in pairs]
+
+
+async def _status(args) -> int:
+    from services.platform.nats_permissions import service_subscriptions
+    from services.platform.status import Line, Thresholds, bus_lines, render, service_lines
+
+    settings = Settings(service="ops")
+    thresholds = Thresholds(outbox_age_s=args.outbox_age, stalled_after_s=args.stalled_after)
+    lines = await service_lines(_service_urls(args.url), thresholds)
+    try:
+        nc = await asyncio.wait_for(connect(settings.nats_url, "polku-status", settings.nats_user,
+                                            settings.nats_password, max_reconnect_attempts=0), 5)
+    except Exception as error:
+        lines.append(Line("nats", settings.nats_url, "ATTENTION", f"unreachable ({type(error).__name__})"))
+    else:
+        try:
+            lines += await bus_lines(nc, settings.stream, settings.dead_letter_stream,
+                                     [subscription.consumer for subscription in service_subscriptions()], thresholds)
+        finally:
+            await nc.close()
+    print(render(lines))
+    attention = [line for line in lines if line.needs_attention]
+    print(f"{len(attention)} line(s) need attention" if attention else "all healthy")
+    return 1 if attention else 0
+
+
+def _trace(args) -> int:
+    from services.platform.span_store import find_trace, render
+
+    directory = Settings(service="ops").var_dir / "traces"
+    found = find_trace(directory, args.id)
+    if not found:
+        print(f"no span under {directory} names {args.id} (a trace id, correlation id or event id)", file=sys.stderr)
+        return 1
+    for trace_id, records in found.items():
+        print("\n".join(render(trace_id, records)))
+    return 0
+
+
 _COMMANDS = {"audit": _audit, "bootstrap": _bootstrap, "dead-letters": _dead_letters, "rebuild": _rebuild,
-             "republish": _republish}
+             "republish": _republish, "status": _status}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -39,18 +39,41 @@ PERSONS = [
     ("Toivo Näytevaara", date(1996, 7, 3), "X", 390),
 ]
 AREAS = ("kemi", "tornio")
+# business id, name, type, area, municipality, what its partnership agreement covers
 EMPLOYERS = [
-    ("0210427-6", "Kemin kaupunki", "city_unit", "kemi"),
-    ("2719034-2", "Meri-Lapin Kierrätysyhdistys ry (demo)", "association", "kemi"),
-    ("1013712-3", "Perämeren Konepaja Oy (demo)", "company", "tornio"),
+    ("0210427-6", "Kemin kaupunki", "city_unit", "kemi", "Kemi", ("work_trial", "rehabilitative_work", "gig_work")),
+    ("2719034-2", "Meri-Lapin Kierrätysyhdistys ry (demo)", "association", "kemi", "Kemi",
+     ("rehabilitative_work", "gig_work")),
+    ("2876543-5", "Meri-Lapin työhönvalmennussäätiö sr (demo)", "foundation", "kemi", "Kemi",
+     ("pay_subsidised_work",)),
+    ("3012345-8", "Kemin Kauppa Oy (demo)", "company", "kemi", "Kemi", ("gig_work", "apprenticeship", "recruitment")),
+    ("1013712-3", "Perämeren Konepaja Oy (demo)", "company", "tornio", "Tornio", ("work_trial",)),
+    ("2456789-6", "Tornionlaakson työvalmennus sr (demo)", "foundation", "tornio", "Tornio", ("pay_subsidised_work",)),
 ]
-# client index, employer index, kind, hourly billing rate, approved hours, invoiced
+# employer index, title, hours a week, requirement tags, source
+OPENINGS = [
+    (3, "Myyjä-oppisopimusopiskelija", "30", ("customer_service",), "advertised"),
+    (0, "Kiinteistönhoitaja", "37.5", ("outdoor_maintenance",), "hidden"),
+    (1, "Kierrätystyöntekijä", "25", ("recycling",), "hidden"),
+]
+# employer index, date, from, to: three employers' tasks, pooled into one gig job of 20 hours a week
+GIG_TASKS = [
+    (0, "2026-09-07", "08:00", "15:00"), (1, "2026-09-08", "09:00", "16:00"), (3, "2026-09-09", "10:00", "16:00"),
+    (0, "2026-09-14", "08:00", "15:00"), (1, "2026-09-15", "09:00", "16:00"), (3, "2026-09-16", "10:00", "16:00"),
+]
+GIG_WORKER = 0  # the client the gig job is pooled for
+# client index, employer index, kind, schedule, billing rate, opening filled, ending (date, how), hours, invoiced
 PLACEMENTS = [
-    (1, 0, "pay_subsidised_work", "0.00", None, False),
-    (2, 1, "gig_work", "24.50", "37.5", True),
-    (4, 1, "gig_work", "24.50", "20", True),
-    (5, 0, "work_trial", "0.00", None, False),
-    (8, 2, "gig_work", "31.00", "60.25", True),
+    (1, 2, "pay_subsidised_work", {"hours_per_week": "30"}, "24.50", None, None, "120", True),
+    (2, 0, "work_trial", {"days_per_week": 4, "hours_per_day": "6", "hours_per_week": "24"}, "0.00", None,
+     ("2026-11-13", "completed"), None, False),
+    (3, 1, "rehabilitative_work", {"days_per_week": 3, "hours_per_day": "5", "hours_per_week": "15"}, "0.00", 2,
+     ("2026-10-30", "interrupted_by_client"), None, False),
+    (4, 3, "apprenticeship", {"hours_per_week": "30"}, "0.00", 0, ("2026-11-20", "hired_by_employer"), None, False),
+    (5, 3, "open_market", {"hours_per_week": "37.5"}, "0.00", None, ("2026-11-27", "other"), None, False),
+    (7, 4, "work_trial", {"days_per_week": 5, "hours_per_day": "6", "hours_per_week": "30"}, "0.00", None,
+     ("2026-10-16", "interrupted_by_employer"), None, False),
+    (8, 5, "pay_subsidised_work", {"hours_per_week": "25"}, "31.00", None, None, "60.25", True),
 ]
 
 
@@ -93,22 +116,31 @@ async def load_demo(url: Callable[[str], str], token: Tokens) -> dict[str, int]:
                 "person": demo_person(number),
             }) as response:
                 clients.append(((await response.json())["client_id"], area))
-        employers = []
-        for business_id, name, employer_type, area in EMPLOYERS:
-            async with http.post(f"{url('employer')}/employers", headers=auth("employer_coordinator", area), json={
-                "business_id": business_id, "name": name, "employer_type": employer_type, "employment_area": area,
-            }) as response:
-                employers.append(((await response.json())["employer_id"], area))
-        placements = []
-        for client, employer, kind, rate, _, _ in PLACEMENTS:
+        employers = await _employers(http, url, auth)
+        openings = []
+        for employer, title, hours, tags, source in OPENINGS:
             employer_id, area = employers[employer]
-            async with http.post(f"{url('employer')}/placements", headers=auth("employer_coordinator", area), json={
-                "client_id": clients[client][0], "employer_id": employer_id, "kind": kind,
-                "starts_on": "2026-09-01", "hourly_billing_rate": rate,
+            async with http.post(f"{url('employer')}/openings", headers=auth("employer_coordinator", area), json={
+                "employer_id": employer_id, "title": title, "hours_per_week": hours, "starts_on": "2026-09-01",
+                "requirement_tags": list(tags), "source": source,
             }) as response:
-                placements.append(((await response.json())["placement_id"], area))
+                openings.append((await response.json())["opening_id"])
+        placements = [await _gig_job(http, url, auth, employers, clients[GIG_WORKER][0])]
+        for client, employer, kind, schedule, rate, opening, ending, _, _ in PLACEMENTS:
+            employer_id, area = employers[employer]
+            coordinator = auth("employer_coordinator", area)
+            placement = await _once_client_known(http, f"{url('employer')}/placements", coordinator, {
+                "client_id": clients[client][0], "employer_id": employer_id, "kind": kind, "starts_on": "2026-09-01",
+                "planned_end_on": "2027-02-26", "schedule": schedule, "hourly_billing_rate": rate,
+                "opening_id": openings[opening] if opening is not None else None,
+                "pay_subsidy_decision": "PT-2026-0815" if kind == "pay_subsidised_work" else None})
+            placements.append((placement["placement_id"], area))
+            if ending:
+                await http.post(f"{url('employer')}/placements/{placement['placement_id']}/ending",
+                                headers=coordinator, json={"ended_on": ending[0], "ending": ending[1]})
         invoices = 0
-        for (placement_id, area), (_, _, _, _, hours, invoiced) in zip(placements, PLACEMENTS, strict=True):
+        payroll = [(GIG_WORKER, None, None, None, None, None, None, "40", True)] + PLACEMENTS
+        for (placement_id, area), (*_, hours, invoiced) in zip(placements, payroll, strict=True):
             if hours is None:
                 continue
             clerk = auth("payroll_clerk", area)
@@ -213,6 +245,60 @@ async def _plan(http: aiohttp.ClientSession, pathway: str, case_worker: dict[str
     async with http.post(f"{pathway}/steps", headers=case_worker, json=step) as response:
         body = await response.json()
     return next(planned["step_id"] for planned in body["steps"] if planned["state"] == "planned")
+
+
+async def _employers(http: aiohttp.ClientSession, url: Callable[[str], str], auth) -> list[tuple[str, str]]:
+    """The employers, each with its partnership agreement."""
+    employers = []
+    for business_id, name, employer_type, area, municipality, scope in EMPLOYERS:
+        coordinator = auth("employer_coordinator", area)
+        async with http.post(f"{url('employer')}/employers", headers=coordinator, json={
+            "business_id": business_id, "name": name, "employer_type": employer_type, "employment_area": area,
+            "municipality": municipality,
+        }) as response:
+            employer_id = (await response.json())["employer_id"]
+        await http.post(f"{url('employer')}/employers/{employer_id}/agreements", headers=coordinator, json={
+            "scope": list(scope), "valid_from": "2026-01-01", "valid_to": "2027-12-31"})
+        employers.append((employer_id, area))
+    return employers
+
+
+async def _gig_job(http: aiohttp.ClientSession, url: Callable[[str], str], auth, employers: list[tuple[str, str]],
+                   client_id: str) -> tuple[str, str]:
+    """Gig tasks of three Kemi employers, a proposal the case worker accepts, and the pooled gig job."""
+    coordinator = auth("employer_coordinator", "kemi")
+    task_ids = []
+    for employer, day, starts_at, ends_at in GIG_TASKS:
+        async with http.post(f"{url('employer')}/gig-tasks", headers=coordinator, json={
+            "employer_id": employers[employer][0], "works_on": day, "starts_at": starts_at, "ends_at": ends_at,
+            "municipality": "Kemi", "place": EMPLOYERS[employer][1], "requirement_tags": ["cleaning"],
+            "hourly_billing_rate": "26.00",
+        }) as response:
+            task_ids.append((await response.json())["task_id"])
+    foundation = next(employers[index][0] for index, (_, _, employer_type, area, _, _) in enumerate(EMPLOYERS)
+                      if (employer_type, area) == ("foundation", "kemi"))
+    await _once_client_known(http, f"{url('employer')}/proposals", coordinator,
+                             {"client_id": client_id, "task_ids": task_ids})
+    placement = await _once_client_known(http, f"{url('employer')}/gig-jobs", coordinator, {
+        "client_id": client_id, "foundation_id": foundation, "task_ids": task_ids})
+    return placement["placement_id"], "kemi"
+
+
+async def _once_client_known(http: aiohttp.ClientSession, target: str, headers: dict[str, str], body: dict,
+                             timeout_s: float = 30.0) -> dict:
+    """POSTs once the employer service has heard of the client's enrolment from the bus (until then
+    it refuses, naming client_id, and writes nothing)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        async with http.post(target, headers=headers, json=body, raise_for_status=False) as response:
+            answer = await response.json()
+            if response.status == 201:
+                return answer
+            if response.status != 422 or answer["errors"][0]["field"] != "client_id":
+                raise RuntimeError(f"POST {target} answered {response.status}: {answer['detail']}")
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"the employer service did not hear of client {body['client_id']} in {timeout_s} s")
+        await asyncio.sleep(0.1)
 
 
 async def _wait_for(http: aiohttp.ClientSession, resource: str, headers: dict[str, str],

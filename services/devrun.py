@@ -154,6 +154,9 @@ def _print_where_to_look(services: ServiceProcesses, created: dict[str, int], to
         for row in rows:
             print("   " + "  ".join(f"{key}={value}" for key, value in row.items()))
     print()
+    print("Operations: `polku status` (health, lag, dead letters), `polku trace ID` (a trace, correlation or "
+          f"event id; spans under {services.var_dir / 'traces'}), metrics at each service's /metrics; docs/runbook.md")
+    print()
     print(f"Development tokens for area {AREAS[0]}, valid 8 h (`polku token ROLE --area AREA` makes more):")
     for role in ROLES:
         print(f"   {role:<21} {token(role, AREAS[0])}")

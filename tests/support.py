@@ -114,8 +114,10 @@ async def create_history(url: Callable[[str], str], token: Callable[..., str], a
                          referred_on: str | None = None) -> dict[str, str]:
     """Through the APIs, as the roles that do it in real life: a referral (an eligible client, owned by
     `case_worker`, with `person` for intake's vault when given, on `referred_on` or today), an employer, a
-    placement, the employment it opens, an approved timesheet and an invoice. Returns the ids by path parameter name:
-    client_id, employer_id, placement_id, employment_id."""
+    placement, the employment it opens, an approved timesheet and an invoice, a hidden opening, two gig tasks
+    and a proposal of the client for the opening. Returns the ids by path parameter name: client_id,
+    employer_id, agreement_id, placement_id, employment_id, opening_id, task_id (and task_ids, both gig tasks),
+    proposal_id."""
     case_worker = case_worker or f"cw-{area}"
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         async with http.post(f"{url('intake')}/clients", headers=bearer(token("case_worker", area, case_worker)),
@@ -125,13 +127,29 @@ async def create_history(url: Callable[[str], str], token: Callable[..., str], a
             client_id = (await response.json())["client_id"]
         coordinator = bearer(token("employer_coordinator", area))
         async with http.post(f"{url('employer')}/employers", headers=coordinator, json={
-                "business_id": BUSINESS_IDS.get(area, "2719034-2"), "name": f"{area} employer (test)",
-                "employer_type": "association", "employment_area": area}) as response:
+                "business_id": BUSINESS_IDS.get(area, "2719034-2"), "name": f"{area} foundation (test)",
+                "employer_type": "foundation", "employment_area": area}) as response:
             employer_id = (await response.json())["employer_id"]
-        async with http.post(f"{url('employer')}/placements", headers=coordinator, json={
-                "client_id": client_id, "employer_id": employer_id, "kind": "gig_work",
-                "starts_on": "2026-09-01", "hourly_billing_rate": "24.50"}) as response:
-            placement_id = (await response.json())["placement_id"]
+        async with http.post(f"{url('employer')}/employers/{employer_id}/agreements", headers=coordinator, json={
+                "scope": ["pay_subsidised_work", "gig_work"], "valid_from": "2026-01-01",
+                "valid_to": "2027-12-31"}) as response:
+            agreement_id = (await response.json())["agreement_id"]
+        async with http.post(f"{url('employer')}/openings", headers=coordinator, json={
+                "employer_id": employer_id, "title": "Kiinteistöhuolto", "hours_per_week": "30",
+                "starts_on": "2026-10-01", "source": "hidden"}) as response:
+            opening_id = (await response.json())["opening_id"]
+        task_ids = []
+        for day in ("2026-10-05", "2026-10-06"):  # 20 hours in one week: enough for a gig job
+            async with http.post(f"{url('employer')}/gig-tasks", headers=coordinator, json={
+                    "employer_id": employer_id, "works_on": day, "starts_at": "08:00", "ends_at": "18:00",
+                    "municipality": "Kemi", "place": "Sauvosaari", "hourly_billing_rate": "24.00"}) as response:
+                task_ids.append((await response.json())["task_id"])
+        proposal_id = (await once_client_known(http, f"{url('employer')}/proposals", coordinator, {
+            "client_id": client_id, "opening_id": opening_id}))["proposal_id"]
+        placement_id = (await once_client_known(http, f"{url('employer')}/placements", coordinator, {
+            "client_id": client_id, "employer_id": employer_id, "kind": "pay_subsidised_work",
+            "starts_on": "2026-09-01", "planned_end_on": "2027-02-28", "schedule": {"hours_per_week": "20"},
+            "hourly_billing_rate": "24.50", "pay_subsidy_decision": "PT-2026-0001"}))["placement_id"]
         clerk = bearer(token("payroll_clerk", area))
         employment = f"{url('payroll_billing')}/employments/{placement_id}"
 
@@ -144,7 +162,27 @@ async def create_history(url: Callable[[str], str], token: Callable[..., str], a
                         json={"period_start": "2026-09-01", "period_end": "2026-09-30", "hours": "37.5"})
         await http.post(f"{employment}/invoices", headers=clerk, json={"issued_on": "2026-10-01"})
     return {"client_id": client_id, "employer_id": employer_id, "placement_id": placement_id,
-            "employment_id": placement_id}
+            "employment_id": placement_id, "agreement_id": agreement_id, "opening_id": opening_id,
+            "task_id": task_ids[0], "task_ids": ",".join(task_ids), "proposal_id": proposal_id}
+
+
+async def once_client_known(http: aiohttp.ClientSession, target: str, headers: dict[str, str], body: dict) -> dict:
+    """POST a placement or proposal once the employer service has heard of the client's enrolment (from
+    the bus): until then it is refused naming `client_id`, with nothing written."""
+    answer: dict = {}
+
+    async def placed() -> bool:
+        nonlocal answer
+        async with http.post(target, headers=headers, json=body, raise_for_status=False) as response:
+            answer = await response.json()
+            if response.status == 422 and answer["errors"][0]["field"] == "client_id":
+                return False
+            if response.status != 201:
+                raise AssertionError(f"POST {target} answered {response.status}: {answer}")
+            return True
+
+    await eventually(placed, what=f"the employer service heard of client {body['client_id']}")
+    return answer
 
 
 class Runtimes:

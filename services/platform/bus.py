@@ -20,9 +20,16 @@ def inbox_prefix(user: str | None) -> str:
     return f"_INBOX_{user}" if user else "_INBOX"
 
 
+def seed_servers(url: str) -> list[str]:
+    """POLKU_NATS_URL names one server or several, comma-separated: the client tries each in turn
+    and then learns the rest of the cluster from the one that answers."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
 async def connect(url: str, name: str, user: str | None = None, password: str | None = None, **options) -> Client:
-    """`options` go to nats.connect (e.g. error_cb) and override the defaults here."""
-    return await nats.connect(url, **{
+    """`url`: one or several seed servers (seed_servers). `options` go to nats.connect (e.g. error_cb)
+    and override the defaults here."""
+    return await nats.connect(seed_servers(url), **{
         "name": name,
         "user": user,
         "password": password,

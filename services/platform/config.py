@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_idle_poll_s: float = 1.0
     publish_timeout_s: float = 10.0
+    relay_lease_s: float = Field(default=10.0, gt=0, description="an instance's hold on its outbox relay; "
+                                 "another instance takes over this long after the holder died")
+    local_traces: bool = Field(default=True, description="keep spans under var/traces/ for `polku trace`")
+    local_traces_mb: float = Field(default=20.0, gt=0, description="size of a service's span file before it rolls over")
     log_level: str = "INFO"
     jwks_url: str | None = Field(default=None, description="the identity provider's JWKS; unset: the local dev key")
     jwt_issuer: str = Field(default="polku-local", description="the `iss` every token must carry")

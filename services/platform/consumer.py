@@ -9,6 +9,7 @@ applies the batch's events one at a time.
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.envelope import EventEnvelope, event_subject
 from contracts.events.base import Event
 from contracts.registry import decode
-from services.platform import dead_letters
+from services.platform import dead_letters, metrics
 from services.platform.config import Settings
 from services.platform.event_store import Cause
 from services.platform.pull import Pull
@@ -184,6 +185,7 @@ class InboxConsumer:
         return differing
 
     async def process_batch(self, msgs: Sequence[Msg]) -> None:
+        started = time.perf_counter()
         deliveries = []
         for msg in msgs:
             try:
@@ -195,6 +197,7 @@ class InboxConsumer:
             await self._process_one(deliveries[0])
         elif deliveries:
             await self._process_together(deliveries)
+        metrics.batch_processed(self.name, msgs, started)
 
     async def _process_together(self, deliveries: list[Delivery]) -> None:
         # Each event's trace shows its processing; the batch's SQL is under a batch span linked to them all.
@@ -239,11 +242,13 @@ class InboxConsumer:
             return
 
     async def _process_one(self, delivery: Delivery) -> None:
-        with self._span(delivery):
+        with self._span(delivery) as span:
             try:
                 retry = await self._apply([delivery])
             except Exception as error:
                 retry = {delivery.event_id: error}
+            if error := retry.get(delivery.event_id):  # `polku trace` and trace viewers show the failed try
+                span.set_status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}")
         await self._settle([delivery], retry)
 
     def _span(self, delivery: Delivery, current: bool = True):
@@ -252,7 +257,9 @@ class InboxConsumer:
         return start(f"{self.name} process {delivery.envelope.type}", context=_context_of(delivery.msg),
                      kind=trace.SpanKind.CONSUMER,
                      attributes={"messaging.system": "nats", "messaging.message.id": delivery.event_id,
-                                 "messaging.consumer.group.name": self.name})
+                                 "messaging.consumer.group.name": self.name, "messaging.operation.type": "process",
+                                 "messaging.destination.name": self.settings.stream,
+                                 "messaging.message.conversation_id": str(delivery.envelope.correlationid)})
 
     async def _apply(self, deliveries: list[Delivery], spans: dict[str, trace.Span] | None = None) -> dict[str, Exception]:
         """One transaction: the inbox says which events are new, the handlers apply those, the inbox
@@ -319,6 +326,7 @@ class InboxConsumer:
             "error": f"{type(error).__name__}: {error}"})
         await dead_letters.send(self.js(), self.settings.dead_letter_stream, msg, self.name, error)
         await msg.term()
+        metrics.dead_lettered(self.name)
 
 
 def _context_of(msg: Msg):

@@ -18,7 +18,7 @@ from services.platform.tracing import traced_application
 # The service's ServiceRuntime (services/platform/service.py), for HTTP handlers.
 RUNTIME: web.AppKey = web.AppKey("runtime")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
-PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/metrics"})
 
 MAX_BODY_BYTES = 64 * 1024
 PURPOSE_HEADER = "X-Purpose"

@@ -2,14 +2,20 @@
 import asyncio
 import json
 import logging
+import time
 
 from nats.js import JetStreamContext
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.platform import metrics
+from services.platform.relay_lease import RelayLease
 from services.platform.tables import events, outbox
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 
 class OutboxRelay:
@@ -18,13 +24,23 @@ class OutboxRelay:
     A crash between publish and delete republishes the same Nats-Msg-Id: the stream's
     duplicate window drops it, and a later duplicate is dropped by the consumers' inboxes.
     A restarted relay resumes from the oldest row still in the outbox.
+
+    With a `lease`, only the instance holding it publishes (several instances of one service share
+    the outbox). Its own statements start no trace (an idle poll is no part of any flow); each row's
+    publish is a span in the trace of the request that wrote the event.
     """
 
     def __init__(self, engine: AsyncEngine, js: JetStreamContext, stream: str, batch_size: int = 1000,
-                 idle_poll_s: float = 1.0, publish_timeout_s: float = 10.0):
+                 idle_poll_s: float = 1.0, publish_timeout_s: float = 10.0, lease: RelayLease | None = None,
+                 service: str = ""):
         self.engine, self.js, self.stream = engine, js, stream
         self.batch_size, self.idle_poll_s, self.publish_timeout_s = batch_size, idle_poll_s, publish_timeout_s
+        self.lease, self.service = lease, service
         self._wakeup = asyncio.Event()
+
+    @property
+    def active(self) -> bool:
+        return self.lease.held if self.lease else True
 
     def wake(self) -> None:
         """Called after a commit that wrote events, so they go out at once rather than at the next poll."""
@@ -33,7 +49,7 @@ class OutboxRelay:
     async def run(self) -> None:
         while True:
             try:
-                published = await self.publish_pending()
+                published = await self.publish_pending() if await self._may_publish() else 0
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 published = 0
@@ -45,22 +61,28 @@ class OutboxRelay:
                     pass
                 self._wakeup.clear()
 
+    async def _may_publish(self) -> bool:
+        return await self.lease.hold() if self.lease else True
+
+    async def release(self) -> None:
+        if self.lease:
+            await self.lease.release()
+
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows were acknowledged and removed."""
-        async with self.engine.connect() as connection:
-            rows = (await connection.execute(
-                select(events.c.position, events.c.event_id, events.c.event_type, events.c.subject, events.c.envelope)
-                .join(outbox, outbox.c.position == events.c.position)
-                .order_by(events.c.position)
-                .limit(self.batch_size)
-            )).all()
+        with suppress_instrumentation():
+            async with self.engine.connect() as connection:
+                rows = (await connection.execute(
+                    select(events.c.position, events.c.event_id, events.c.event_type, events.c.subject,
+                           events.c.envelope)
+                    .join(outbox, outbox.c.position == events.c.position)
+                    .order_by(events.c.position)
+                    .limit(self.batch_size)
+                )).all()
         if not rows:
             return 0
-        acks = [
-            await self.js.publish_async(row.subject, row.envelope.encode(), stream=self.stream, headers=_headers(row))
-            for row in rows
-        ]
-        results = await asyncio.wait_for(asyncio.gather(*acks, return_exceptions=True), self.publish_timeout_s)
+        started = time.perf_counter()
+        results = await self._publish(rows)
         acked = 0
         for result in results:  # only the in-order prefix of acks counts: order is kept on the stream
             if isinstance(result, BaseException):
@@ -69,17 +91,53 @@ class OutboxRelay:
             acked += 1
         if acked:
             await self.mark_sent([row.position for row in rows[:acked]])
+            metrics.relay_published(self.service, self.stream, acked, started)
         return acked
 
+    async def _publish(self, rows) -> list:
+        """Each row published with a span of its own, ended at its ack; the acks (or errors) in row order."""
+        spans, acks, results = [], [], []
+        try:
+            for row in rows:
+                envelope = json.loads(row.envelope)
+                span = tracer.start_span(f"publish {self.stream}", context=propagate.extract(envelope),
+                                         kind=trace.SpanKind.PRODUCER,
+                                         attributes=_span_attributes(row, envelope, self.stream))
+                spans.append(span)
+                acks.append(await self.js.publish_async(row.subject, row.envelope.encode(), stream=self.stream,
+                                                        headers=_headers(row, span)))
+            results = await asyncio.wait_for(asyncio.gather(*acks, return_exceptions=True), self.publish_timeout_s)
+        except BaseException as error:
+            results = [error] * len(spans)
+            raise
+        finally:
+            for span, result in zip(spans, results):
+                if isinstance(result, BaseException):
+                    span.set_status(trace.StatusCode.ERROR, f"{type(result).__name__}: {result}")
+                span.end()
+        return results
+
     async def mark_sent(self, positions: list[int]) -> None:
-        async with self.engine.begin() as connection:
-            # By position list, not "<= last": on PostgreSQL a lower position can commit later.
-            await connection.execute(delete(outbox).where(outbox.c.position.in_(positions)))
+        with suppress_instrumentation():
+            async with self.engine.begin() as connection:
+                # By position list, not "<= last": on PostgreSQL a lower position can commit later.
+                await connection.execute(delete(outbox).where(outbox.c.position.in_(positions)))
 
 
-def _headers(row) -> dict[str, str]:
+def _span_attributes(row, envelope: dict, stream: str) -> dict[str, str]:
+    """The messaging conventions' publish attributes; the correlation id finds the flow (`polku trace`)."""
+    return {"messaging.system": "nats", "messaging.operation.type": "send", "messaging.operation.name": "publish",
+            "messaging.destination.name": stream, "messaging.message.id": row.event_id,
+            "messaging.message.conversation_id": str(envelope.get("correlationid", "")),
+            "polku.event.type": row.event_type}
+
+
+def _headers(row, span: trace.Span) -> dict[str, str]:
+    """The consumers' spans continue from the publish span; without one recording, from the envelope's."""
     headers = {"Nats-Msg-Id": row.event_id, "ce-type": row.event_type}
-    traceparent = json.loads(row.envelope).get("traceparent")
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    traceparent = carrier.get("traceparent") or json.loads(row.envelope).get("traceparent")
     if traceparent:
         headers["traceparent"] = traceparent
     return headers

@@ -1,7 +1,9 @@
 """Runs one service: database, outbox relay, event consumer and HTTP API, started and stopped together."""
 import asyncio
 import logging
+import os
 import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +12,13 @@ from uuid import UUID
 from aiohttp import web
 from faststream.nats import NatsBroker
 from faststream.security import SASLPlaintext
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import text
 
 from services.platform.access import allowed_roles
 from services.platform.audit import AUDIT_ROUTES
 from services.platform.auth import Principal, verifier_from
-from services.platform.bus import inbox_prefix, parse_headers_plainly
+from services.platform.bus import inbox_prefix, parse_headers_plainly, seed_servers
 from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
@@ -23,7 +26,9 @@ from services.platform.event_store import Cause
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.inbound import Inbound, answer
 from services.platform.logs import setup_logging
+from services.platform.metrics import EXPORT_INTERVAL_S, ServiceGauges, metrics_endpoint, setup_metrics
 from services.platform.relay import OutboxRelay
+from services.platform.relay_lease import RelayLease
 from services.platform.tracing import setup_tracing, trace_sql
 from services.platform.unit_of_work import UnitOfWork
 
@@ -49,7 +54,7 @@ class ServiceRuntime:
     def __init__(self, definition: ServiceDefinition, settings: Settings):
         self.definition, self.settings = definition, settings
         self.engine = create_engine(settings.resolved_database_url)
-        self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        self.broker = NatsBroker(seed_servers(settings.nats_url), max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                  inbox_prefix=inbox_prefix(settings.nats_user),  # NATS permissions allow only its own
                                  security=SASLPlaintext(username=settings.nats_user,
                                                         password=settings.nats_password or "")
@@ -61,9 +66,15 @@ class ServiceRuntime:
                           settings, on_commit=self.wake_relay, nc=lambda: self.broker.config.connection_state.connection)
             if definition.subscription else None
         )
+        self.gauges = ServiceGauges(self)
         self._tasks: list[asyncio.Task] = []
         self._site: web.TCPSite | None = None
         self._runner: web.AppRunner | None = None
+
+    def jetstream(self):
+        """The JetStream context once connected, else None."""
+        state = self.broker.config.connection_state
+        return state.stream if state and state.connection.is_connected else None
 
     def wake_relay(self) -> None:
         if self.relay:
@@ -92,8 +103,9 @@ class ServiceRuntime:
     async def ready(self) -> dict[str, bool]:
         checks = {"database": False, "bus": False, "stream": False}
         try:
-            async with self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            with suppress_instrumentation():  # a probe is no part of any trace (a load balancer asks often)
+                async with self.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
             checks["database"] = True
         except Exception:
             log.warning("database not reachable", exc_info=True)
@@ -108,8 +120,10 @@ class ServiceRuntime:
         return checks
 
     async def start(self) -> None:
+        setup_metrics(self.settings.service)
         trace_sql(self.engine)
-        await migrate(self.engine, self.definition.migrations)
+        with suppress_instrumentation():  # a start's schema checks are no flow an operator follows
+            await migrate(self.engine, self.definition.migrations)
         await self.broker.start()
         parse_headers_plainly(self.broker.config.connection_state.connection)
         if self.consumer:
@@ -125,12 +139,19 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self.engine, self.broker.config.connection_state.stream, self.settings.stream,
             self.settings.relay_batch_size, self.settings.relay_idle_poll_s, self.settings.publish_timeout_s,
+            # Named by host and port: an instance restarted after a crash takes its own lease back at once.
+            lease=RelayLease(self.engine, self.settings.relay_lease_s,
+                             holder=f"{socket.gethostname()}:{self.settings.resolved_http_port}"),
+            service=self.settings.service,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.settings.service}-relay"))
+        if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):  # Prometheus refreshes the gauges as it scrapes
+            self._tasks.append(asyncio.create_task(self.gauges.refresh_every(EXPORT_INTERVAL_S)))
         app = build_app(f"Polku {self.definition.name}", self.definition.description,
                         [*self.definition.routes, *AUDIT_ROUTES], self.ready, verifier_from(self.settings),
                         allowed_roles(self.definition.name))
         app[RUNTIME] = self
+        app.router.add_get("/metrics", metrics_endpoint(self.gauges))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.settings.http_host, self.settings.resolved_http_port)
@@ -144,6 +165,12 @@ class ServiceRuntime:
             for task in running:
                 task.cancel()
             await asyncio.wait(running, timeout=0.1)
+        self.gauges.close()
+        if self.relay:
+            try:
+                await self.relay.release()
+            except Exception:
+                log.warning("relay lease not released; another instance takes over when it runs out", exc_info=True)
         if self._runner:
             await self._runner.cleanup()
         await self.broker.stop()
@@ -158,7 +185,8 @@ def _purpose_of(request: web.Request) -> str:
 async def serve(definition: ServiceDefinition, settings: Settings | None = None) -> None:
     settings = settings or Settings(service=definition.name)
     setup_logging(settings.service, settings.log_level)
-    setup_tracing(settings.service)
+    setup_tracing(settings.service, local_dir=settings.var_dir / "traces" if settings.local_traces else None,
+                  local_max_bytes=int(settings.local_traces_mb * 1024 * 1024))
     runtime = ServiceRuntime(definition, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

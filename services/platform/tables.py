@@ -61,3 +61,12 @@ audit_head = Table(
     Column("last_seq", BigInteger, nullable=False),
     Column("last_hash", String(64), nullable=False),
 )
+
+# One row: which instance's relay publishes the outbox, until when (services/platform/relay_lease.py).
+relay_lease = Table(
+    "relay_lease",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+)

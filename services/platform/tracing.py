@@ -1,5 +1,6 @@
 """OpenTelemetry: one trace from an HTTP request through every event and consumer it causes."""
 import os
+from pathlib import Path
 
 from aiohttp import web
 from opentelemetry import metrics, trace
@@ -10,9 +11,16 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# HTTP spans and the http.server.request.duration metric by the stable conventions (http.route,
+# http.response.status_code); probes and scrapes start no trace (an idle system must not fill the store).
+os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+os.environ.setdefault("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", "/health,/ready,/metrics,/openapi.json")
 
-def setup_tracing(service: str, exporter: SpanExporter | None = None) -> None:
-    """Install the process's tracer provider once; OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+
+def setup_tracing(service: str, exporter: SpanExporter | None = None, local_dir: Path | None = None,
+                  local_max_bytes: int = 20 * 1024 * 1024) -> None:
+    """Install the process's tracer provider once; OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set,
+    and into the local span store under `local_dir` when given (services/platform/span_store.py).
 
     The traceparent travels in each event's envelope and in the NATS `traceparent` header.
     """
@@ -23,6 +31,12 @@ def setup_tracing(service: str, exporter: SpanExporter | None = None) -> None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if local_dir is not None:
+        from services.platform.span_store import LocalSpanExporter
+
+        # A second's delay, not the default five: an operator looks at a trace right after the request.
+        provider.add_span_processor(BatchSpanProcessor(LocalSpanExporter(local_dir, service, local_max_bytes),
+                                                       schedule_delay_millis=1000))
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
@@ -38,7 +52,15 @@ def trace_sql(engine: AsyncEngine) -> None:
     """
     usage = metrics.get_meter(__name__).create_up_down_counter(
         "db.client.connections.usage", unit="connections", description="connections by state")
-    EngineTracer(trace.get_tracer("opentelemetry.instrumentation.sqlalchemy"), engine.sync_engine, usage)
+    _ShortNamedEngineTracer(trace.get_tracer("opentelemetry.instrumentation.sqlalchemy"), engine.sync_engine, usage)
+
+
+class _ShortNamedEngineTracer(EngineTracer):
+    """SQL span names are the operation and the database's name (`SELECT intake`), not the SQLite file's
+    whole path: span names must be few (low-cardinality) for a trace store to group them."""
+
+    def _operation_name(self, db_name, statement):
+        return super()._operation_name(Path(db_name).stem if db_name else db_name, statement)
 
 
 def traced_application(**kwargs) -> web.Application:

@@ -11,7 +11,7 @@ from contracts.events.base import Event
 from contracts.registry import decode
 from services.platform import audit
 from services.platform.auth import Principal
-from services.platform.errors import Forbidden, NotFound
+from services.platform.errors import Forbidden, NotFound, RuleViolated
 from services.platform.event_store import AggregateKind, Cause, EventStore, fold
 from services.platform.tables import inbox
 
@@ -65,6 +65,15 @@ class UnitOfWork:
         if not history:
             raise NotFound(f"no {kind.name.lower()} {aggregate_id}")
         return _state(kind, history), len(history)
+
+    async def read_referenced(self, kind: AggregateKind[State], aggregate_id: str, field: str) -> State:
+        """An aggregate a command's body names: one that does not exist (or is another area's) breaks a
+        rule of that field (422), where a missing aggregate in the path is 404."""
+        try:
+            state, _ = await self.read(kind, aggregate_id)
+        except NotFound:
+            raise RuleViolated(field, f"no {kind.name.lower()} {aggregate_id}") from None
+        return state
 
     async def decide(
         self,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
-from contracts.events.employer import PlacementStarted
+from contracts.events.employer import GigJobPooled, PlacementEnded, PlacementExtended, PlacementStarted
 from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, ClientEnrolled, ClientExited,
                                      ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
                                      EntryFactsCorrected, EntryFactsRecorded, SixMonthFollowUpRecorded,
@@ -97,8 +97,18 @@ def _client(row: Row | None, event: Event) -> Row:
     raise TypeError(type(event).__name__)
 
 
-def _placement(_row: Row | None, event: PlacementStarted) -> Row:
-    return {"employer_type": event.employer_type, "kind": event.kind, "starts_on": event.starts_on}
+def _placement(row: Row | None, event: Event) -> Row:
+    match event:
+        case PlacementStarted():
+            return {"employer_type": event.employer_type, "kind": event.kind, "starts_on": event.starts_on,
+                    "planned_end_on": event.planned_end_on, "ended_on": None, "ending": None}
+        case PlacementExtended():
+            return row | {"planned_end_on": event.planned_end_on}
+        case PlacementEnded():
+            return row | {"ended_on": event.ended_on, "ending": event.ending}
+        case GigJobPooled():
+            return row  # the tasks are payroll's to bill; taken so the row's version follows the placement
+    raise TypeError(type(event).__name__)
 
 
 def _invoice(_row: Row | None, event: EmployerInvoiced) -> Row:
@@ -117,6 +127,9 @@ CLIENT_EVENTS = (ClientReferred, EntryFactsRecorded, EntryFactsCorrected, Eligib
 PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
     **{event_type: (CLIENTS, lambda event: str(event.client_id)) for event_type in CLIENT_EVENTS},
     PlacementStarted: (PLACEMENTS, lambda event: str(event.placement_id)),
+    GigJobPooled: (PLACEMENTS, lambda event: str(event.placement_id)),
+    PlacementExtended: (PLACEMENTS, lambda event: str(event.placement_id)),
+    PlacementEnded: (PLACEMENTS, lambda event: str(event.placement_id)),
     EmployerInvoiced: (INVOICES, lambda event: str(event.invoice_id)),
 }
 HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}

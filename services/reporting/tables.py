@@ -27,6 +27,9 @@ placements = Table(
     Column("employer_type", String(16), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("starts_on", Date, nullable=False),
+    Column("planned_end_on", Date),
+    Column("ended_on", Date),
+    Column("ending", String(32)),
     Column("version", Integer, nullable=False),
 )
 

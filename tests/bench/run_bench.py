@@ -13,6 +13,8 @@ directory (never the one on 4222). Stages:
                fresh reporting database, taking turns; the best of --repeats runs counts
 6. per command one new aggregate of three events per transaction, through Polku's unit of work and
                through the eventsourcing library, each on its own SQLite file (append_per_command.py)
+7. observability the live command path (the five services as processes, mixed commands over HTTP)
+               with and without tracing and metrics (observability.py)
 
 Prints a table, then one JSON object on the last line; "events" says how many events each figure
 was measured on.
@@ -43,7 +45,7 @@ from services.platform.event_store import EventStore
 from services.platform.nats_server import LocalNatsServer
 from services.platform.relay import OutboxRelay
 from services.platform.tables import events
-from tests.bench import append_per_command
+from tests.bench import append_per_command, observability
 from tests.bench.workload import Change, Message, changes, messages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -300,6 +302,8 @@ def main(argv: list[str] | None = None) -> None:
         replays = replay_streams(work, servers, types, args.repeats, stages)
         stages.say(f"per command: {args.commands} commands through Polku's unit of work and through eventsourcing")
         per_command = append_per_command.compare(work, args.commands)
+        stages.say("observability: the live command path with and without tracing and metrics")
+        observability_cost = observability.measure(work)
     finally:
         for server in servers:
             server.stop()
@@ -310,8 +314,10 @@ def main(argv: list[str] | None = None) -> None:
           f"Polku {per_command['polku_events_per_s']:,} events/s, eventsourcing "
           f"{per_command['eventsourcing_events_per_s']:,} events/s "
           f"(its SQLite synchronous: {per_command['eventsourcing_sqlite_synchronous']}), "
-          f"ratio {per_command['polku_vs_eventsourcing']}\n")
-    print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command}))
+          f"ratio {per_command['polku_vs_eventsourcing']}")
+    print(observability.describe(observability_cost) + "\n")
+    print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command,
+                                                              "observability": observability_cost}))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from contracts.events.base import Event
 from contracts.events.employer import PlacementStarted
 from contracts.events.intake import ClientEnrolled, ClientReferred, EligibilityAssessed
 from contracts.events.payroll_billing import EmployerInvoiced
-from services.employer.domain import PLACEMENT
+from services.employer.domain.placements import PLACEMENT
 from services.intake.domain.client import CLIENT
 from services.payroll_billing.domain import EMPLOYMENT, finnish_reference, reference_base
 from services.platform.event_store import AggregateKind, Cause

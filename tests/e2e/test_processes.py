@@ -12,7 +12,7 @@ import pytest
 from services.demo import load_demo
 from services.platform.nats_server import free_port
 from services.platform.processes import SERVICES, ServiceProcesses
-from tests.support import bearer, employer_body, referral_body
+from tests.support import bearer, employer_body, once_client_known, referral_body
 
 pytestmark = pytest.mark.e2e
 
@@ -78,14 +78,30 @@ async def test_five_service_processes_run_the_demo_flow_and_stop_cleanly(process
 
     # A killed consumer process loses nothing: restarted, it takes what came while it was down.
     processes.stop("payroll_billing", kill=True)
+    # Meanwhile, a placement's whole life through the APIs: a foundation, its agreement, the start,
+    # an extension and the end.
+    employer, coordinator = processes.url("employer"), token("employer_coordinator")
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         client_id = await _post(http, f"{processes.url('intake')}/clients", REFERRAL, "client_id",
                                 token("case_worker"))
-        employer_id = await _post(http, f"{processes.url('employer')}/employers", employer_body(), "employer_id",
-                                  token("employer_coordinator"))
-        placement_id = await _post(http, f"{processes.url('employer')}/placements", {
-            "client_id": client_id, "employer_id": employer_id, "kind": "gig_work", "starts_on": "2026-11-01",
-            "hourly_billing_rate": "20.00"}, "placement_id", token("employer_coordinator"))
+        employer_id = await _post(http, f"{employer}/employers", employer_body(
+            business_id="2233445-8", name="Kemin työvalmennussäätiö (test)", employer_type="foundation"),
+            "employer_id", coordinator)
+        await _post(http, f"{employer}/employers/{employer_id}/agreements", {
+            "scope": ["pay_subsidised_work"], "valid_from": "2026-01-01", "valid_to": "2027-12-31"}, "agreement_id",
+            coordinator)
+        placement = await once_client_known(http, f"{employer}/placements", bearer(coordinator), {
+            "client_id": client_id, "employer_id": employer_id, "kind": "pay_subsidised_work",
+            "starts_on": "2026-11-01", "planned_end_on": "2027-01-31", "schedule": {"hours_per_week": "30"},
+            "hourly_billing_rate": "20.00", "pay_subsidy_decision": "PT-2026-0999"})
+        placement_id = placement["placement_id"]
+        await _post(http, f"{employer}/placements/{placement_id}/extension", {"planned_end_on": "2027-04-30"},
+                    "placement_id", coordinator)
+        await _post(http, f"{employer}/placements/{placement_id}/ending", {
+            "ended_on": "2027-03-31", "ending": "hired_by_employer"}, "placement_id", coordinator)
+    ended = get_json(f"{employer}/placements/{placement_id}", coordinator)
+    assert (ended["planned_end_on"], ended["ended_on"], ended["ending"]) == (
+        "2027-04-30", "2027-03-31", "hired_by_employer")
     processes.start("payroll_billing")
     await asyncio.to_thread(processes.wait_ready)
     await asyncio.to_thread(wait_until, lambda: _status(f"{processes.url('payroll_billing')}/employments/"

@@ -137,13 +137,20 @@ async def test_writes_cannot_reach_into_another_area(histories, five_services, t
     before = {service: await _counts(five_services[service]) for service in ("employer", "payroll_billing")}
     coordinator = bearer(token("employer_coordinator", "tornio", user_of("employer_coordinator")))
     clerk = bearer(token("payroll_clerk", "tornio", user_of("payroll_clerk")))
-    placement = {"kind": "gig_work", "starts_on": "2026-10-01", "hourly_billing_rate": "20.00"}
+    placement = {"kind": "pay_subsidised_work", "starts_on": "2026-10-01", "schedule": {"hours_per_week": "20"},
+                 "hourly_billing_rate": "20.00", "pay_subsidy_decision": "PT-2026-0002"}
     async with aiohttp.ClientSession() as http:
         for client_id in (kemi["client_id"], tornio["client_id"]):
             async with http.post(f"{url('employer')}/placements", headers=coordinator, json={
                     "client_id": client_id, "employer_id": kemi["employer_id"], **placement}) as response:
-                assert response.status == 404, await response.text()
-                assert kemi["employer_id"] in (await response.json())["detail"]
+                assert response.status == 422, await response.text()
+                assert (await response.json())["detail"] == f"employer_id: no employer {kemi['employer_id']}"
+        # A Kemi client cannot be placed with a Tornio employer either.
+        async with http.post(f"{url('employer')}/placements", headers=coordinator, json={
+                "client_id": kemi["client_id"], "employer_id": tornio["employer_id"], **placement}) as response:
+            assert response.status == 422, await response.text()
+            assert (await response.json())["errors"] == [{"field": "client_id", "rule": (
+                f"client {kemi['client_id']} is not a client of employment area tornio")}]
         async with http.post(f"{url('employer')}/employers", headers=coordinator, json={
                 "business_id": "2719034-2", "name": "Kemi employer from Tornio", "employer_type": "company",
                 "employment_area": "kemi"}) as response:

@@ -18,7 +18,7 @@ from services.intake.service import SERVICE as INTAKE
 from services.platform import audit
 from services.platform.auth import Principal
 from services.platform.tables import audit_log, events
-from tests.support import BOTH_DATABASES, bearer, employer_body, eventually, get_json, referral_body, url_of
+from tests.support import BOTH_DATABASES, bearer, employer_body, eventually, get_json, referral_body, settled, url_of
 
 REFERRAL = referral_body(case_worker="cw-kemi-1")
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -74,11 +74,16 @@ async def test_every_change_through_the_api_writes_one_entry_saying_who_what_and
 
     client_id = await change("intake", "/clients", "case_worker", "cw-kemi-1", REFERRAL, "client_id",
                              purpose="referral from the TE office, case 2026/123", trace_id=TRACE_ID)
-    employer_id = await change("employer", "/employers", "employer_coordinator", "ec-kemi-1", employer_body(),
-                               "employer_id")
+    employer_id = await change("employer", "/employers", "employer_coordinator", "ec-kemi-1", employer_body(
+        name="Meri-Lapin työhönvalmennussäätiö", employer_type="foundation"), "employer_id")
+    await change("employer", "/employers/{employer_id}/agreements", "employer_coordinator", "ec-kemi-1", {
+        "scope": ["pay_subsidised_work"], "valid_from": "2026-01-01", "valid_to": "2027-12-31"}, "employer_id",
+        employer_id=employer_id)
+    await settled(five_services.values())  # the employer service has heard of the client's enrolment
     placement_id = await change("employer", "/placements", "employer_coordinator", "ec-kemi-2", {
-        "client_id": client_id, "employer_id": employer_id, "kind": "gig_work", "starts_on": "2026-09-01",
-        "hourly_billing_rate": "24.50"}, "placement_id", purpose="agreed with the employer on 2026-08-20")
+        "client_id": client_id, "employer_id": employer_id, "kind": "pay_subsidised_work", "starts_on": "2026-09-01",
+        "schedule": {"hours_per_week": "30"}, "hourly_billing_rate": "24.50", "pay_subsidy_decision": "PT-1"},
+        "placement_id", purpose="agreed with the employer on 2026-08-20")
     clerk = token("payroll_clerk", "kemi")
 
     async def opened() -> bool:

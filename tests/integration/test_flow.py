@@ -34,7 +34,7 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
     url = url_of(five_services)
     created = await load_demo(url, token)
     kemi, tornio = token("manager", "kemi"), token("manager", "tornio")
-    assert created == {"clients": 22, "employers": 3, "placements": 5, "invoices": 3}
+    assert created == {"clients": 22, "employers": 6, "placements": 8, "invoices": 3}
 
     async def invoices_reported() -> bool:
         totals = (await get_json(f"{url('reporting')}/reports/invoiced-totals", kemi)
@@ -44,9 +44,9 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
     await eventually(invoices_reported, what="reporting counting the three invoices")
     await eventually(lambda: caught_up(five_services["reporting"]), what="reporting caught up")
 
-    # 37.5 h and 20 h at 24.50 €/h in Kemi; 60.25 h at 31.00 €/h in Tornio.
+    # 40 h of the gig job at 26.00 €/h and 120 h at 24.50 €/h in Kemi; 60.25 h at 31.00 €/h in Tornio.
     assert await get_json(f"{url('reporting')}/reports/invoiced-totals", kemi) == [
-        {"employment_area": "kemi", "invoices": 2, "hours": "57.5", "amount": "1408.75"}]
+        {"employment_area": "kemi", "invoices": 2, "hours": "160", "amount": "3980"}]
     assert await get_json(f"{url('reporting')}/reports/invoiced-totals", tornio) == [
         {"employment_area": "tornio", "invoices": 1, "hours": "60.25", "amount": "1867.75"}]
     statuses = (await get_json(f"{url('reporting')}/reports/clients-by-status", kemi)
@@ -55,7 +55,8 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
     assert {row["status"] for row in statuses} == {"enrolled", "not_eligible", "exited"}
     assert {row["status"] for row in statuses} <= set(get_args(ClientStatus)), "one vocabulary with intake's"
     assert await get_json(f"{url('reporting')}/reports/placements-by-employer-type?employment_area=tornio",
-                          tornio) == [{"employment_area": "tornio", "employer_type": "company", "placements": 1}]
+                          tornio) == [{"employment_area": "tornio", "employer_type": "company", "placements": 1},
+                                      {"employment_area": "tornio", "employer_type": "foundation", "placements": 1}]
 
     # Pathway planned a pathway for an enrolled client and started a step for each placement.
     placements = await _placements_of(five_services["employer"].engine)
@@ -159,7 +160,7 @@ async def test_concurrent_writers_to_one_employment_lose_nothing(five_services, 
     url = url_of(five_services)
     created = await load_demo(url, token)
     clerk = token("payroll_clerk", "kemi")
-    assert created["placements"] == 5
+    assert created["placements"] == 8
     placement = (await _placements_of(five_services["employer"].engine))[0]
     employment = f"{url('payroll_billing')}/employments/{placement['placement_id']}"
     await eventually(lambda: _exists(employment, clerk), what="the employment opened")

@@ -83,7 +83,7 @@ async def test_the_demo_puts_no_personal_data_on_the_bus_in_logs_or_in_spans(cap
     runtimes, url = five_services, url_of(five_services)
 
     span_exporter.clear()
-    assert await load_demo(url, token) == {"clients": 22, "employers": 3, "placements": 5, "invoices": 3}
+    assert await load_demo(url, token) == {"clients": 22, "employers": 6, "placements": 8, "invoices": 3}
 
     # Every way personal data moves through intake, while logs and spans are recorded.
     async with runtimes["intake"].engine.connect() as connection:

@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import select
 
-from contracts.events.employer import PlacementStarted
+from contracts.events.employer import PlacementEnded, PlacementExtended, PlacementStarted
 from contracts.events.intake import ClientReferred, EligibilityAssessed
 from contracts.events.payroll_billing import EmployerInvoiced
 from contracts.registry import decode
@@ -46,6 +46,10 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
         (PlacementStarted(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
                           employer_type="association", kind="work_trial", starts_on=date(2026, 12, 31),
                           hourly_billing_rate=Decimal("21.50")), 1),
+        (PlacementExtended(placement_id=placement_id, client_id=client_id, planned_end_on=date(2027, 5, 31)), 2),
+        (PlacementEnded(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
+                        employer_type="association", kind="work_trial", ended_on=date(2027, 4, 30),
+                        ending="hired_by_employer"), 3),
         (EmployerInvoiced(employment_id=uuid4(), invoice_id=invoice_id, employer_id=employer_id,
                           hours=Decimal("37.25"), amount=Decimal("800.88"),
                           reference=finnish_reference(reference_base(invoice_id)), issued_on=date(2027, 1, 31),
@@ -60,7 +64,8 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
         "gender": "unknown", "status": "not_eligible", "eligibility_criterion": None, "version": 2}]
     assert await rows_of(engine, placements) == [{
         "placement_id": str(placement_id), "employment_area": "tornio", "employer_type": "association",
-        "kind": "work_trial", "starts_on": date(2026, 12, 31), "version": 1}]
+        "kind": "work_trial", "starts_on": date(2026, 12, 31), "planned_end_on": date(2027, 5, 31),
+        "ended_on": date(2027, 4, 30), "ending": "hired_by_employer", "version": 3}]
     assert await rows_of(engine, invoices) == [{
         "invoice_id": str(invoice_id), "employment_area": "tornio", "employer_id": str(employer_id),
         "hundredths_of_hours": 3725, "amount_cents": 80088, "issued_on": date(2027, 1, 31), "version": 1}]

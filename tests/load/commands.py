@@ -1,9 +1,10 @@
 """The commands `make load` sends, as an integrated city system and the staff would, in one area.
 
 Proportions per 100 commands: 40 referrals, 5 employer registrations, 20 placements, 20 timesheets,
-15 invoices. Placements take enrolled clients and registered employers from earlier answers;
-timesheets and invoices go to employments made in the seeding step, each used by one command at a
-time (two at once on one employment would be a legitimate 409, not an error of the system).
+15 invoices. Placements take clients enrolled in the seeding step (by then known to the employer
+service, which hears of enrolments from the bus) and the seeded foundations with their partnership
+agreements; timesheets and invoices go to employments made in the seeding step, each used by one
+command at a time (two at once on one employment would be a legitimate 409, not an error of the system).
 """
 import asyncio
 import random
@@ -21,8 +22,10 @@ MIX = (("referral", 40), ("employer", 5), ("placement", 20), ("timesheet", 20), 
 FIRST_DAY = date(2026, 1, 1)
 
 
-def business_id(number: int) -> str:
-    """A valid Y-tunnus for a serial number (weights 7 9 10 5 8 4 2; a remainder of 1 has no check digit)."""
+def business_id(serial: int) -> str:
+    """A valid Y-tunnus of its own for each serial number (weights 7 9 10 5 8 4 2; a remainder of 1 has no
+    check digit, so the next number of the serial's block of ten is taken)."""
+    number = serial * 10
     while True:
         digits = f"{number % 10_000_000:07d}"
         remainder = sum(int(d) * w for d, w in zip(digits, (7, 9, 10, 5, 8, 4, 2), strict=True)) % 11
@@ -47,7 +50,8 @@ class Workload:
     token: Callable[[str, str], str]
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     enrolled: list[str] = field(default_factory=list)
-    employers: list[str] = field(default_factory=list)
+    employers: list[str] = field(default_factory=list)  # the seeded foundations, with agreements
+    placeable: list[str] = field(default_factory=list)  # clients enrolled in the seeding step
     employments: asyncio.Queue = field(default_factory=asyncio.Queue)
     serial: int = 0
 
@@ -70,24 +74,24 @@ class Workload:
             self.enrolled.append(answer["client_id"])
         return status
 
-    async def employer(self) -> int:
+    async def employer(self, employer_type: str | None = None) -> int:
         self.serial += 1
-        status, answer = await self._post("employer", "/employers", "employer_coordinator", {
+        status, _ = await self._post("employer", "/employers", "employer_coordinator", {
             "business_id": business_id(1_000_000 + self.serial), "name": f"Load test employer {self.serial}",
-            "employer_type": self.rng.choice(("company", "association", "foundation", "city_unit")),
+            "employer_type": employer_type or self.rng.choice(("company", "association", "foundation", "city_unit")),
             "employment_area": AREA})
-        if status == 201:
-            self.employers.append(answer["employer_id"])
         return status
 
     async def placement(self) -> int:
-        if not self.enrolled or not self.employers:
-            return await self.referral()
-        status, answer = await self._post("employer", "/placements", "employer_coordinator", {
-            "client_id": self.enrolled.pop(), "employer_id": self.rng.choice(self.employers),
-            "kind": self.rng.choice(("gig_work", "pay_subsidised_work", "work_trial")),
-            "starts_on": "2026-01-01", "hourly_billing_rate": "24.50"})
+        status, _ = await self._post("employer", "/placements", "employer_coordinator",
+                                     self._placement_body(self.rng.choice(self.placeable)))
         return status
+
+    def _placement_body(self, client_id: str) -> dict:
+        """A pay subsidised job at a seeded foundation: the kind payroll opens an employment for."""
+        return {"client_id": client_id, "employer_id": self.rng.choice(self.employers), "kind": "pay_subsidised_work",
+                "starts_on": "2026-01-01", "schedule": {"hours_per_week": "10"}, "hourly_billing_rate": "24.50",
+                "pay_subsidy_decision": "PT-LOAD-1"}
 
     async def timesheet(self) -> int:
         return await self._on_employment(invoice=False)
@@ -114,14 +118,30 @@ class Workload:
             self.employments.put_nowait(employment)
 
     async def seed(self, employers: int, employments: int) -> None:
-        """Employers, enrolled clients and placements, then waits for payroll to open each employment."""
-        await _all(self.employer() for _ in range(employers))
+        """Foundations with partnership agreements, enrolled clients and their placements, then waits for
+        payroll to open each employment."""
+        for _ in range(employers):
+            self.serial += 1
+            status, answer = await self._post("employer", "/employers", "employer_coordinator", {
+                "business_id": business_id(1_000_000 + self.serial), "name": f"Load test foundation {self.serial}",
+                "employer_type": "foundation", "employment_area": AREA})
+            status, _ = await self._post("employer", f"/employers/{answer['employer_id']}/agreements",
+                                         "employer_coordinator", {"scope": ["pay_subsidised_work"],
+                                                                  "valid_from": "2026-01-01", "valid_to": "2027-12-31"})
+            if status != 201:
+                raise RuntimeError(f"seeding an agreement answered {status}")
+            self.employers.append(answer["employer_id"])
         await _all(self.referral() for _ in range(employments * 2))
+        self.placeable = list(self.enrolled)
         placement_ids = []
         for _ in range(employments):
-            status, answer = await self._post("employer", "/placements", "employer_coordinator", {
-                "client_id": self.enrolled.pop(), "employer_id": self.rng.choice(self.employers),
-                "kind": "gig_work", "starts_on": "2026-01-01", "hourly_billing_rate": "24.50"})
+            client_id = self.enrolled.pop()
+            for _ in range(300):  # until the employer service has heard of the enrolment
+                status, answer = await self._post("employer", "/placements", "employer_coordinator",
+                                                  self._placement_body(client_id))
+                if status != 422:
+                    break
+                await asyncio.sleep(0.1)
             if status != 201:
                 raise RuntimeError(f"seeding a placement answered {status}: {answer}")
             placement_ids.append(answer["placement_id"])

@@ -182,7 +182,7 @@ async def steady_rate(workload: Workload, rate: float, seconds: float, reporting
     for index in range(int(rate * seconds)):
         await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
         kind = workload.choose()
-        tasks.append(asyncio.create_task(one("referral" if kind == "placement" and not workload.enrolled else kind)))
+        tasks.append(asyncio.create_task(one("referral" if kind == "placement" and not workload.placeable else kind)))
     backlog_at_end = await backlog.pending()
     await asyncio.gather(*tasks)
     stopped_at, sending = time.perf_counter(), False

