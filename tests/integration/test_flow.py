@@ -60,8 +60,8 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
 
     # Pathway planned a pathway for an enrolled client and started a step for each placement.
     placements = await _placements_of(five_services["employer"].engine)
-    client_id = placements[0]["client_id"]
-    await eventually(lambda: _has_started_step(url, client_id, token("case_worker", "kemi")),
+    client_id, placement_id = placements[0]["client_id"], placements[0]["placement_id"]
+    await eventually(lambda: _has_started_step(url, client_id, placement_id, token("case_worker", "kemi")),
                      what="pathway starting the placement step")
 
     # Rebuild from the stream, in several batches, ends in the tables the live consumer wrote.
@@ -80,11 +80,11 @@ async def _placements_of(engine) -> list[dict]:
         return [json.loads(envelope)["data"] for (envelope,) in rows]
 
 
-async def _has_started_step(url, client_id: str, token: str) -> bool:
+async def _has_started_step(url, client_id: str, placement_id: str, token: str) -> bool:
     async with aiohttp.ClientSession(headers=bearer(token)) as http, \
             http.get(f"{url('pathway')}/clients/{client_id}/pathway") as response:
-        return response.status == 200 and [step["step_kind"] for step in (await response.json())["steps"]
-                                           if step["placement_id"]] == ["pay_subsidised_work"]
+        return response.status == 200 and [step["state"] for step in (await response.json())["steps"]
+                                           if step["placement_id"] == placement_id] == ["started"]
 
 
 async def test_one_trace_runs_from_the_http_request_through_every_event_and_consumer(five_services, span_exporter,

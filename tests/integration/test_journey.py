@@ -76,9 +76,20 @@ async def test_a_whole_journey_and_a_return(five_services, token):
     employer = await journey.ok("POST", "employer", "/employers", "employer_coordinator", {
         "business_id": "0210427-6", "name": "Kemin kaupunki", "employer_type": "city_unit",
         "employment_area": "kemi"}, expect=201)
-    await journey.ok("POST", "employer", "/placements", "employer_coordinator", {
-        "client_id": client_id, "employer_id": employer["employer_id"], "kind": "work_trial",
-        "starts_on": str(ENROLLED_ON + timedelta(days=40)), "hourly_billing_rate": "0.00"}, expect=201)
+    await journey.ok("POST", "employer", f"/employers/{employer['employer_id']}/agreements", "employer_coordinator",
+                     {"scope": ["work_trial"], "valid_from": str(ENROLLED_ON), "valid_to": str(TODAY)}, expect=201)
+    placement = {"client_id": client_id, "employer_id": employer["employer_id"], "kind": "work_trial",
+                 "starts_on": str(ENROLLED_ON + timedelta(days=40)),
+                 "planned_end_on": str(ENROLLED_ON + timedelta(days=130)),
+                 "schedule": {"days_per_week": 4, "hours_per_day": "6", "hours_per_week": "24"}}
+
+    async def placed() -> bool:  # once the employer service has heard of the client's enrolment
+        status, _, raw = await call("POST", f"{journey.url('employer')}/placements",
+                                    token("employer_coordinator", "kemi"), placement)
+        assert status in (201, 422), raw
+        return status == 201
+
+    await eventually(placed, what="the placement started")
 
     async def placement_step() -> bool:
         return any(step["placement_id"] for step in (await journey.pathway(client_id))["steps"])
