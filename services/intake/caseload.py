@@ -4,25 +4,55 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.intake.domain.client import Client
+from contracts.envelope import EventEnvelope
+from contracts.registry import decode
+from services.intake.domain.client import CLIENT, Client
 from services.intake.domain.journey import follow_up_due_on
 from services.intake.tables import caseload, follow_ups
+from services.platform.event_store import fold
+from services.platform.tables import events
+
+
+Row = tuple[Table, dict, dict]  # table, key columns, the other columns
+
+
+def rows_of(client_id, client: Client) -> list[Row]:
+    """The client's caseload row and a follow-up row per exited period (the current step is not here:
+    it comes from pathway's events)."""
+    period = client.current
+    rows: list[Row] = [(caseload, {"client_id": str(client_id)}, {
+        "employment_area": client.employment_area, "case_worker_id": client.case_worker_id,
+        "status": client.status, "period": period.number, "programme": period.programme,
+        "referred_on": period.referred_on, "exited_on": period.exited_on})]
+    for exited in (period for period in client.periods if period.exited_on is not None):
+        rows.append((follow_ups, {"client_id": str(client_id), "period": exited.number}, {
+            "employment_area": client.employment_area, "case_worker_id": client.case_worker_id,
+            "exited_on": exited.exited_on, "due_on": follow_up_due_on(exited.exited_on),
+            "recorded_on": exited.follow_up_on}))
+    return rows
 
 
 async def save(connection: AsyncConnection, client_id, client: Client) -> None:
-    """The client's rows after their new events; the current step (from pathway's events) stays."""
-    period = client.current
-    row = {"employment_area": client.employment_area, "case_worker_id": client.case_worker_id,
-           "status": client.status, "period": period.number, "programme": period.programme,
-           "referred_on": period.referred_on, "exited_on": period.exited_on}
-    await _upsert(connection, caseload, {"client_id": str(client_id)}, row)
-    for exited in (period for period in client.periods if period.exited_on is not None):
-        await _upsert(connection, follow_ups, {"client_id": str(client_id), "period": exited.number}, {
-            "employment_area": client.employment_area, "case_worker_id": client.case_worker_id,
-            "exited_on": exited.exited_on, "due_on": follow_up_due_on(exited.exited_on),
-            "recorded_on": exited.follow_up_on})
+    """The client's rows after their new events, in their transaction."""
+    for table, key, row in rows_of(client_id, client):
+        await _upsert(connection, table, key, row)
+
+
+def backfill(connection: Connection) -> int:
+    """The rows of every client already in the event log (the migration that made the tables runs
+    this, so clients referred before the caseload existed are in it); returns how many clients."""
+    history: dict[str, list] = {}
+    for (envelope,) in connection.execute(select(events.c.envelope).where(events.c.aggregate_type == "Client")
+                                          .order_by(events.c.aggregate_id, events.c.aggregate_version)):
+        parsed = EventEnvelope.model_validate_json(envelope)
+        history.setdefault(parsed.aggregateid, []).append(decode(parsed))
+    for client_id, client_events in history.items():
+        for table, key, row in rows_of(client_id, fold(CLIENT, client_events)):
+            connection.execute(insert(table).values(**key, **row))
+    return len(history)
 
 
 async def _upsert(connection: AsyncConnection, table: Table, key: dict, row: dict) -> None:

@@ -11,8 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from services.intake.service import SERVICE as INTAKE
+from services.intake.tables import caseload
+from services.platform.database import create_engine, migrate
 from services.platform.dates import add_months
 from services.platform.tables import events
+from tests.integration.histories import append_clients
 from tests.integration.test_vault import PERSON, base_url, call, purpose, stored
 from tests.support import BOTH_DATABASES, eventually, referral_body, settled, url_of
 
@@ -270,3 +273,18 @@ async def test_a_return_keeps_the_earlier_periods_follow_up_due(start_service, t
     assert [(row["client_id"], row["period"]) for row in due["follow_ups"]] == [(client_id, 1)]
     _, caseload, _ = await call("GET", f"{base_url(intake)}/caseload", own)
     assert [(row["period"], row["status"]) for row in caseload["clients"]] == [(2, "enrolled")]
+
+
+async def test_the_caseload_migration_takes_in_the_clients_already_referred(database_url_factory):
+    """A database from before the caseload: its clients are in the caseload once intake migrates."""
+    engine = create_engine(await database_url_factory("intake-before-caseload"))
+    try:
+        await migrate(engine)  # the platform's tables only: the event log as it was
+        client_ids = await append_clients(engine, 3)
+        await migrate(engine, INTAKE.migrations)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(select(caseload.c.client_id, caseload.c.status,
+                                                    caseload.c.case_worker_id))).all()
+        assert sorted(rows) == sorted((str(client_id), "enrolled", "cw-1") for client_id in client_ids)
+    finally:
+        await engine.dispose()
