@@ -15,6 +15,8 @@ directory (never the one on 4222). Stages:
                through the eventsourcing library, each on its own SQLite file (append_per_command.py)
 7. observability the live command path (the five services as processes, mixed commands over HTTP)
                with and without tracing and metrics (observability.py)
+8. matching    rank 10,000 enrolled candidates for one opening, as a coordinator's screen does
+               (matching.py)
 
 Prints a table, then one JSON object on the last line; "events" says how many events each figure
 was measured on.
@@ -45,7 +47,7 @@ from services.platform.event_store import EventStore
 from services.platform.nats_server import LocalNatsServer
 from services.platform.relay import OutboxRelay
 from services.platform.tables import events
-from tests.bench import append_per_command, observability
+from tests.bench import append_per_command, matching, observability
 from tests.bench.workload import Change, Message, changes, messages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large", type=int, default=1_000_000, help="events on the big stream replayed")
     parser.add_argument("--repeats", type=int, default=2, help="raw replays and rebuilds per stream; the best counts")
     parser.add_argument("--commands", type=int, default=5000, help="commands of the per-command append comparison")
+    parser.add_argument("--candidates", type=int, default=10_000, help="enrolled candidates matching ranks")
     args = parser.parse_args(argv)
     stages = Stages()
     work = Path(tempfile.mkdtemp(prefix="polku-bench-"))
@@ -304,6 +307,8 @@ def main(argv: list[str] | None = None) -> None:
         per_command = append_per_command.compare(work, args.commands)
         stages.say("observability: the live command path with and without tracing and metrics")
         observability_cost = observability.measure(work)
+        stages.say(f"matching: {args.candidates:,} enrolled candidates ranked for one opening")
+        matching_figures = matching.measure(work, args.candidates)
     finally:
         for server in servers:
             server.stop()
@@ -315,9 +320,11 @@ def main(argv: list[str] | None = None) -> None:
           f"{per_command['eventsourcing_events_per_s']:,} events/s "
           f"(its SQLite synchronous: {per_command['eventsourcing_sqlite_synchronous']}), "
           f"ratio {per_command['polku_vs_eventsourcing']}")
-    print(observability.describe(observability_cost) + "\n")
+    print(observability.describe(observability_cost))
+    print(matching.describe(matching_figures) + "\n")
     print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command,
-                                                              "observability": observability_cost}))
+                                                              "observability": observability_cost,
+                                                              "matching": matching_figures}))
 
 
 if __name__ == "__main__":

@@ -343,3 +343,22 @@ async def test_a_body_that_keeps_every_rule_is_accepted_by_the_same_callers(quie
             after = await _counts(five_services[service])
             # one audit entry per aggregate changed: a gig job changes its placement and each task
             assert after["events"] > before["events"] and after["audit_log"] > before["audit_log"]
+
+
+async def test_a_caller_of_another_area_changes_nothing(quiet_services, five_services, token):
+    """Every POST endpoint with a body that Kemi's callers may send, sent by the same role in Tornio:
+    refused (403 for a new aggregate in Kemi, 404 for a Kemi aggregate in the path, 422 for a Kemi
+    aggregate named in the body), and nothing written in any service."""
+    url, ids = quiet_services
+    bodies = _valid_bodies(ids)
+    before = {service: await _counts(runtime) for service, runtime in five_services.items()}
+    wrong = []
+    async with aiohttp.ClientSession() as http:
+        for service, path, _ in await _post_endpoints(url):
+            role = sorted(allowed_roles(service)[f"POST {path}"])[0]
+            async with http.post(url(service) + fill_path(path, ids), json=bodies[path],
+                                 headers=bearer(token(role, "tornio", user_of(role)))) as response:
+                if response.status not in (403, 404, 422):
+                    wrong.append(f"{service} POST {path} as a Tornio {role}: {response.status} {await response.text()}")
+    assert not wrong, "\n".join(wrong)
+    assert {service: await _counts(runtime) for service, runtime in five_services.items()} == before
