@@ -12,8 +12,12 @@ from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, Clien
                                      SkillTagsRecorded)
 from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
                                       StepExtended, StepInterrupted, StepPlanned, StepStarted)
+from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
+                                              EmploymentOpened, GigTasksAssigned, InvoiceCredited, InvoiceOverdue,
+                                              MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
+                                              PaySubsidyClaimed, PaySubsidyGranted, ReminderSent, TimesheetApproved,
+                                              VatStatusRecorded, WageTermsAgreed)
 from contracts.upcasters import UPCASTERS, Upcaster
-from contracts.events.payroll_billing import EmployerInvoiced, EmploymentOpened, TimesheetApproved
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
@@ -57,8 +61,22 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProposalAccepted,
         ProposalDeclined,
         EmploymentOpened,
+        AttendanceOpened,
+        GigTasksAssigned,
+        WageTermsAgreed,
+        EmploymentExtended,
+        EmploymentEnded,
+        PaySubsidyGranted,
         TimesheetApproved,
+        PayrollRunClosed,
         EmployerInvoiced,
+        InvoiceCredited,
+        PaymentReceived,
+        InvoiceOverdue,
+        ReminderSent,
+        VatStatusRecorded,
+        PaySubsidyClaimed,
+        MunicipalSupplementClaimed,
     )
 }
 

@@ -15,17 +15,19 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_engine(url: str, statements_on_loop: bool = True) -> AsyncEngine:
     """`statements_on_loop`: SQLite statements run on the event loop's thread (sqlite_on_loop.py);
     rebuild turns it off, to let its big inserts run beside the decoding of the next batch."""
+    # A statement's parameters never reach a log or an error text: payroll's hold wages.
+    options = {"hide_parameters": True}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         if statements_on_loop:
-            engine = create_async_engine(url, async_creator=lambda: sqlite_on_loop.connect(path))
+            engine = create_async_engine(url, async_creator=lambda: sqlite_on_loop.connect(path), **options)
         else:
-            engine = create_async_engine(url, connect_args={"timeout": 30})
+            engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10)
+    return create_async_engine(url, pool_size=10, max_overflow=10, **options)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
