@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import aiohttp
 
-from services.demo_payroll import load_payroll_demo
+from services.demo_payroll import load_payroll_demo, wait_for
 
 REFERRALS = [
     # area, age, gender, subsidy days, unemployed months, TYP client (all to the Kemi model)
@@ -186,7 +186,7 @@ async def load_journeys(http: aiohttp.ClientSession, url: Callable[[str], str],
         }) as response:
             client_id = (await response.json())["client_id"]
         pathway = f"{url('pathway')}/clients/{client_id}/pathway"
-        await _wait_for(http, pathway, case_worker)
+        await wait_for(http, pathway, case_worker)
         await _walk_pathway(http, pathway, case_worker, date.fromisoformat(referred_on), number)
         client = f"{url('intake')}/clients/{client_id}"
         left = date.fromisoformat(exited_on)
