@@ -25,8 +25,10 @@ from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
 from contracts.events.employer import (GigJobPooled, OpeningExpired, OpeningFilled, OpeningRegistered, OpeningWithdrawn,
                                       PlacementEnded, PlacementExtended, PlacementStarted)
-from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
-                                     ConsentWithdrawn, EligibilityAssessed)
+from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, ClientEnrolled, ClientExited,
+                                     ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
+                                     EntryFactsCorrected, EntryFactsRecorded, SixMonthFollowUpRecorded,
+                                     SkillTagsRecorded)
 from contracts.events.payroll_billing import EmployerInvoiced
 from services.platform.consumer import Item
 from services.reporting.tables import clients, invoices, openings, placements
@@ -94,7 +96,10 @@ def _client(row: Row | None, event: Event) -> Row:
             return row | {"status": status, "eligibility_criterion": event.criterion}
         case ClientEnrolled():
             return row | {"status": "enrolled", "enrolled_on": event.enrolled_on}
-        case ClientDataErased() | ConsentRecorded() | ConsentWithdrawn():
+        case ClientExited():
+            return row | {"status": "exited"}
+        case (ClientDataErased() | ConsentRecorded() | ConsentWithdrawn() | EntryFactsRecorded()
+              | EntryFactsCorrected() | CaseWorkerAssigned() | SkillTagsRecorded() | SixMonthFollowUpRecorded()):
             # Nothing a report counts: erasure leaves the anonymous facts as they were. Taken all the
             # same, so the row's version follows the client's and later events are not held back.
             return row
@@ -141,13 +146,11 @@ PLACEMENTS = Projector(placements, "placement_id", _placement)
 INVOICES = Projector(invoices, "invoice_id", _invoice, follows_aggregate=False)
 OPENINGS = Projector(openings, "opening_id", _opening)
 
+CLIENT_EVENTS = (ClientReferred, EntryFactsRecorded, EntryFactsCorrected, EligibilityAssessed, ClientEnrolled,
+                 CaseWorkerAssigned, SkillTagsRecorded, ClientExited, SixMonthFollowUpRecorded, ClientDataErased,
+                 ConsentRecorded, ConsentWithdrawn)
 PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
-    ClientReferred: (CLIENTS, lambda event: str(event.client_id)),
-    EligibilityAssessed: (CLIENTS, lambda event: str(event.client_id)),
-    ClientEnrolled: (CLIENTS, lambda event: str(event.client_id)),
-    ClientDataErased: (CLIENTS, lambda event: str(event.client_id)),
-    ConsentRecorded: (CLIENTS, lambda event: str(event.client_id)),
-    ConsentWithdrawn: (CLIENTS, lambda event: str(event.client_id)),
+    **{event_type: (CLIENTS, lambda event: str(event.client_id)) for event_type in CLIENT_EVENTS},
     PlacementStarted: (PLACEMENTS, lambda event: str(event.placement_id)),
     GigJobPooled: (PLACEMENTS, lambda event: str(event.placement_id)),
     PlacementExtended: (PLACEMENTS, lambda event: str(event.placement_id)),

@@ -39,10 +39,12 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
     client_id, placement_id, employer_id, invoice_id, opening_id = uuid4(), uuid4(), uuid4(), uuid4(), uuid4()
     reference = finnish_reference(reference_base(invoice_id))
     events = [
-        (ClientReferred(client_id=client_id, referred_by="city", employment_area="tornio", municipality="Tornio",
-                        age_band="under_25", gender="unknown", referred_on=date(2026, 3, 2)), 1),
-        (EligibilityAssessed(client_id=client_id, eligible=False, criterion=None, rule_source=None,
-                             target_groups=()), 2),
+        (ClientReferred(client_id=client_id, referral_id=uuid4(), period=1, programme="kemi_model",
+                        referred_by="city", employment_area="tornio", municipality="Tornio", age_band="18_24",
+                        gender="unknown", referred_on=date(2026, 3, 2)), 1),
+        (EligibilityAssessed(client_id=client_id, eligible=False, programme="kemi_model",
+                             rule_set_version="kemi_model/2015-01-01", criterion=None, rule_source=None,
+                             failed_criteria=(), target_groups=()), 2),
         (PlacementStarted(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
                           employer_type="association", kind="work_trial", starts_on=date(2026, 12, 31),
                           hourly_billing_rate=Decimal("21.50")), 1),
@@ -65,7 +67,7 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
         assert await project(connection, [(envelope, decode(envelope)) for envelope in envelopes]) == []
 
     assert await rows_of(engine, clients) == [{
-        "client_id": str(client_id), "employment_area": "tornio", "municipality": "Tornio", "age_band": "under_25",
+        "client_id": str(client_id), "employment_area": "tornio", "municipality": "Tornio", "age_band": "18_24",
         "gender": "unknown", "status": "not_eligible", "eligibility_criterion": None,
         "referred_on": date(2026, 3, 2), "enrolled_on": None, **JOURNEY_NOT_YET, "version": 2}]
     assert await rows_of(engine, placements) == [{
