@@ -1,7 +1,4 @@
 """Which event class a type name means, and how old versions are brought up to date."""
-from collections.abc import Callable
-from typing import Any
-
 from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
 from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrected, EmployerRegistered, GigJobPooled,
@@ -9,9 +6,13 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
                                        OpeningWithdrawn, PartnershipAgreementEnded, PartnershipAgreementSigned,
                                        PlacementEnded, PlacementExtended, PlacementStarted, ProposalAccepted,
                                        ProposalDeclined)
-from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
-                                     ConsentWithdrawn, EligibilityAssessed)
-from contracts.events.pathway import PathwayPlanned, StepStarted
+from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, ClientEnrolled, ClientExited,
+                                     ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
+                                     EntryFactsCorrected, EntryFactsRecorded, SixMonthFollowUpRecorded,
+                                     SkillTagsRecorded)
+from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
+                                      StepExtended, StepInterrupted, StepPlanned, StepStarted)
+from contracts.upcasters import UPCASTERS, Upcaster
 from contracts.events.payroll_billing import EmployerInvoiced, EmploymentOpened, TimesheetApproved
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -19,12 +20,25 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         ClientReferred,
         EligibilityAssessed,
+        EntryFactsRecorded,
+        EntryFactsCorrected,
         ClientEnrolled,
+        CaseWorkerAssigned,
+        SkillTagsRecorded,
+        ClientExited,
+        SixMonthFollowUpRecorded,
         ConsentRecorded,
         ConsentWithdrawn,
         ClientDataErased,
         PathwayPlanned,
+        PathwayGoalSet,
+        StepPlanned,
         StepStarted,
+        StepCompleted,
+        StepInterrupted,
+        StepCancelled,
+        StepExtended,
+        PathwayClosed,
         EmployerRegistered,
         EmployerDetailsCorrected,
         PartnershipAgreementSigned,
@@ -48,10 +62,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-# (event type, schema version it reads) -> function returning the data of the next version.
-# Old events are never rewritten; they are upcast when read.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
 class UnknownEventType(ValueError):

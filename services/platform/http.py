@@ -29,7 +29,8 @@ Handler = Callable[..., Awaitable[Any]]
 
 @dataclass(frozen=True)
 class Route:
-    """One endpoint. The handler gets the request and, when `body` is set, the validated body."""
+    """One endpoint. The handler gets the request and, when `body` is set, the validated body, then,
+    when `query` is set, the validated query string."""
 
     method: str
     path: str
@@ -41,6 +42,7 @@ class Route:
     # A page with no data of its own (reporting's dashboard): a browser loads it without a token, and
     # the page calls the token-guarded API. Not part of the API, so not in OpenAPI or the access matrix.
     page: bool = False
+    query: type[BaseModel] | None = None
 
 
 class Problem(web.HTTPException):
@@ -59,10 +61,15 @@ def invalid(field: str, rule: str) -> Problem:
     return Problem(422, "Invalid request", f"{field}: {rule}", [{"field": field, "rule": rule}])
 
 
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
+    """Every field pydantic refused and its rule; the input itself is never echoed."""
+    return [{"field": ".".join(str(part) for part in item["loc"]) or "body", "rule": item["msg"]}
+            for item in error.errors(include_url=False, include_input=False)]
+
+
 def invalid_fields(error: ValidationError) -> Problem:
-    """422 naming every field pydantic refused and its rule; the input itself is never echoed."""
-    errors = [{"field": ".".join(str(part) for part in item["loc"]) or "body", "rule": item["msg"]}
-              for item in error.errors(include_url=False, include_input=False)]
+    """422 naming every field pydantic refused and its rule."""
+    errors = field_errors(error)
     return Problem(422, "Invalid request", "; ".join(f"{item['field']}: {item['rule']}" for item in errors), errors)
 
 
@@ -92,6 +99,21 @@ def path_uuid(request: web.Request, name: str) -> UUID:
         raise invalid(name, "must be a UUID") from None
 
 
+def path_int(request: web.Request, name: str, most: int = 1000) -> int:
+    value = request.match_info[name]
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise invalid(name, f"must be a whole number from 1 to {most}")
+    return int(value)
+
+
+def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    """The query string as `model` (one value per name); 422 naming each parameter and its rule."""
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as error:
+        raise invalid_fields(error) from None
+
+
 def stated_purpose(request: web.Request, required: bool = False) -> str | None:
     """The X-Purpose header: why the caller acts, kept in the audit log (at most 255 characters)."""
     purpose = request.headers.get(PURPOSE_HEADER, "").strip()
@@ -111,6 +133,8 @@ def _to_json(value: Any) -> Any:
 def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def endpoint(request: web.Request) -> web.Response:
         args = [await parse_body(request, route.body)] if route.body else []
+        if route.query:
+            args.append(parse_query(request, route.query))
         result = await route.handler(request, *args)
         if isinstance(result, web.StreamResponse):  # a document that is not JSON (CSV, XLSX, HTML)
             return result
@@ -204,6 +228,12 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
             operation["responses"][str(route.status)]["content"] = {"application/json": {"schema": schema}}
         parameters = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
                       for part in route.path.split("/") if part.startswith("{")]
+        if route.query is not None:
+            query = route.query.model_json_schema()
+            parameters += [{"name": name, "in": "query", "required": name in query.get("required", []),
+                            "description": field.get("description", ""), "schema": field}
+                           for name, field in query["properties"].items()]
+            operation["responses"]["422"] = {"description": "a query parameter breaks a rule; `errors` names each"}
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(route.path, {})[route.method.lower()] = operation

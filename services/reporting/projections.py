@@ -25,8 +25,10 @@ from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
 from contracts.events.employer import (GigJobPooled, OpeningExpired, OpeningFilled, OpeningRegistered, OpeningWithdrawn,
                                       PlacementEnded, PlacementExtended, PlacementStarted)
-from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
-                                     ConsentWithdrawn, EligibilityAssessed)
+from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, ClientEnrolled, ClientExited,
+                                     ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
+                                     EntryFactsCorrected, EntryFactsRecorded, SixMonthFollowUpRecorded,
+                                     SkillTagsRecorded)
 from contracts.events.payroll_billing import EmployerInvoiced
 from services.platform.consumer import Item
 from services.reporting.tables import clients, invoices, openings, placements
@@ -74,11 +76,11 @@ class Projector:
         return insert(self.table).from_select(self.columns, select(*values).select_from(rows))
 
 
-# Columns the journey's events (issue #7: entry facts, exit, follow-up) fill.
-JOURNEY_NOT_YET = dict.fromkeys(("programme", "period", "subsidy_days_at_entry", "labour_market_status",
-                                 "education_level", "disability", "migrant_or_minority", "other_disadvantage",
-                                 "exited_on", "exit_status", "exit_status_on", "qualification_gained",
-                                 "six_month_status"))
+# A referral opens a period: its entry facts, exit and follow-up are unknown until their events come.
+# The row keeps the latest period only; events of an earlier period change nothing.
+PERIOD_FACTS_UNKNOWN = dict.fromkeys(("subsidy_days_at_entry", "labour_market_status", "education_level",
+                                     "disability", "migrant_or_minority", "other_disadvantage", "exited_on",
+                                     "exit_status", "exit_status_on", "qualification_gained", "six_month_status"))
 
 
 def _client(row: Row | None, event: Event) -> Row:
@@ -88,15 +90,28 @@ def _client(row: Row | None, event: Event) -> Row:
         case ClientReferred():
             return {"municipality": event.municipality, "age_band": event.age_band, "gender": event.gender,
                     "status": "referred", "eligibility_criterion": None, "referred_on": event.referred_on,
-                    "enrolled_on": None, **JOURNEY_NOT_YET}
+                    "enrolled_on": None, **PERIOD_FACTS_UNKNOWN, "programme": event.programme, "period": event.period}
         case EligibilityAssessed():
             status = row["status"] if event.eligible else "not_eligible"
             return row | {"status": status, "eligibility_criterion": event.criterion}
         case ClientEnrolled():
             return row | {"status": "enrolled", "enrolled_on": event.enrolled_on}
-        case ClientDataErased() | ConsentRecorded() | ConsentWithdrawn():
-            # Nothing a report counts: erasure leaves the anonymous facts as they were. Taken all the
-            # same, so the row's version follows the client's and later events are not held back.
+        case EntryFactsRecorded() | EntryFactsCorrected() if event.period == row["period"]:
+            facts = event.facts
+            return row | {"subsidy_days_at_entry": facts.labour_market_subsidy_days,
+                          "labour_market_status": facts.labour_market_status, "education_level": facts.education_level,
+                          "disability": facts.disability, "migrant_or_minority": facts.migrant_or_minority,
+                          "other_disadvantage": facts.other_disadvantage}
+        case ClientExited() if event.period == row["period"]:
+            return row | {"status": "exited", "exited_on": event.exited_on, "exit_status": event.status_at_exit,
+                          "exit_status_on": event.status_on, "qualification_gained": event.qualification_gained}
+        case SixMonthFollowUpRecorded() if event.period == row["period"]:
+            return row | {"six_month_status": event.status}
+        case (ClientDataErased() | ConsentRecorded() | ConsentWithdrawn() | EntryFactsRecorded()
+              | EntryFactsCorrected() | CaseWorkerAssigned() | SkillTagsRecorded() | ClientExited()
+              | SixMonthFollowUpRecorded()):
+            # Nothing a report counts (erasure leaves the anonymous facts as they were; a fact of an earlier
+            # period is not the row's). Taken all the same, so the row's version follows the client's.
             return row
     raise TypeError(type(event).__name__)
 
@@ -141,13 +156,11 @@ PLACEMENTS = Projector(placements, "placement_id", _placement)
 INVOICES = Projector(invoices, "invoice_id", _invoice, follows_aggregate=False)
 OPENINGS = Projector(openings, "opening_id", _opening)
 
+CLIENT_EVENTS = (ClientReferred, EntryFactsRecorded, EntryFactsCorrected, EligibilityAssessed, ClientEnrolled,
+                 CaseWorkerAssigned, SkillTagsRecorded, ClientExited, SixMonthFollowUpRecorded, ClientDataErased,
+                 ConsentRecorded, ConsentWithdrawn)
 PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
-    ClientReferred: (CLIENTS, lambda event: str(event.client_id)),
-    EligibilityAssessed: (CLIENTS, lambda event: str(event.client_id)),
-    ClientEnrolled: (CLIENTS, lambda event: str(event.client_id)),
-    ClientDataErased: (CLIENTS, lambda event: str(event.client_id)),
-    ConsentRecorded: (CLIENTS, lambda event: str(event.client_id)),
-    ConsentWithdrawn: (CLIENTS, lambda event: str(event.client_id)),
+    **{event_type: (CLIENTS, lambda event: str(event.client_id)) for event_type in CLIENT_EVENTS},
     PlacementStarted: (PLACEMENTS, lambda event: str(event.placement_id)),
     GigJobPooled: (PLACEMENTS, lambda event: str(event.placement_id)),
     PlacementExtended: (PLACEMENTS, lambda event: str(event.placement_id)),

@@ -20,7 +20,7 @@ from contracts.events.intake import ClientEnrolled, ClientReferred, EligibilityA
 from contracts.events.payroll_billing import EmployerInvoiced
 from services.employer.domain.openings import OPENING
 from services.employer.domain.placements import PLACEMENT
-from services.intake.domain import CLIENT
+from services.intake.domain.client import CLIENT
 from services.payroll_billing.domain import EMPLOYMENT, finnish_reference, reference_base
 from services.platform.event_store import AggregateKind, Cause
 
@@ -71,17 +71,19 @@ def _client_flow(rng: random.Random) -> list[Change]:
     client_id, day = _uuid(rng), FIRST_DAY + timedelta(days=rng.randrange(300))
     eligible = rng.random() < 0.75
     client_events: list[Event] = [
-        ClientReferred(client_id=client_id, referred_by=rng.choice(("te_office", "city", "self")),
+        ClientReferred(client_id=client_id, referral_id=_uuid(rng), period=1, programme="kemi_model",
+                       referred_by=rng.choice(("te_office", "city", "self")),
                        employment_area=area, municipality=MUNICIPALITIES[area],
-                       age_band=rng.choice(("under_25", "25_29", "30_54", "55_plus")),
+                       age_band=rng.choice(("18_24", "25_29", "30_54", "55_plus")),
                        gender=rng.choice(("female", "male", "non_binary", "unknown")), referred_on=day),
-        EligibilityAssessed(client_id=client_id, eligible=eligible,
+        EligibilityAssessed(client_id=client_id, eligible=eligible, programme="kemi_model",
+                            rule_set_version="kemi_model/2015-01-01", failed_criteria=(),
                             criterion="labour_market_subsidy_days" if eligible else None,
                             rule_source="bench" if eligible else None,
                             target_groups=("long_term_unemployed", "structurally_unemployed") if eligible else ()),
     ]
     if eligible:
-        client_events.append(ClientEnrolled(client_id=client_id, case_worker_id=f"cw-{rng.randrange(40)}",
+        client_events.append(ClientEnrolled(client_id=client_id, period=1, case_worker_id=f"cw-{rng.randrange(40)}",
                                             enrolled_on=day))
     flow = [Change("intake", CLIENT, str(client_id), client_events, area, cause)]
     if eligible and rng.random() < 0.7:

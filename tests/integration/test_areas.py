@@ -48,7 +48,8 @@ async def histories(five_services, token):
             for area, ids in (("kemi", kemi), ("tornio", tornio)):
                 async with http.get(f"{url('pathway')}/clients/{ids['client_id']}/pathway",
                                     headers=bearer(token("manager", area))) as response:
-                    if response.status != 200 or not (await response.json())["started_placements"]:
+                    if response.status != 200 or not any(
+                            step["placement_id"] for step in (await response.json())["steps"]):
                         return False
         return True
 

@@ -18,7 +18,7 @@ from contracts.events.payroll_billing import EmployerInvoiced
 from contracts.registry import decode
 from services.payroll_billing.domain import finnish_reference, reference_base
 from services.reporting import rebuild as rebuild_module
-from services.reporting.projections import JOURNEY_NOT_YET, project
+from services.reporting.projections import PERIOD_FACTS_UNKNOWN, project
 from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
 from services.reporting.tables import clients, invoices, openings, placements
@@ -38,10 +38,12 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
     engine = await engine_factory("reporting", REPORTING.migrations)
     client_id, placement_id, employer_id, invoice_id, opening_id = uuid4(), uuid4(), uuid4(), uuid4(), uuid4()
     events = [
-        (ClientReferred(client_id=client_id, referred_by="city", employment_area="tornio", municipality="Tornio",
-                        age_band="under_25", gender="unknown", referred_on=date(2026, 3, 2)), 1),
-        (EligibilityAssessed(client_id=client_id, eligible=False, criterion=None, rule_source=None,
-                             target_groups=()), 2),
+        (ClientReferred(client_id=client_id, referral_id=uuid4(), period=1, programme="kemi_model",
+                        referred_by="city", employment_area="tornio", municipality="Tornio", age_band="18_24",
+                        gender="unknown", referred_on=date(2026, 3, 2)), 1),
+        (EligibilityAssessed(client_id=client_id, eligible=False, programme="kemi_model",
+                             rule_set_version="kemi_model/2015-01-01", criterion=None, rule_source=None,
+                             failed_criteria=(), target_groups=()), 2),
         (PlacementStarted(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
                           employer_type="association", kind="work_trial", starts_on=date(2026, 12, 31),
                           hourly_billing_rate=Decimal("21.50")), 1),
@@ -63,9 +65,10 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
         assert await project(connection, [(envelope, decode(envelope)) for envelope in envelopes]) == []
 
     assert await rows_of(engine, clients) == [{
-        "client_id": str(client_id), "employment_area": "tornio", "municipality": "Tornio", "age_band": "under_25",
+        "client_id": str(client_id), "employment_area": "tornio", "municipality": "Tornio", "age_band": "18_24",
         "gender": "unknown", "status": "not_eligible", "eligibility_criterion": None,
-        "referred_on": date(2026, 3, 2), "enrolled_on": None, **JOURNEY_NOT_YET, "version": 2}]
+        "referred_on": date(2026, 3, 2), "enrolled_on": None, **PERIOD_FACTS_UNKNOWN, "programme": "kemi_model",
+        "period": 1, "version": 2}]
     assert await rows_of(engine, placements) == [{
         "placement_id": str(placement_id), "employment_area": "tornio", "client_id": str(client_id),
         "employer_id": str(employer_id), "employer_type": "association", "kind": "work_trial", "starts_on": date(2026, 12, 31),
