@@ -29,9 +29,11 @@ from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, Clien
                                      ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
                                      EntryFactsCorrected, EntryFactsRecorded, SixMonthFollowUpRecorded,
                                      SkillTagsRecorded)
+from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
+                                      StepExtended, StepInterrupted, StepPlanned, StepStarted)
 from contracts.events.payroll_billing import EmployerInvoiced
 from services.platform.consumer import Item
-from services.reporting.tables import clients, invoices, openings, placements
+from services.reporting.tables import clients, invoices, openings, pathways, placements
 
 Row = dict[str, Any]
 MAX_PADDED_KEYS = 16384  # well below the ~32k parameters SQLite and PostgreSQL take in one statement
@@ -151,10 +153,29 @@ def _opening(row: Row | None, event: Event) -> Row:
     raise TypeError(type(event).__name__)
 
 
+def _pathway(row: Row | None, event: Event) -> Row:
+    match event:
+        case PathwayPlanned():
+            return {"client_id": str(event.client_id), "period": event.period, "goal": event.kind,
+                    "last_step_kind": None, "steps_started": 0, "closed_on": None}
+        case PathwayGoalSet():
+            return row | {"goal": event.goal}
+        case StepStarted():
+            return row | {"last_step_kind": event.step_kind, "steps_started": row["steps_started"] + 1}
+        case PathwayClosed():
+            return row | {"closed_on": event.closed_on}
+        case StepPlanned() | StepCompleted() | StepInterrupted() | StepCancelled() | StepExtended():
+            return row  # nothing a report counts yet; taken so the row's version follows the pathway
+    raise TypeError(type(event).__name__)
+
+
 CLIENTS = Projector(clients, "client_id", _client)
 PLACEMENTS = Projector(placements, "placement_id", _placement)
 INVOICES = Projector(invoices, "invoice_id", _invoice, follows_aggregate=False)
 OPENINGS = Projector(openings, "opening_id", _opening)
+PATHWAYS = Projector(pathways, "pathway_id", _pathway)
+PATHWAY_EVENTS = (PathwayPlanned, PathwayGoalSet, StepPlanned, StepStarted, StepCompleted, StepInterrupted,
+                  StepCancelled, StepExtended, PathwayClosed)
 
 CLIENT_EVENTS = (ClientReferred, EntryFactsRecorded, EntryFactsCorrected, EligibilityAssessed, ClientEnrolled,
                  CaseWorkerAssigned, SkillTagsRecorded, ClientExited, SixMonthFollowUpRecorded, ClientDataErased,
@@ -167,6 +188,7 @@ PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
     PlacementEnded: (PLACEMENTS, lambda event: str(event.placement_id)),
     **{event_type: (OPENINGS, lambda event: str(event.opening_id))
        for event_type in (OpeningRegistered, OpeningFilled, OpeningWithdrawn, OpeningExpired)},
+    **{event_type: (PATHWAYS, lambda event: str(event.pathway_id)) for event_type in PATHWAY_EVENTS},
     EmployerInvoiced: (INVOICES, lambda event: str(event.invoice_id)),
 }
 HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}

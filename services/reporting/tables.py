@@ -76,4 +76,18 @@ invoices = Table(
     Column("version", Integer, nullable=False),
 )
 
-PROJECTION_TABLES = (clients, placements, invoices, openings)
+pathways = Table(
+    "report_pathways",
+    metadata,
+    Column("pathway_id", String(36), primary_key=True),
+    Column("employment_area", String(40), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("goal", String(32), nullable=False),
+    Column("last_step_kind", String(32)),  # of the step started last: what the client was doing at exit
+    Column("steps_started", Integer, nullable=False),
+    Column("closed_on", Date),
+    Column("version", Integer, nullable=False),
+)
+
+PROJECTION_TABLES = (clients, placements, invoices, openings, pathways)

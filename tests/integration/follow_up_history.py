@@ -7,6 +7,7 @@ from contracts.events.employer import (GigJobPooled, OpeningFilled, OpeningRegis
                                        PlacementStarted, PooledTask)
 from contracts.events.intake import (ClientEnrolled, ClientExited, ClientReferred, EligibilityAssessed, EntryFacts,
                                      EntryFactsRecorded, SixMonthFollowUpRecorded)
+from contracts.events.pathway import PathwayClosed, PathwayPlanned, StepStarted
 from contracts.events.payroll_billing import EmployerInvoiced
 from services.payroll_billing.domain import finnish_reference, reference_base
 from tests.integration.histories import envelope_of
@@ -58,6 +59,19 @@ def _placement(client_id, kind: str, employer_type: str, starts_on: date, ended=
     return placement_id, events
 
 
+def _pathway(client_id, planned_on: date, step_kinds: tuple[str, ...], closed_on: date | None = None) -> list:
+    pathway_id = uuid4()
+    events = [PathwayPlanned(pathway_id=pathway_id, client_id=client_id, period=1, kind="employment",
+                             planned_on=planned_on)]
+    events += [StepStarted(pathway_id=pathway_id, client_id=client_id, step_id=uuid4(), step_kind=kind,
+                           placement_id=None, started_on=planned_on + timedelta(days=7 * number), hours_per_week=None,
+                           full_time=False) for number, kind in enumerate(step_kinds, start=1)]
+    if closed_on:
+        events.append(PathwayClosed(pathway_id=pathway_id, client_id=client_id, closed_on=closed_on,
+                                    reason="client_exited"))
+    return events
+
+
 def _opening(source: str, registered_on: date, filled_on: date | None = None) -> list:
     opening_id = uuid4()
     events = [OpeningRegistered(opening_id=opening_id, employer_id=uuid4(), title="Helper", occupation=None,
@@ -91,6 +105,9 @@ def follow_up_histories() -> list[tuple[str, list]]:
                             (date(2026, 5, 31), "hired_by_employer"))[1]),
         ("kemi", _placement(c3, "work_trial", "association", date(2026, 1, 20))[1]),
         ("tornio", _placement(t1, "open_market", "company", date(2026, 1, 7))[1]),
+        ("kemi", _pathway(c1, date(2026, 1, 6), ("start_period", "coaching"), closed_on=date(2026, 3, 2))),
+        ("kemi", _pathway(c2, date(2026, 1, 8), ("pay_subsidised_work",))),
+        ("kemi", _pathway(c4, date(2026, 2, 3), ())),
         ("kemi", _opening("hidden", date(2026, 2, 3), date(2026, 2, 20))),
         ("kemi", _opening("hidden", date(2026, 2, 17))),
         ("kemi", _opening("advertised", date(2026, 3, 2))),
@@ -116,6 +133,8 @@ EXPECTED_KEMI = {
     # Exits: c1 6.1. -> 2.3. = 55 days, c2 8.1. -> 1.6. = 144, c4 3.2. -> 1.4. = 57: median 57, p90 144.
     "exits_by_status": [["employed_company", 1], ["employed_foundation", 1], ["in_education_or_training", 1]],
     "exits_by_programme": [["kemi_model", 3]],
+    "exits_by_step_kind": [["coaching", "employed_foundation", 1], ["none", "in_education_or_training", 1],
+                           ["pay_subsidised_work", "employed_company", 1]],
     "time_to_exit": [["enrolment_to_exit", 3, 57, 144]],
 }
 
