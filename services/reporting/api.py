@@ -124,8 +124,6 @@ REPORTS: dict[str, ReportMaker] = {
 
 
 async def _report(request: web.Request, name: str) -> Report:
-    if name not in REPORTS:
-        raise invalid("report", f"must be one of {', '.join(REPORTS)}")
     scope = scope_of(request)
     async with request.app[RUNTIME].engine.connect() as connection:
         report = await REPORTS[name](connection, scope, date.today())
@@ -153,19 +151,33 @@ async def what_if_figures(request: web.Request) -> dict:
     return what_if_report(scope, result).as_json()
 
 
-async def csv_export(request: web.Request) -> web.Response:
-    report = await _report(request, request.match_info["report"])
-    name = request.query.get("table", report.tables[0].name)
+def _csv_export(name: str):
+    async def handler(request: web.Request) -> web.Response:
+        return await csv_export(request, name)
+    handler.__name__ = name.replace("-", "_") + "_csv"
+    return handler
+
+
+def _xlsx_export(name: str):
+    async def handler(request: web.Request) -> web.Response:
+        return await xlsx_export(request, name)
+    handler.__name__ = name.replace("-", "_") + "_xlsx"
+    return handler
+
+
+async def csv_export(request: web.Request, name: str) -> web.Response:
+    report = await _report(request, name)
+    table_name = request.query.get("table", report.tables[0].name)
     try:
-        table = report.table(name)
+        table = report.table(table_name)
     except LookupError:
         raise invalid("table", f"must be one of {', '.join(t.name for t in report.tables)}") from None
     return web.Response(text=as_csv(table), content_type="text/csv", charset="utf-8", headers={
         "Content-Disposition": f'attachment; filename="{report.name}-{table.name}.csv"'})
 
 
-async def xlsx_export(request: web.Request) -> web.Response:
-    report = await _report(request, request.match_info["report"])
+async def xlsx_export(request: web.Request, name: str) -> web.Response:
+    report = await _report(request, name)
     return web.Response(body=as_xlsx(report), content_type=XLSX_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{report.name}.xlsx"'})
 
@@ -175,8 +187,10 @@ ROUTES = [
             response=dict) for name in REPORTS),
     Route("GET", "/reports/what-if", what_if_figures, "What if N more clients were employed from a day on",
           response=dict),
-    Route("GET", "/exports/{report}.csv", csv_export, "One table of a report as CSV (`?table=`)"),
-    Route("GET", "/exports/{report}.xlsx", xlsx_export, "A report as XLSX: a sheet a table and one of its sources"),
+    *(Route("GET", f"/reports/{name}.csv", _csv_export(name), f"One table of the {name} report as CSV (`?table=`)")
+      for name in REPORTS),
+    *(Route("GET", f"/reports/{name}.xlsx", _xlsx_export(name),
+            f"The {name} report as XLSX: a sheet a table and one of its rules and sources") for name in REPORTS),
     Route("GET", "/dashboard", dashboard, "The dashboard page (its figures come from the API with the token)",
           page=True),
     Route("GET", "/reports/clients-by-status", clients_by_status, "Clients by status and employment area",

@@ -116,11 +116,11 @@ async def test_exports_open_with_the_apis_figures(reporting, token):
     manager = token("manager", "kemi")
     report = await get_json(f"{reporting}/reports/outcomes", manager)
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{reporting}/exports/outcomes.csv?table=placements_by_kind_and_ending",
+        async with http.get(f"{reporting}/reports/outcomes.csv?table=placements_by_kind_and_ending",
                             headers=bearer(manager)) as response:
             assert response.status == 200 and response.content_type == "text/csv"
             rows = list(csv.reader(io.StringIO(await response.text())))
-        async with http.get(f"{reporting}/exports/outcomes.xlsx", headers=bearer(manager)) as response:
+        async with http.get(f"{reporting}/reports/outcomes.xlsx", headers=bearer(manager)) as response:
             assert response.status == 200
             workbook = load_workbook(io.BytesIO(await response.read()))
     assert rows == [["kind", "ending", "placements"],
@@ -152,8 +152,9 @@ async def test_a_bad_query_is_422_naming_the_field(reporting, token, query, fiel
 
 async def test_another_areas_figures_are_refused(reporting, token):
     async with aiohttp.ClientSession() as http:
-        for path in ("/reports/outcomes?employment_area=tornio", "/exports/outcomes.xlsx?employment_area=tornio"):
+        for path in ("/reports/outcomes?employment_area=tornio", "/reports/outcomes.xlsx?employment_area=tornio"):
             async with http.get(reporting + path, headers=bearer(token("manager", "kemi"))) as response:
                 assert response.status == 403, path
-        async with http.get(f"{reporting}/exports/nothing.csv", headers=bearer(token("manager", "kemi"))) as response:
-            assert response.status == 422 and (await response.json())["errors"][0]["field"] == "report"
+        async with http.get(f"{reporting}/reports/outcomes.csv?table=nothing",
+                            headers=bearer(token("manager", "kemi"))) as response:
+            assert response.status == 422 and (await response.json())["errors"][0]["field"] == "table"
