@@ -19,6 +19,11 @@ def test_entry_indicators_2014_2020():
     assert codes(young, "2014_2020") == {"CO03", "CO04", "CO06", "CO10"}
 
 
+def test_isced_0_is_in_esf_plus_lowest_band_only():
+    nothing = Participation("female", "30_54", education_level="isced_0")
+    assert codes(nothing, "2014_2020") == set() and codes(nothing, "2021_2027") == {"EECO09"}
+
+
 def test_esf_plus_age_bands_and_an_old_under_25_counted_in_neither():
     assert codes(Participation("non_binary", "under_18"), "2021_2027") == {"EECO06"}
     assert codes(Participation("female", "18_24"), "2021_2027") == {"EECO07"}

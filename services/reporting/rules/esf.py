@@ -72,24 +72,31 @@ def _yes(field: str) -> Callable[[Participation], bool]:
     return lambda p: getattr(p, field) == "yes"
 
 
+def _entry_status(unemployed: str, long_term: str, inactive: str, employed: str) -> tuple[Indicator, ...]:
+    """Labour market status at entry: the same four indicators in both periods, under their own codes."""
+    return (
+        Indicator(unemployed, "unemployed, including long-term unemployed", "työttömät, myös pitkäaikaistyöttömät",
+                  lambda p: p.labour_market_status in UNEMPLOYED),
+        Indicator(long_term, "long-term unemployed", "pitkäaikaistyöttömät",
+                  lambda p: p.labour_market_status == "long_term_unemployed"),
+        Indicator(inactive, "inactive", "työvoiman ulkopuolella olevat", lambda p: p.labour_market_status in INACTIVE),
+        Indicator(employed, "employed, including self-employed", "työlliset, myös itsensä työllistäjät",
+                  lambda p: p.labour_market_status == "employed"),
+    )
+
+
 INDICATORS: dict[str, tuple[Indicator, ...]] = {
     "2014_2020": (
-        Indicator("CO01", "unemployed, including long-term unemployed", "työttömät, myös pitkäaikaistyöttömät",
-                  lambda p: p.labour_market_status in UNEMPLOYED),
-        Indicator("CO02", "long-term unemployed", "pitkäaikaistyöttömät",
-                  lambda p: p.labour_market_status == "long_term_unemployed"),
-        Indicator("CO03", "inactive", "työvoiman ulkopuolella olevat", lambda p: p.labour_market_status in INACTIVE),
+        *_entry_status("CO01", "CO02", "CO03", "CO05"),
         Indicator("CO04", "inactive, not in education or training", "työvoiman ulkopuolella, ei koulutuksessa",
                   lambda p: p.labour_market_status == "inactive_not_in_education_or_training"),
-        Indicator("CO05", "employed, including self-employed", "työlliset, myös itsensä työllistäjät",
-                  lambda p: p.labour_market_status == "employed"),
         Indicator("CO06", "below 25 years of age", "alle 25-vuotiaat", lambda p: p.age_band in UNDER_25),
         Indicator("CO07", "above 54 years of age", "yli 54-vuotiaat", lambda p: p.age_band == "55_plus"),
         Indicator("CO08", "above 54, unemployed or inactive not in education or training",
                   "yli 54-vuotiaat työttömät tai työvoiman ulkopuolella olevat",
                   lambda p: p.age_band == "55_plus" and p.labour_market_status in
                   UNEMPLOYED | {"inactive_not_in_education_or_training"}),
-        Indicator("CO09", "ISCED 1-2", "ISCED 1-2", _isced(range(0, 3))),
+        Indicator("CO09", "ISCED 1-2", "ISCED 1-2", _isced(range(1, 3))),  # 2014-2020 leaves ISCED 0 out
         Indicator("CO10", "ISCED 3-4", "ISCED 3-4", _isced(range(3, 5))),
         Indicator("CO11", "ISCED 5-8", "ISCED 5-8", _isced(range(5, 9))),
         Indicator("CO15", "migrants, foreign background, minorities", "maahanmuuttajat ja vähemmistöt",
@@ -107,13 +114,7 @@ INDICATORS: dict[str, tuple[Indicator, ...]] = {
                   lambda p: p.six_month_status in EMPLOYED),
     ),
     "2021_2027": (
-        Indicator("EECO02", "unemployed, including long-term unemployed", "työttömät, myös pitkäaikaistyöttömät",
-                  lambda p: p.labour_market_status in UNEMPLOYED),
-        Indicator("EECO03", "long-term unemployed", "pitkäaikaistyöttömät",
-                  lambda p: p.labour_market_status == "long_term_unemployed"),
-        Indicator("EECO04", "inactive", "työvoiman ulkopuolella olevat", lambda p: p.labour_market_status in INACTIVE),
-        Indicator("EECO05", "employed, including self-employed", "työlliset, myös itsensä työllistäjät",
-                  lambda p: p.labour_market_status == "employed"),
+        *_entry_status("EECO02", "EECO03", "EECO04", "EECO05"),
         Indicator("EECO06", "below 18 years of age", "alle 18-vuotiaat", lambda p: p.age_band == "under_18"),
         Indicator("EECO07", "18-29 years of age", "18-29-vuotiaat", lambda p: p.age_band in {"18_24", "25_29"}),
         Indicator("EECO08", "55 years of age and above", "55 vuotta täyttäneet", lambda p: p.age_band == "55_plus"),
