@@ -1,5 +1,5 @@
 """The follow-up system: when clients were referred and enrolled, whose placement it is, with which employer, its gig
-hours, openings (hidden jobs found) and pathways (the step a client was in).
+hours, and openings (hidden jobs found).
 
 0001 creates the tables as services/reporting/tables.py has them now, so a new database has all of
 this already; a database made before gets it here. `polku rebuild` fills the new columns.
@@ -10,7 +10,7 @@ Revises: reporting_0002
 import sqlalchemy as sa
 from alembic import op
 
-from services.reporting.tables import openings, pathways
+from services.reporting.tables import openings
 
 revision = "reporting_0003"
 down_revision = "reporting_0002"
@@ -37,14 +37,12 @@ def upgrade() -> None:
         for name, column_type in columns:
             if name not in existing:
                 op.add_column(table, sa.Column(name, column_type()))
-    for table in (openings, pathways):
-        if not inspector.has_table(table.name):
-            table.create(op.get_bind())
+    if not inspector.has_table(openings.name):
+        openings.create(op.get_bind())
 
 
 def downgrade() -> None:
-    for table in (pathways, openings):
-        table.drop(op.get_bind(), checkfirst=True)
+    openings.drop(op.get_bind(), checkfirst=True)
     for table, columns in NEW_COLUMNS.items():
         for name, _ in reversed(columns):
             op.drop_column(table, name)
