@@ -2,7 +2,7 @@
 
 Money and hours are integer cents and hundredths: exact on SQLite, which has no decimal type.
 """
-from sqlalchemy import BigInteger, Boolean, Column, Date, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table
 
 metadata = MetaData()
 
@@ -76,4 +76,23 @@ invoices = Table(
     Column("version", Integer, nullable=False),
 )
 
-PROJECTION_TABLES = (clients, placements, invoices, openings)
+# Exits are a fraction of the clients: a partial index finds an area's exits without reading every client
+# row, and costs a rebuild nothing for the clients who have not left.
+client_exits = Index("ix_report_clients_exits", clients.c.employment_area, clients.c.exited_on,
+                     sqlite_where=clients.c.exited_on.is_not(None), postgresql_where=clients.c.exited_on.is_not(None))
+
+pathways = Table(
+    "report_pathways",
+    metadata,
+    Column("pathway_id", String(36), primary_key=True),
+    Column("employment_area", String(40), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("goal", String(32), nullable=False),
+    Column("last_step_kind", String(32)),  # of the step started last: what the client was doing at exit
+    Column("steps_started", Integer, nullable=False),
+    Column("closed_on", Date),
+    Column("version", Integer, nullable=False),
+)
+
+PROJECTION_TABLES = (clients, placements, invoices, openings, pathways)

@@ -34,7 +34,7 @@ async def test_outcomes_equal_the_figures_counted_by_hand(reporting, token):
     for name, rows in EXPECTED_KEMI.items():
         assert tables[name] == rows, name
     tornio = tables_of(await get_json(f"{reporting}/reports/outcomes", token("manager", "tornio")))
-    assert tornio["clients_by_status"] == [["enrolled", 1]]
+    assert tornio["clients_by_status"] == [["enrolled", 1]] and tornio["exits_by_status"] == []
     assert tornio["clients_by_municipality"] == [["Tornio", 1, True]]
     assert tornio["placements_by_kind_and_ending"] == [["open_market", "ongoing", 1]]
 
@@ -42,7 +42,7 @@ async def test_outcomes_equal_the_figures_counted_by_hand(reporting, token):
 async def test_a_date_range_counts_what_falls_in_it(reporting, token):
     tables = tables_of(await get_json(f"{reporting}/reports/outcomes?from=2026-02-01&to=2026-02-28",
                                       token("manager", "kemi")))
-    assert tables["clients_by_status"] == [["enrolled", 2], ["referred", 1]]
+    assert tables["clients_by_status"] == [["enrolled", 1], ["exited", 1], ["referred", 1]]
     assert tables["placements_by_kind_and_ending"] == [["gig_work", "completed", 1],
                                                        ["pay_subsidised_work", "hired_by_employer", 1]]
     assert tables["openings_by_month"] == [["2026-02", 2, 1, 0]]
@@ -52,19 +52,30 @@ async def test_an_outside_reader_sees_small_counts_suppressed_and_is_told(report
     report = await get_json(f"{reporting}/reports/outcomes", token("integration", "kemi"))
     tables = tables_of(report)
     assert report["suppressed_under"] == 5
-    assert tables["clients_by_status"] == [["enrolled", 5], ["referred", None]]  # 5 is shown, 1 is not
+    assert tables["clients_by_municipality"] == [["Kemi", 6, True]]  # 6 is shown
+    assert tables["clients_by_status"] == [["enrolled", None], ["exited", None], ["referred", None]]
     assert tables["time_to_first_placement"] == [["enrolment_to_first_placement", None, None, None]]
     assert any("not shown" in note for note in report["notes"])
     asked = await get_json(f"{reporting}/reports/outcomes?suppress=true", token("manager", "kemi"))
-    assert tables_of(asked)["clients_by_status"] == [["enrolled", 5], ["referred", None]]
+    assert tables_of(asked)["clients_by_status"] == [["enrolled", None], ["exited", None], ["referred", None]]
+    assert tables_of(asked)["clients_by_month"] == [["2026-01", None, None], ["2026-02", None, None]]
 
 
 async def test_billing_esf_and_the_plan(reporting, token):
     billing = tables_of(await get_json(f"{reporting}/reports/billing", token("manager", "kemi")))
     assert billing["billing_by_month"] == [["2026-03", 1, "20.00", "500.00", None, None]]
     esf = tables_of(await get_json(f"{reporting}/reports/esf", token("manager", "kemi")))
-    participants = next(row for row in esf["esf_2021_2027"] if row[0] == "participants")
-    assert participants[3:] == [3, 2, 0, 0, 5]  # female, male, non-binary, unknown, total
+    # Counted by hand from follow_up_history: female c1, c3, c4; male c2, c5 (inactive, ISCED 5, disability).
+    plus = {row[0]: row[3:] for row in esf["esf_2021_2027"]}  # female, male, non-binary, unknown, total
+    assert plus["participants"] == [3, 2, 0, 0, 5]
+    assert plus["EECO02"] == plus["EECO03"] == plus["EECO09"] == [3, 1, 0, 0, 4]
+    assert plus["EECO04"] == plus["EECO11"] == plus["EECO12"] == [0, 1, 0, 0, 1]
+    assert plus["EECO07"] == [1, 0, 0, 0, 1]  # c3 is 25-29
+    assert plus["EECR04"] == [1, 1, 0, 0, 2]  # c1 on the day, c2 nine days after leaving
+    assert plus["EECR02"] == plus["EECR03"] == [0, 0, 0, 0, 0]  # c4's status came 30 days after
+    assert plus["EECR05"] == [0, 1, 0, 0, 1]
+    old = {row[0]: row[3:] for row in esf["esf_2014_2020"]}  # female, male, unknown, total
+    assert old["CR02"] == old["CR03"] == [1, 0, 0, 1] and old["CR04"] == [1, 1, 0, 2] and old["CR06"] == [0, 1, 0, 1]
     plan = {row[1]: row[2:] for row in esf["planned_vs_realised"] if row[0] == "S20649"}
     assert plan == {"participants": [300, 5], "companies": [12, 1], "public_funding_eur": ["708203", "560094"]}
 
@@ -81,6 +92,16 @@ async def test_return_shows_its_formula_and_every_input(reporting, token):
     formula, back, costs, x = tables["return"][0]
     assert formula == "return = (income + savings) / costs"
     assert Decimal(x) == (Decimal(back) / Decimal(costs)).quantize(Decimal("0.01"))
+
+
+async def test_municipal_share_and_what_employment_saved(reporting, token):
+    # Tornio's client: referred Monday 5.1.2026 with 400 subsidy days, in open-market work from Wednesday 7.1.
+    # The first period (5.1.-1.2.) has 20 benefit days: 2 paid, 18 not. In 2026 the 2025 model applies
+    # (unverified data): 400 days reached before the period give 40 %; 37.21 EUR a day.
+    report = await get_json(f"{reporting}/reports/municipal-share?to=2026-02-01", token("manager", "tornio"))
+    assert tables_of(report)["municipal_share_by_month"] == [["2026-02", 1, 18, "29.77", "267.91"]]
+    assert {"steps_2025", "UNVERIFIED"} <= {word.strip(":(") for source in report["sources"] if not source["verified"]
+                                            for word in (source["figure"] + " " + source["source"]).split()}
 
 
 async def test_what_if_uses_the_ladder(reporting, token):

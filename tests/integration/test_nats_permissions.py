@@ -273,10 +273,10 @@ async def test_intake_pathway_and_reporting_run_end_to_end_under_their_own_users
     await eventually(pathways_planned, what="PathwayPlanned of every client on the stream, from pathway's relay")
     assert await messages_on(ops, "polku.events.*.intake.>") == 3 * len(client_ids)
 
-    async def reporting_took_all() -> bool:
-        return len(await processed(runtimes["reporting"])) == 3 * len(client_ids)
+    async def reporting_took_all() -> bool:  # each client's three intake events and its PathwayPlanned
+        return len(await processed(runtimes["reporting"])) == 4 * len(client_ids)
 
-    await eventually(reporting_took_all, what="reporting processing every intake event")
+    await eventually(reporting_took_all, what="reporting processing every intake and pathway event")
     for consumer in ("pathway", "reporting"):
         async def acked() -> bool:
             info = await ops.js.consumer_info("POLKU", consumer)

@@ -18,7 +18,7 @@ from contracts.events.payroll_billing import EmployerInvoiced
 from contracts.registry import decode
 from services.payroll_billing.domain.money import finnish_reference, reference_base, rf_reference
 from services.reporting import rebuild as rebuild_module
-from services.reporting.projections import JOURNEY_NOT_YET, project
+from services.reporting.projections import PERIOD_FACTS_UNKNOWN, project
 from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
 from services.reporting.tables import clients, invoices, openings, placements
@@ -69,7 +69,8 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
     assert await rows_of(engine, clients) == [{
         "client_id": str(client_id), "employment_area": "tornio", "municipality": "Tornio", "age_band": "18_24",
         "gender": "unknown", "status": "not_eligible", "eligibility_criterion": None,
-        "referred_on": date(2026, 3, 2), "enrolled_on": None, **JOURNEY_NOT_YET, "version": 2}]
+        "referred_on": date(2026, 3, 2), "enrolled_on": None, **PERIOD_FACTS_UNKNOWN, "programme": "kemi_model",
+        "period": 1, "version": 2}]
     assert await rows_of(engine, placements) == [{
         "placement_id": str(placement_id), "employment_area": "tornio", "client_id": str(client_id),
         "employer_id": str(employer_id), "employer_type": "association", "kind": "work_trial", "starts_on": date(2026, 12, 31),

@@ -9,7 +9,8 @@ from services.reporting.reports.document import Scope
 
 
 def in_scope(scope: Scope, area: Column, day: Column) -> list:
-    clauses = [area == scope.area]
+    """The area's rows whose `day` falls in the range (a row without that day, say no exit yet, never does)."""
+    clauses = [area == scope.area, day.is_not(None)]
     if scope.first_day is not None:
         clauses.append(day >= scope.first_day)
     if scope.last_day is not None:
