@@ -21,6 +21,7 @@ import asyncio
 import os
 import sys
 import time
+from pathlib import Path
 
 from services.platform import dead_letters
 from services.platform.bus import bootstrap_streams, connect
@@ -66,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="a consumer with work and no delivery for this long needs attention (default 60)")
     status.add_argument("--outbox-age", type=float, default=60.0, metavar="SECONDS",
                         help="an outbox row older than this needs attention (default 60)")
+    vault = commands.add_parser("vault", help="intake's personal-data vault")
+    vault_commands = vault.add_subparsers(dest="vault_command", required=True)
+    rotate = vault_commands.add_parser(
+        "rotate-master-key", help="wrap every client key with a new master key (stop intake first; then start it "
+                                  "with the new key)")
+    rotate.add_argument("--new-key-file", type=Path, required=True,
+                        help="a file holding the new master key: the base64 of 32 random bytes")
     trace = commands.add_parser("trace", help="print a trace as a tree across services")
     trace.add_argument("id", help="a trace id, correlation id or event id")
     args = parser.parse_args(argv)
@@ -216,6 +224,36 @@ def _service_urls(pairs: list[str]) -> list[tuple[str, str]]:
     return [tuple(pair.split("=", 1)) for pair in pairs]
 
 
+async def _vault(args) -> int:
+    """Re-wraps the client keys under the new master key in one transaction. With the embedded default's
+    key file (no POLKU_MASTER_KEY), the file then holds the new key; else POLKU_MASTER_KEY must be set
+    to it before intake starts again."""
+    from services.intake.vault import Vault, rotate_master_key, vault_for
+    from services.platform.config import master_key_bytes
+    from services.platform.database import create_engine
+    from services.platform.key_files import replace_file
+
+    settings = Settings(service="intake")
+    new_key = master_key_bytes(args.new_key_file.read_text())
+    if new_key is None:
+        print(f"{args.new_key_file} is not a vault master key (the base64 of 32 bytes)", file=sys.stderr)
+        return 2
+    current, new = vault_for(settings), Vault(new_key)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with engine.begin() as connection:
+            rewrapped, already = await rotate_master_key(connection, current, new)
+    finally:
+        await engine.dispose()
+    print(f"{rewrapped} client keys wrapped by master key {new.master_key_id} ({already} were already)")
+    if settings.master_key is None:
+        replace_file(settings.resolved_master_key_file, args.new_key_file.read_bytes())
+        print(f"{settings.resolved_master_key_file} holds the new key now; start intake again")
+    else:
+        print("set POLKU_MASTER_KEY to the new key wherever intake runs, then start intake again")
+    return 0
+
+
 async def _status(args) -> int:
     from services.platform.nats_permissions import service_subscriptions
     from services.platform.status import Line, Thresholds, bus_lines, render, service_lines
@@ -254,7 +292,7 @@ def _trace(args) -> int:
 
 
 _COMMANDS = {"audit": _audit, "bootstrap": _bootstrap, "dead-letters": _dead_letters, "rebuild": _rebuild,
-             "republish": _republish, "status": _status}
+             "republish": _republish, "status": _status, "vault": _vault}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,7 +23,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.intake.domain.personal_data import PersonalData
@@ -79,9 +79,36 @@ class Vault:
         await connection.execute(delete(vault).where(vault.c.client_id == client_id))
         await connection.execute(insert(vault).values(**self.seal(client_id, person)))
 
+    def rewrap(self, row, new: "Vault") -> bytes:
+        """The client key of `row`, wrapped by the `new` vault's master key; the data stays as it is."""
+        if row.master_key_id != self.master_key_id:
+            raise VaultUnreadable(f"the vault row of client {row.client_id} was wrapped by master key "
+                                  f"{row.master_key_id}, not by the current one {self.master_key_id}")
+        try:
+            client_key = _decrypt(self._master, row.wrapped_key, _bound(b"key", row.client_id))
+        except InvalidTag:
+            raise VaultUnreadable(f"the vault row of client {row.client_id} does not decrypt: it was altered "
+                                  "or belongs to another client") from None
+        return _encrypt(new._master, client_key, _bound(b"key", row.client_id))
+
     async def load(self, connection: AsyncConnection, client_id: str) -> PersonalData | None:
         row = (await connection.execute(select(vault).where(vault.c.client_id == client_id))).first()
         return self.unseal(row) if row is not None else None
+
+
+async def rotate_master_key(connection: AsyncConnection, current: Vault, new: Vault) -> tuple[int, int]:
+    """Every client key wrapped by `current` is wrapped by `new` instead, in the caller's transaction: all
+    or nothing. Rows `new` wrapped already are left alone, so a run cut short is simply run again.
+    Returns (rows rewrapped, rows already under the new key)."""
+    rewrapped = already = 0
+    for row in await connection.execute(select(vault.c.client_id, vault.c.master_key_id, vault.c.wrapped_key)):
+        if row.master_key_id == new.master_key_id:
+            already += 1
+            continue
+        await connection.execute(update(vault).where(vault.c.client_id == row.client_id).values(
+            master_key_id=new.master_key_id, wrapped_key=current.rewrap(row, new)))
+        rewrapped += 1
+    return rewrapped, already
 
 
 async def shred(connection: AsyncConnection, client_id: str) -> bool:

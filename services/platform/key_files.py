@@ -30,3 +30,10 @@ def write_private(path: Path, content: bytes) -> None:
     with os.fdopen(fd, "wb") as file:
         file.write(content)
     path.chmod(0o600)  # a file that existed before keeps its mode through O_CREAT
+
+
+def replace_file(path: Path, content: bytes) -> None:
+    """The file's content replaced at once (written aside, then renamed over it), owner-readable only."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    write_private(draft, content)
+    os.replace(draft, path)
