@@ -44,15 +44,18 @@ async def test_an_operator_traces_a_referral_and_sees_a_stopped_consumer(process
     correlation_id = str(uuid4())
     await refer(processes, token, correlation_id)
 
-    def traced_through_reporting() -> bool:
-        shown = polku(processes, "trace", correlation_id).stdout
-        return "polku-reporting: reporting process" in shown and "polku-pathway: pathway process" in shown
+    expected = ("polku-intake: POST /clients", "polku-intake: INSERT intake", "polku-intake: publish POLKU",
+                "polku-pathway: pathway process ClientEnrolled", "polku-pathway: INSERT pathway",
+                "polku-reporting: reporting process ClientReferred")
 
-    await asyncio.to_thread(wait_until, traced_through_reporting, 30, "the referral's trace reaching reporting")
+    def traced_through_reporting() -> bool:
+        # Each process flushes its spans on its own second: wait for every one of them, not just the last.
+        shown = polku(processes, "trace", correlation_id).stdout
+        return all(span in shown for span in expected)
+
+    await asyncio.to_thread(wait_until, traced_through_reporting, 30, "the referral's trace across the services")
     shown = polku(processes, "trace", correlation_id).stdout
-    for span in ("polku-intake: POST /clients", "polku-intake: INSERT intake", "polku-intake: publish POLKU",
-                 "polku-pathway: pathway process ClientEnrolled", "polku-pathway: INSERT pathway",
-                 "polku-reporting: reporting process ClientReferred"):
+    for span in expected:
         assert span in shown, f"{span!r} not in\n{shown}"
     assert str(processes.var_dir) not in shown, "SQL span names carry the database's name, not its path"
     assert polku(processes, "trace", str(uuid4())).returncode == 1
