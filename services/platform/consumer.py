@@ -5,6 +5,10 @@ A consumer takes what has arrived, up to a batch, and applies it in one transact
 event that arrived, so an idle consumer adds no latency. An event whose handler fails is taken
 out of its batch and retried or dead-lettered alone while the others go on; any other failure
 applies the batch's events one at a time.
+
+An outage of the database or the bus (services/platform/outages.py) is no fault of the events: the
+consumer keeps the batch, tells the server it is still working on it (so nothing is redelivered and
+no delivery is counted), waits until the database answers again and applies the same batch.
 """
 import asyncio
 import contextlib
@@ -21,6 +25,7 @@ from nats.errors import ConnectionClosedError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import EventEnvelope, event_subject
@@ -29,6 +34,7 @@ from contracts.registry import decode
 from services.platform import dead_letters, metrics
 from services.platform.config import Settings
 from services.platform.event_store import Cause
+from services.platform.outages import is_outage
 from services.platform.pull import Pull
 from services.platform.unit_of_work import UnitOfWork
 
@@ -131,13 +137,17 @@ class InboxConsumer:
         self.subscription, self.engine, self.js, self.settings, self.nc = subscription, engine, js, settings, nc
         self.on_commit = on_commit
         self.name = subscription.consumer
+        self.held: list[Msg] = []  # the batch in hand: kept alive on the server while it is applied
+        self.pull: Pull | None = None
+        self.paused_since: float | None = None
 
     async def run(self) -> None:
         """Pull and apply until cancelled; a lost connection or server restart only pauses it."""
         # Pulled messages arrive on the connection's own inbox, the only one its NATS user may read.
         nc = self.nc()
-        pull = await Pull(nc, self.settings.stream, self.name, nc.new_inbox(), self.settings.consumer_batch_size,
-                          self.settings.pull_wait_s).start()
+        pull = self.pull = await Pull(nc, self.settings.stream, self.name, nc.new_inbox(),
+                                      self.settings.consumer_batch_size, self.settings.pull_wait_s).start()
+        keep_alive = asyncio.create_task(self._keep_held_alive(), name=f"{self.name}-keep-alive")
         try:
             while True:
                 try:
@@ -148,8 +158,12 @@ class InboxConsumer:
                     log.exception("pulling failed; retrying", extra={"consumer": self.name})
                     await asyncio.sleep(1)
                     continue
-                await self.process_batch(batch)
+                try:
+                    await self.process_batch(batch)
+                except Exception:  # what is not acked comes back after its ack wait
+                    log.exception("a batch failed; its messages come back", extra={"consumer": self.name})
         finally:
+            keep_alive.cancel()
             # A subscription left behind would hold up draining the connection when the service stops.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pull.stop(), 2)
@@ -185,7 +199,55 @@ class InboxConsumer:
         return differing
 
     async def process_batch(self, msgs: Sequence[Msg]) -> None:
+        """Apply a batch; through an outage of the database or the bus, hold it and apply it when it is over."""
         started = time.perf_counter()
+        self.held = list(msgs)
+        try:
+            while pending := [msg for msg in msgs if not msg.is_acked]:
+                try:
+                    await self._process_pending(pending)
+                    break
+                except Exception as error:
+                    if not is_outage(error):
+                        raise
+                    await self._wait_out_outage(error)
+        finally:
+            self.held = []
+        metrics.batch_processed(self.name, msgs, started)
+
+    async def _wait_out_outage(self, error: Exception) -> None:
+        """Pause (no pulling, no tries counted) until the database answers and the bus is connected."""
+        self.paused_since = self.paused_since or time.monotonic()
+        log.warning("database or bus unreachable; consumer paused, the batch is kept", extra={
+            "consumer": self.name, "error": f"{type(error).__name__}: {error}"})
+        delay = 0.2
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            try:
+                async with self.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+            except Exception as still:
+                if not is_outage(still):
+                    raise
+                continue
+            if self.nc is None or self.nc().is_connected:
+                break
+        log.info("consumer resumed", extra={"consumer": self.name,
+                                            "paused_s": round(time.monotonic() - self.paused_since, 3)})
+        self.paused_since = None
+
+    async def _keep_held_alive(self) -> None:
+        """Every third of the ack wait, tell the server that held messages (the batch in hand and those
+        pulled behind it) are still being worked on: a slow batch or an outage is then never redelivered."""
+        while True:
+            await asyncio.sleep(self.settings.ack_wait_s / 3)
+            for msg in [*self.held, *(self.pull.arrived if self.pull else ())]:
+                if not msg.is_acked:
+                    with contextlib.suppress(Exception):  # the bus itself may be away
+                        await msg.in_progress()
+
+    async def _process_pending(self, msgs: Sequence[Msg]) -> None:
         deliveries = []
         for msg in msgs:
             try:
@@ -197,7 +259,6 @@ class InboxConsumer:
             await self._process_one(deliveries[0])
         elif deliveries:
             await self._process_together(deliveries)
-        metrics.batch_processed(self.name, msgs, started)
 
     async def _process_together(self, deliveries: list[Delivery]) -> None:
         # Each event's trace shows its processing; the batch's SQL is under a batch span linked to them all.
@@ -223,6 +284,8 @@ class InboxConsumer:
             try:
                 retry = await self._apply(deliveries, spans)
             except HandlerFailed as failed:
+                if is_outage(failed.error):
+                    raise failed.error from None
                 at = deliveries.index(failed.delivery)
                 log.info("an event failed in a batch; it is tried alone", extra={
                     "consumer": self.name, "event_id": failed.delivery.event_id, "events": len(deliveries),
@@ -233,6 +296,8 @@ class InboxConsumer:
                 deliveries = deliveries[at + 1:]
                 continue
             except Exception as error:
+                if is_outage(error):
+                    raise
                 log.info("batch failed; applying its events one at a time", extra={
                     "consumer": self.name, "events": len(deliveries), "error": f"{type(error).__name__}: {error}"})
                 for delivery in deliveries:
@@ -246,6 +311,9 @@ class InboxConsumer:
             try:
                 retry = await self._apply([delivery])
             except Exception as error:
+                if is_outage(error):
+                    span.set_status(trace.StatusCode.ERROR, f"outage: {type(error).__name__}: {error}")
+                    raise
                 retry = {delivery.event_id: error}
             if error := retry.get(delivery.event_id):  # `polku trace` and trace viewers show the failed try
                 span.set_status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}")

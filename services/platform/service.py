@@ -49,7 +49,7 @@ class ServiceRuntime:
 
     def __init__(self, definition: ServiceDefinition, settings: Settings):
         self.definition, self.settings = definition, settings
-        self.engine = create_engine(settings.resolved_database_url)
+        self.engine = create_engine(settings.resolved_database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
         self.broker = NatsBroker(seed_servers(settings.nats_url), max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                  inbox_prefix=inbox_prefix(settings.nats_user),  # NATS permissions allow only its own
                                  security=SASLPlaintext(username=settings.nats_user,
