@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.platform.auth import Principal, TokenVerifier, Unauthenticated
+from services.platform import idempotency
 from services.platform.errors import ConcurrencyConflict, Forbidden, Gone, NotFound, RuleViolated, StateConflict
 from services.platform.tracing import traced_application
 
@@ -120,7 +121,9 @@ async def problems(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except RuleViolated as error:
         raise Problem(422, "Rule violated", str(error), [{"field": error.field, "rule": error.rule}]) from None
-    except (ConcurrencyConflict, StateConflict) as error:
+    except idempotency.KeyReused as error:
+        raise invalid(idempotency.HEADER, str(error).split(": ", 1)[1]) from None
+    except (ConcurrencyConflict, StateConflict, idempotency.FirstStillOpen) as error:
         raise Problem(409, "Conflict", str(error)) from None
     except NotFound as error:
         raise Problem(404, "Not found", str(error)) from None
@@ -165,6 +168,19 @@ def guard(verifier: TokenVerifier, access: dict[str, frozenset[str]]):
     return authenticate
 
 
+@web.middleware
+async def idempotent(request: web.Request, handler) -> web.StreamResponse:
+    """A POST with an Idempotency-Key runs once per caller and key (services/platform/idempotency.py)."""
+    try:
+        key = idempotency.key_of(request)
+    except ValueError as error:
+        raise invalid(idempotency.HEADER, str(error)) from None
+    if key is None or PRINCIPAL not in request:
+        return await handler(request)
+    return await idempotency.answer_once(request, handler, request.app[RUNTIME].engine,
+                                         principal_of(request).user_id, key)
+
+
 def _unauthorized(reason: str) -> Problem:
     problem = Problem(401, "Unauthorized", reason)
     problem.headers["WWW-Authenticate"] = 'Bearer realm="polku"'
@@ -187,6 +203,15 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
                           "401": {"description": "no valid bearer token; `detail` says what is wrong"},
                           "403": {"description": "the token's roles may not call this"}},
         }
+        if route.method == "POST":
+            operation["parameters"] = [{
+                "name": idempotency.HEADER, "in": "header", "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+                "description": "the same key and request again: the first response again, nothing written; "
+                               "the same key with another request: 422"}]
+            operation["responses"]["409"] = {"description": "the request conflicts with the current state, or "
+                                                            "the first request with this Idempotency-Key is still open"}
+            operation["responses"]["422"] = {"description": "a field or header breaks a rule; `errors` names each"}
         if route.body is not None:
             schemas.update(_schemas_of(route.body))
             operation["requestBody"] = {"required": True, "content": {"application/json": {
@@ -200,7 +225,7 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
         parameters = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
                       for part in route.path.split("/") if part.startswith("{")]
         if parameters:
-            operation["parameters"] = parameters
+            operation["parameters"] = parameters + operation.get("parameters", [])
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -223,7 +248,7 @@ def build_app(title: str, description: str, routes: Sequence[Route],
     missing = [f"{route.method} {route.path}" for route in routes if f"{route.method} {route.path}" not in access]
     if missing:
         raise ValueError(f"{title}: no roles in services/access.yaml for {', '.join(missing)}")
-    app = traced_application(client_max_size=MAX_BODY_BYTES, middlewares=[problems, guard(verifier, access)])
+    app = traced_application(client_max_size=MAX_BODY_BYTES, middlewares=[problems, guard(verifier, access), idempotent])
     document = openapi_document(title, description, routes, access)
 
     async def health(_request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
+from services.platform.idempotency import CLAIM
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.logs import setup_logging
 from services.platform.metrics import EXPORT_INTERVAL_S, ServiceGauges, metrics_endpoint, setup_metrics
@@ -81,7 +82,7 @@ class ServiceRuntime:
         if request is None:
             return UnitOfWork(self.engine, self.settings.service, Cause.new(), on_commit=self.wake_relay)
         return UnitOfWork(self.engine, self.settings.service, self._request_cause(request), self.wake_relay,
-                          actor=principal_of(request), purpose=_purpose_of(request))
+                          actor=principal_of(request), purpose=_purpose_of(request), claim=request.get(CLAIM))
 
     @staticmethod
     def _request_cause(request: web.Request) -> Cause:

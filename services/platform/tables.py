@@ -70,3 +70,15 @@ relay_lease = Table(
     Column("holder", String(64), nullable=False),
     Column("expires_at_ms", BigInteger, nullable=False),
 )
+
+# The first answer to a POST with an Idempotency-Key, per caller and key (services/platform/idempotency.py).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(128), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer),  # NULL until the first request's response is kept
+    Column("response", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -13,6 +13,7 @@ from services.platform import audit
 from services.platform.auth import Principal
 from services.platform.errors import Forbidden, NotFound, RuleViolated
 from services.platform.event_store import AggregateKind, Cause, EventStore, fold
+from services.platform.idempotency import Claim
 from services.platform.tables import inbox
 
 State = TypeVar("State")
@@ -29,11 +30,12 @@ class UnitOfWork:
     """
 
     def __init__(self, engine: AsyncEngine, service: str, cause: Cause, on_commit: Callable[[], None] | None = None,
-                 actor: Principal | None = None, purpose: str = ""):
+                 actor: Principal | None = None, purpose: str = "", claim: Claim | None = None):
         """`actor` is the caller of an HTTP request: it sees and changes its own employment area only,
-        and every change it makes is written to the audit log. Event handlers act without one."""
+        and every change it makes is written to the audit log. Event handlers act without one.
+        `claim`: the request's Idempotency-Key, taken in this transaction (services/platform/idempotency.py)."""
         self.engine, self.service, self.cause, self.on_commit = engine, service, cause, on_commit
-        self.actor, self.purpose = actor, purpose
+        self.actor, self.purpose, self.claim = actor, purpose, claim
         self.appended: list[EventEnvelope] = []
         self.decided: list[Event] = []
         self._appended_to: dict[str, list[EventEnvelope]] = {}
@@ -47,11 +49,15 @@ class UnitOfWork:
     async def __aexit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
+                if self.claim:
+                    await self.claim.write(self.connection)
                 if self.appended:
                     await self.events.write(self.appended)
                     if self.actor:
                         await self._audit_changes()
                 await self.connection.commit()
+                if self.claim:
+                    self.claim.written = True
             else:
                 await self.connection.rollback()
         finally:

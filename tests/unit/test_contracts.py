@@ -370,6 +370,11 @@ class FakeMsg:
     async def term(self):
         self.calls.append("term")
 
+    @property
+    def is_acked(self) -> bool:
+        """Settled, as nats-py's Msg says after an ack, nak or term."""
+        return bool(self.calls)
+
 
 async def test_consumer_dead_letters_an_event_without_an_upcaster_on_the_first_delivery():
     """No handler runs, no database is touched (engine=None), and the message is not retried."""

@@ -212,7 +212,8 @@ async def test_openapi_lists_the_routes(client):
     assert create["operationId"] == "create_greeting"
     assert create["summary"] == "Create a greeting"
     assert create["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Greeting"}
-    assert create["responses"].keys() == {"201", "400", "401", "403", "422"}
+    assert create["responses"].keys() == {"201", "400", "401", "403", "409", "422"}
+    assert create["parameters"][0]["name"] == "Idempotency-Key"
     assert create["x-polku-roles"] == ["manager"] and create["security"] == [{"bearer": []}]
     response_schema = create["responses"]["201"]["content"]["application/json"]["schema"]
     assert response_schema["title"] == "Greeting"
