@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.envelope import EventEnvelope, event_subject
 from contracts.events.base import Event
 from contracts.registry import decode
-from services.platform import dead_letters, metrics
+from services.platform import dead_letters, metrics, parking
+from services.platform.errors import REFUSALS, AreaMismatch
 from services.platform.config import Settings
 from services.platform.event_store import Cause
 from services.platform.outages import is_outage
@@ -121,6 +123,14 @@ class Delivery:
     event_id: str  # the envelope's id as text, made once: the inbox and the acks look it up often
 
 
+class Refused(Exception):
+    """The domain refused an event for now (its prerequisite has not arrived): it waits for `waiting_for`."""
+
+    def __init__(self, error: Exception, waiting_for: str):
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.waiting_for = waiting_for
+
+
 class HandlerFailed(Exception):
     """One event's handler failed in a batch: the whole transaction rolls back, and this says which."""
 
@@ -140,6 +150,8 @@ class InboxConsumer:
         self.held: list[Msg] = []  # the batch in hand: kept alive on the server while it is applied
         self.pull: Pull | None = None
         self.paused_since: float | None = None
+        # Aggregates changed since parked events were last looked at; None: look at every parked event.
+        self.progressed: set[str] | None = None
 
     async def run(self) -> None:
         """Pull and apply until cancelled; a lost connection or server restart only pauses it."""
@@ -203,9 +215,11 @@ class InboxConsumer:
         started = time.perf_counter()
         self.held = list(msgs)
         try:
-            while pending := [msg for msg in msgs if not msg.is_acked]:
+            while True:
                 try:
-                    await self._process_pending(pending)
+                    if pending := [msg for msg in msgs if not msg.is_acked]:
+                        await self._process_pending(pending)
+                    await self._apply_parked()
                     break
                 except Exception as error:
                     if not is_outage(error):
@@ -236,6 +250,7 @@ class InboxConsumer:
         log.info("consumer resumed", extra={"consumer": self.name,
                                             "paused_s": round(time.monotonic() - self.paused_since, 3)})
         self.paused_since = None
+        self.progressed = None  # what changed during the outage is not known: look at every parked event
 
     async def _keep_held_alive(self) -> None:
         """Every third of the ack wait, tell the server that held messages (the batch in hand and those
@@ -310,6 +325,13 @@ class InboxConsumer:
         with self._span(delivery) as span:
             try:
                 retry = await self._apply([delivery])
+            except Refused as refused:
+                await self._park(delivery, refused)
+                retry = {}
+            except AreaMismatch as error:
+                span.set_status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}")
+                await self._dead_letter(delivery.msg, error)  # no later event can make it apply
+                return
             except Exception as error:
                 if is_outage(error):
                     span.set_status(trace.StatusCode.ERROR, f"outage: {type(error).__name__}: {error}")
@@ -344,6 +366,8 @@ class InboxConsumer:
                     fresh[delivery.event_id] = delivery
             retry = await self._handle(uow, list(fresh.values()), spans)
             await uow.mark_processed(self.name, [event_id for event_id in fresh if event_id not in retry])
+        self._note_progress(uow.changed_aggregates | {d.envelope.aggregateid for d in fresh.values()
+                                                      if d.event_id not in retry})
         return retry
 
     async def _handle(self, uow: UnitOfWork, deliveries: list[Delivery],
@@ -356,15 +380,76 @@ class InboxConsumer:
             return {str(envelope.id): reason for (envelope, _), reason in deferred}
         for delivery in deliveries:
             uow.cause = Cause.of(delivery.envelope)  # what the handler appends was caused by this event
+            uow.event_area = delivery.envelope.employmentarea
             # Its SQL goes under its own span: alone, that span is already current; in a batch, make it so.
             with trace.use_span(spans[delivery.event_id]) if spans else contextlib.nullcontext():
                 try:
-                    await self.subscription.handlers[type(delivery.event)](uow, delivery.event, delivery.envelope)
+                    try:
+                        await self.subscription.handlers[type(delivery.event)](uow, delivery.event, delivery.envelope)
+                    except REFUSALS as refusal:
+                        # It waits for the aggregate it was refused on: the last one the handler read.
+                        waiting_for = uow.touched[-1] if uow.touched else delivery.envelope.aggregateid
+                        raise Refused(refusal, waiting_for) from refusal
                 except Exception as error:
                     if spans is None:
                         raise
                     raise HandlerFailed(delivery, error) from error
         return {}
+
+    def _note_progress(self, aggregates: set[str]) -> None:
+        if self.progressed is not None:
+            self.progressed |= aggregates
+
+    async def _park(self, delivery: Delivery, refused: Refused) -> None:
+        """Keep the event in this consumer's database until what it waits for changes; the inbox
+        takes it in the same transaction, so a redelivery is a duplicate."""
+        async with self.engine.begin() as connection:
+            await parking.park(connection, self.name, delivery.envelope, delivery.msg.metadata.sequence.stream,
+                               refused.waiting_for, str(refused))
+            await UnitOfWork.mark_in(connection, self.name, [delivery.event_id])
+        log.info("event parked until its prerequisite arrives", extra={
+            "consumer": self.name, "event_id": delivery.event_id, "event_type": delivery.envelope.type,
+            "waiting_for": refused.waiting_for, "reason": str(refused)})
+        metrics.parked_event(self.name)
+
+    async def _apply_parked(self) -> None:
+        """Apply the parked events waiting for an aggregate that changed, in stream order, and those
+        waiting for what they changed in turn."""
+        while self.progressed is None or self.progressed:
+            async with self.engine.connect() as connection:
+                ready = await parking.waiting(connection, self.name, self.progressed)
+            self.progressed = set()
+            for parked in ready:
+                await self._apply_one_parked(parked)
+
+    async def _apply_one_parked(self, parked: parking.Parked) -> None:
+        envelope = parked.envelope
+        uow = UnitOfWork(self.engine, self.settings.service, Cause.of(envelope), self.on_commit)
+        uow.event_area = envelope.employmentarea
+        try:
+            async with uow:
+                try:
+                    await self.subscription.handlers[type(decode(envelope))](uow, decode(envelope), envelope)
+                except REFUSALS as refusal:
+                    raise Refused(refusal, uow.touched[-1] if uow.touched else envelope.aggregateid) from refusal
+                await parking.release(uow.connection, self.name, parked.event_id)
+        except Refused as refused:
+            if refused.waiting_for != parked.waiting_for or str(refused) != parked.reason:
+                async with self.engine.begin() as connection:
+                    await parking.still_waiting(connection, self.name, parked.event_id, refused.waiting_for,
+                                                str(refused))
+            return
+        except Exception as error:
+            if is_outage(error):
+                raise
+            # A parked event is acked already: it stays parked, for the operators (polku status), not lost.
+            log.error("a parked event failed; it stays parked", extra={
+                "consumer": self.name, "event_id": parked.event_id, "error": f"{type(error).__name__}: {error}"})
+            return
+        log.info("parked event applied", extra={"consumer": self.name, "event_id": parked.event_id,
+                                                 "parked_s": round((datetime.now(UTC) - _aware(parked.parked_at))
+                                                                   .total_seconds(), 3)})
+        self._note_progress(uow.changed_aggregates | {envelope.aggregateid})
 
     async def _settle(self, deliveries: list[Delivery], retry: dict[str, Exception]) -> None:
         """After the commit: ack what is done, and nak with back-off (or dead-letter) what is to retry."""
@@ -395,6 +480,11 @@ class InboxConsumer:
         await dead_letters.send(self.js(), self.settings.dead_letter_stream, msg, self.name, error)
         await msg.term()
         metrics.dead_lettered(self.name)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back a naive datetime of what was stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _context_of(msg: Msg):

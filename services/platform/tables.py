@@ -82,3 +82,17 @@ idempotency_keys = Table(
     Column("response", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# Events whose prerequisite has not arrived, per consumer, until what they wait for changes
+# (services/platform/parking.py). The inbox already holds them: a redelivery is a duplicate.
+parked_events = Table(
+    "parked_events",
+    metadata,
+    Column("consumer", String(128), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("waiting_for", String(64), nullable=False),
+    Column("stream_sequence", BigInteger, nullable=False),  # applied in stream order once free
+    Column("envelope", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False),
+)

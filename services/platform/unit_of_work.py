@@ -11,7 +11,7 @@ from contracts.events.base import Event
 from contracts.registry import decode
 from services.platform import audit
 from services.platform.auth import Principal
-from services.platform.errors import Forbidden, NotFound, RuleViolated
+from services.platform.errors import AreaMismatch, Forbidden, NotFound, RuleViolated
 from services.platform.event_store import AggregateKind, Cause, EventStore, fold
 from services.platform.idempotency import Claim
 from services.platform.tables import inbox
@@ -36,6 +36,10 @@ class UnitOfWork:
         `claim`: the request's Idempotency-Key, taken in this transaction (services/platform/idempotency.py)."""
         self.engine, self.service, self.cause, self.on_commit = engine, service, cause, on_commit
         self.actor, self.purpose, self.claim = actor, purpose, claim
+        # In an event handler: the employment area of the event at hand, which every aggregate it
+        # touches must share (set by the consumer), and the aggregates read, the last one first to blame.
+        self.event_area: str | None = None
+        self.touched: list[str] = []
         self.appended: list[EventEnvelope] = []
         self.decided: list[Event] = []
         self._appended_to: dict[str, list[EventEnvelope]] = {}
@@ -112,6 +116,9 @@ class UnitOfWork:
         new_events = decide(state)
         if new_events:
             area = history[0].employmentarea if history else area
+            if self.event_area and area is not None and area != self.event_area:
+                raise AreaMismatch(f"an event of area {self.event_area} would change {kind.name.lower()} "
+                                   f"{aggregate_id} of area {area}")
             if area is None:
                 raise ValueError(f"{kind.name} {aggregate_id} is new and needs an employment area")
             if self.actor and area != self.actor.area:
@@ -124,9 +131,18 @@ class UnitOfWork:
 
     async def _visible_history(self, kind: AggregateKind, aggregate_id: str) -> list[EventEnvelope]:
         history = await self.events.load(aggregate_id) + self._appended_to.get(aggregate_id, [])
+        self.touched.append(aggregate_id)
+        if history and self.event_area and history[0].employmentarea != self.event_area:
+            raise AreaMismatch(f"an event of area {self.event_area} touches {kind.name.lower()} {aggregate_id} "
+                               f"of area {history[0].employmentarea}")
         if history and self.actor and history[0].employmentarea != self.actor.area:
             raise NotFound(f"no {kind.name.lower()} {aggregate_id}")  # another area's data is invisible
         return history
+
+    @property
+    def changed_aggregates(self) -> set[str]:
+        """The aggregates this unit appended events to."""
+        return set(self._appended_to)
 
     async def audit_read(self, subject: str, what: str) -> None:
         """Record that the actor read personal data of `subject`, in this transaction."""
@@ -147,9 +163,13 @@ class UnitOfWork:
 
     async def mark_processed(self, consumer: str, event_ids: list[str]) -> None:
         """The inbox rows; their primary key makes a concurrent second processing fail and roll back."""
+        await self.mark_in(self.connection, consumer, event_ids)
+
+    @staticmethod
+    async def mark_in(connection: AsyncConnection, consumer: str, event_ids: list[str]) -> None:
         if event_ids:
             now = datetime.now(UTC)
-            await self.connection.execute(
+            await connection.execute(
                 insert(inbox), [{"consumer": consumer, "event_id": event_id, "processed_at": now}
                                 for event_id in event_ids])
 
