@@ -151,7 +151,7 @@ class InboxConsumer:
         self.pull: Pull | None = None
         self.paused_since: float | None = None
         # Aggregates changed since parked events were last looked at; None: look at every parked event.
-        self.progressed: set[str] | None = None
+        self.progressed: set[str] | None = set()
 
     async def run(self) -> None:
         """Pull and apply until cancelled; a lost connection or server restart only pauses it."""
@@ -159,6 +159,7 @@ class InboxConsumer:
         nc = self.nc()
         pull = self.pull = await Pull(nc, self.settings.stream, self.name, nc.new_inbox(),
                                       self.settings.consumer_batch_size, self.settings.pull_wait_s).start()
+        self.progressed = None  # what changed while this consumer was stopped is not known
         keep_alive = asyncio.create_task(self._keep_held_alive(), name=f"{self.name}-keep-alive")
         try:
             while True:
