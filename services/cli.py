@@ -10,6 +10,8 @@
                                  refill the stream from a service's own event log
   polku token ROLE [--area A]    print a development token (embedded default only)
   polku audit verify SERVICE     check the service's audit log chain; name the first broken link
+                                 (--checkpoints FILE: and that every checkpointed entry is still there)
+  polku audit checkpoint SERVICE --to FILE   append the chain's head to FILE, kept outside the database
   polku status [--watch S]       services, consumers, outboxes, dead letters, stream and cluster;
                                  exits 1 when something needs attention
   polku trace ID                 a trace as a tree across services (trace, correlation or event id),
@@ -17,9 +19,12 @@
 """
 import argparse
 import asyncio
+import json
 import os
 import sys
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 from services.platform import dead_letters
 from services.platform.bus import bootstrap_streams, connect
@@ -53,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     audit_commands = audit.add_subparsers(dest="action", required=True)
     verify = audit_commands.add_parser("verify")
     verify.add_argument("service")
+    verify.add_argument("--checkpoints", type=Path, default=None, metavar="FILE",
+                        help="checkpoints of `polku audit checkpoint`: each must still be in the chain")
+    checkpoint = audit_commands.add_parser("checkpoint", help="append the chain's head to FILE, kept outside the database")
+    checkpoint.add_argument("service")
+    checkpoint.add_argument("--to", type=Path, required=True, metavar="FILE")
     status = commands.add_parser("status", help="what is healthy, what is behind; exit 1 when something needs attention")
     status.add_argument("--url", action="append", default=[], metavar="SERVICE=URL",
                         help="a service instance's base URL (repeat; default 127.0.0.1 and each service's port "
@@ -171,12 +181,23 @@ def _token(args) -> int:
 
 
 async def _audit(args) -> int:
-    from services.platform.audit import first_broken_link
+    from services.platform.audit import first_broken_link, head_of
     from services.platform.database import create_engine
 
     engine = create_engine(Settings(service=args.service).resolved_database_url)
     try:
-        broken = await first_broken_link(engine)
+        if args.action == "checkpoint":
+            seq, digest = await head_of(engine)
+            with args.to.open("a") as checkpoints:
+                checkpoints.write(json.dumps({"service": args.service, "seq": seq, "hash": digest,
+                                              "at": datetime.now(UTC).isoformat()}) + "\n")
+            print(f"checkpointed entry {seq} of {args.service}'s audit log to {args.to}")
+            return 0
+        checkpoints = {}
+        if args.checkpoints:
+            lines = [json.loads(line) for line in args.checkpoints.read_text().splitlines() if line.strip()]
+            checkpoints = {line["seq"]: line["hash"] for line in lines if line["service"] == args.service and line["seq"]}
+        broken = await first_broken_link(engine, checkpoints=checkpoints)
     finally:
         await engine.dispose()
     if broken is None:
