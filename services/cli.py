@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--area", default="kemi", help="the employment area (default kemi)")
     token.add_argument("--user", default=None, help="the user id (default dev-<role>)")
     token.add_argument("--ttl-hours", type=float, default=8)
+    token.add_argument("--partner", default=None, help="the partner system an integration acts for (e.g. te_office)")
     audit = commands.add_parser("audit", help="check the audit log")
     audit_commands = audit.add_subparsers(dest="action", required=True)
     verify = audit_commands.add_parser("verify")
@@ -173,7 +174,7 @@ def _token(args) -> int:
     settings = Settings(service="ops")
     try:
         print(issue_dev_token(settings, args.user or f"dev-{args.roles[0]}", args.roles, args.area,
-                              int(args.ttl_hours * 3600)))
+                              int(args.ttl_hours * 3600), partner=args.partner))
     except (ValueError, RuntimeError) as error:
         print(error, file=sys.stderr)
         return 2

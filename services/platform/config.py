@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     jwks_url: str | None = Field(default=None, description="the identity provider's JWKS; unset: the local dev key")
     jwt_issuer: str = Field(default="polku-local", description="the `iss` every token must carry")
     jwt_audience: str = Field(default="polku", description="the `aud` every token must carry")
+    jwt_leeway_s: float = Field(default=30.0, ge=0, le=120, description="clock difference allowed in exp, nbf and iat")
+    jwks_cache_s: float = Field(default=300.0, gt=0, description="how long the identity provider's keys are kept")
     signing_key_file: Path | None = Field(default=None, description="default: var/keys/jwt-es256.pem")
     master_key: SecretStr | None = Field(
         default=None, description="intake's vault master key, base64 of 32 random bytes; wraps every client's key. "

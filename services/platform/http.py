@@ -11,7 +11,7 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from services.platform.auth import Principal, TokenVerifier, Unauthenticated
+from services.platform.auth import PARTNER_CLAIM, KeysUnavailable, Principal, TokenVerifier, Unauthenticated
 from services.platform import idempotency
 from services.platform.errors import ConcurrencyConflict, Forbidden, Gone, NotFound, RuleViolated, StateConflict
 from services.platform.tracing import traced_application
@@ -157,15 +157,29 @@ def guard(verifier: TokenVerifier, access: dict[str, frozenset[str]]):
             principal = await asyncio.to_thread(verify, token.strip()) if verifier.fetches_keys else verify(token.strip())
         except Unauthenticated as error:
             raise _unauthorized(str(error)) from None
+        except KeysUnavailable as error:
+            raise Problem(503, "Service unavailable", str(error)) from None
         endpoint = f"{request.method} {resource.canonical}"
         allowed = access.get(endpoint, frozenset())
         if not principal.roles & allowed:
             raise Forbidden(f"{endpoint} is for {', '.join(sorted(allowed)) or 'no role'}; "
                             f"the token has {', '.join(sorted(principal.roles)) or 'no role'}")
+        _check_partner(request, principal)
         request[PRINCIPAL] = principal
         return await handler(request)
 
     return authenticate
+
+
+def _check_partner(request: web.Request, principal: Principal) -> None:
+    """A partner's system asks only as itself: a `partner` query parameter must be the partner
+    system its token names (claim `partner_system`), never one the caller merely says it is."""
+    for asked in request.query.getall("partner", []):
+        if principal.partner is None:
+            raise Forbidden(f"partner: the token names no partner system ({PARTNER_CLAIM} claim), so it cannot "
+                            f"ask as {asked}")
+        if asked != principal.partner:
+            raise Forbidden(f"partner: the token is {principal.partner}'s, not {asked}'s")
 
 
 @web.middleware
