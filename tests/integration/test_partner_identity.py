@@ -4,6 +4,7 @@ import aiohttp
 from services.intake.service import SERVICE as INTAKE
 from services.platform.auth import issue_dev_token
 from services.platform.config import Settings
+from tests.integration.test_vault import PERSON
 from tests.support import bearer, referral_body
 
 
@@ -11,7 +12,7 @@ async def test_one_partner_cannot_ask_as_another(start_service, token):
     intake = await start_service(INTAKE)
     base = f"http://127.0.0.1:{intake.settings.http_port}"
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base}/clients", headers=bearer(token("case_worker", "kemi", "cw-own")), json=referral_body()) as response:
+        async with http.post(f"{base}/clients", headers=bearer(token("case_worker", "kemi", "cw-own")), json=referral_body(person=PERSON)) as response:
             client_id = (await response.json())["client_id"]
         async with http.post(f"{base}/clients/{client_id}/consents", headers=bearer(token("case_worker", "kemi", "cw-own")),
                              json={"partner": "te_office", "scope": ["contact_details"], "valid_from": "2026-01-01",
