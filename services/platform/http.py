@@ -39,6 +39,8 @@ class Route:
     body: type[BaseModel] | None = None
     response: Any = None
     status: int = 200
+    # The query parameters the handler reads, for the OpenAPI document (a list: comma-separated or repeated).
+    query: type[BaseModel] | None = None
 
 
 class Problem(web.HTTPException):
@@ -236,10 +238,21 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
             schema = TypeAdapter(route.response).json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
             operation["responses"][str(route.status)]["content"] = {"application/json": {"schema": schema}}
-        parameters = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+        parameters = [{"name": part[1:-1], "in": "path", "required": True,
+                       "schema": {"type": "string", "format": "uuid"} if part.endswith("_id}") else {"type": "string"}}
                       for part in route.path.split("/") if part.startswith("{")]
         if parameters:
-            operation["parameters"] = parameters + operation.get("parameters", [])
+            operation["responses"]["404"] = {"description": "nothing of that id in the caller's employment area"}
+            operation["responses"].setdefault("422", {"description": "a path id is not a UUID, or a field breaks a "
+                                                                     "rule; `errors` names each"})
+        if route.query is not None:
+            parameters += _query_parameters(route.query)
+            operation["responses"].setdefault("422", {"description": "a query parameter breaks a rule; `errors` "
+                                                                     "names each"})
+        parameters.append({"name": PURPOSE_HEADER, "in": "header", "required": False,
+                           "schema": {"type": "string", "maxLength": 255},
+                           "description": "why the caller acts, kept in the audit log; required to read personal data"})
+        operation["parameters"] = parameters + operation.get("parameters", [])
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -248,6 +261,23 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
         "components": {"schemas": schemas, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     }
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = schema.get("$defs", {})
+    parameters = []
+    for name, field in schema["properties"].items():
+        field = {key: value for key, value in field.items() if key != "title"}
+        if "$ref" in field:  # an enum of its own: inline, a parameter has no components of its own here
+            field = definitions[field["$ref"].rsplit("/", 1)[1]]
+        if "items" in field and "$ref" in field["items"]:
+            field = field | {"items": definitions[field["items"]["$ref"].rsplit("/", 1)[1]]}
+        parameter = {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": field}
+        if field.get("type") == "array":
+            parameter |= {"style": "form", "explode": False}
+        parameters.append(parameter)
+    return parameters
 
 
 def _schemas_of(model: type[BaseModel]) -> dict[str, Any]:

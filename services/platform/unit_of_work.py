@@ -95,9 +95,13 @@ class UnitOfWork:
         """Load the aggregate, let the pure `decide` function choose new events, append them.
 
         An aggregate belongs to one employment area: a new one is given it, an existing one keeps
-        the area of its first event. Returns the state after the new events.
+        the area of its first event. Without `area` the aggregate must exist (NotFound: 404 for a
+        request; for an event, it waits until it does). Returns the state after the new events.
         """
-        return await self._decide(kind, aggregate_id, await self._visible_history(kind, aggregate_id), decide, area)
+        history = await self._visible_history(kind, aggregate_id)
+        if not history and area is None:  # nothing to change, and nothing that says it is to be made
+            raise NotFound(f"no {kind.name.lower()} {aggregate_id}")
+        return await self._decide(kind, aggregate_id, history, decide, area)
 
     async def create(
         self,
