@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _bootstrap(args) -> int:
     from services.platform.consumer import create_durable_consumers
-    from services.platform.nats_permissions import service_subscriptions
+    from services.platform.nats_permissions import REPORTING_AREAS, area_consumer_config, service_subscriptions
 
     settings = Settings(service="ops")
     nc = await connect(settings.nats_url, "polku-bootstrap", settings.nats_user, settings.nats_password)
@@ -104,6 +104,10 @@ async def _bootstrap(args) -> int:
             print(f"stream {name} ready")
         for name in await create_durable_consumers(nc.jetstream(), service_subscriptions(), settings):
             print(f"consumer {name} ready")
+        for area in REPORTING_AREAS:  # their users may only pull (services/platform/nats_permissions.py)
+            config = area_consumer_config(area)
+            await nc.jetstream().add_consumer(settings.stream, config)
+            print(f"consumer {config.name} ready")
     finally:
         await nc.close()
     return 0
@@ -219,7 +223,7 @@ def _service_urls(pairs: list[str]) -> list[tuple[str, str]]:
 
 
 async def _status(args) -> int:
-    from services.platform.nats_permissions import service_subscriptions
+    from services.platform.nats_permissions import REPORTING_AREAS, area_consumer_config, service_subscriptions
     from services.platform.status import Line, Thresholds, bus_lines, render, service_lines
 
     settings = Settings(service="ops")
