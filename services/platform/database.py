@@ -3,13 +3,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.platform import sqlite_on_loop
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x706F6C6B75  # "polku": the advisory lock a migration holds on PostgreSQL
 
 
 def create_engine(url: str, statements_on_loop: bool = True, sqlite_busy_timeout_s: float = 30.0) -> AsyncEngine:
@@ -56,4 +57,7 @@ async def migrate(engine: AsyncEngine, service_migrations: Path | None = None) -
         command.upgrade(config, "heads")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Instances starting at once take turns: the first migrates, the others then find nothing to do.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await connection.run_sync(upgrade)
