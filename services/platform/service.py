@@ -1,5 +1,6 @@
 """Runs one service: database, outbox relay, event consumer and HTTP API, started and stopped together."""
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -163,8 +164,21 @@ class ServiceRuntime:
                 log.warning("relay lease not released; another instance takes over when it runs out", exc_info=True)
         if self._runner:
             await self._runner.cleanup()
-        await self.broker.stop()
+        await self._disconnect()
         await self.engine.dispose()
+
+    async def _disconnect(self) -> None:
+        """Drain the bus connection, or just close it when nats-server has gone: a connection that is
+        reconnecting cannot drain (nats-py raises), and waiting for it would hold up the stop."""
+        state = self.broker.config.connection_state
+        connection = state.connection if state else None
+        if connection is not None and not connection.is_connected:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 2)
+        try:
+            await asyncio.wait_for(self.broker.stop(), 10)
+        except Exception as error:  # the bus is away: nothing is left to hand over
+            log.info("bus connection closed without draining", extra={"error": f"{type(error).__name__}: {error}"})
 
 
 def _purpose_of(request: web.Request) -> str:
