@@ -9,12 +9,16 @@ It prints a table and, last, one JSON line:
   service's event log, so answered 2xx, that is not in the stream: must be 0), double_counts (rows
   in which reporting's live projection differs from a clean rebuild: must be 0), projections_equal_rebuild
   (must be true), dead_letters, parked (events still waiting in a consumer's database).
-Not here yet: the three-node cluster part of issue 12 (see /work/notes/issue-12.md).
+Then (unless --no-cluster) the same load on a three-node nats-server cluster (deploy/nats/node.conf,
+stream with 3 replicas, every service as its own NATS user), one node killed and restarted under it:
+longest_stall_s is the longest time without a 2xx answer while that node was down (target < 5 s).
 """
 import argparse
 import asyncio
 import json
+import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +33,9 @@ from services.platform.auth import issue_dev_token
 from services.platform.bus import bootstrap_streams, connect
 from services.platform.config import Settings
 from services.platform.database import create_engine, migrate
-from services.platform.nats_server import LocalNatsServer, free_port
+from services.platform import nats_permissions
+from services.platform.consumer import create_durable_consumers
+from services.platform.nats_server import LocalNatsServer, free_port, nats_server_binary, wait_for_port
 from services.platform.processes import SERVICES, ServiceProcesses
 from services.platform.stream_reader import read_batches
 from services.platform.tables import events, outbox, parked_events
@@ -55,6 +61,7 @@ class Tally:
     server_errors: int = 0
     server_error_kinds: dict[str, int] = field(default_factory=dict)
     kills: list[str] = field(default_factory=list)
+    ok_at: list[float] = field(default_factory=list)  # when each 2xx answer came
 
 
 class System:
@@ -100,6 +107,7 @@ async def load(workload: Workload, tally: Tally, stop: asyncio.Event, callers: i
                 continue
             if 200 <= status < 300:
                 tally.ok += 1
+                tally.ok_at.append(time.monotonic())
             elif status == 503:
                 tally.unavailable += 1
             elif status >= 500:
@@ -235,15 +243,127 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=24)
     parser.add_argument("--callers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--no-cluster", action="store_true", help="skip the three-node cluster part")
+    parser.add_argument("--cluster-seconds", type=float, default=60)
+    parser.add_argument("--node-down-s", type=float, default=15)
     args = parser.parse_args()
     result = asyncio.run(chaos(args.seconds, args.kills, args.callers, args.seed))
+    if not args.no_cluster:
+        result |= asyncio.run(cluster_chaos(args.cluster_seconds, args.node_down_s, args.callers, args.seed))
     width = max(len(name) for name in result)
     for name, value in result.items():
         print(f"{name:<{width}}  {value}")
     print(json.dumps(result))
-    failed = result["server_errors"] or result["events_lost"] or not result["projections_equal_rebuild"]
+    failed = (result["server_errors"] or result["events_lost"] or not result["projections_equal_rebuild"]
+              or result.get("cluster_server_errors") or result.get("cluster_events_lost")
+              or result.get("cluster_projections_equal_rebuild") is False)
     sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
     main()
+
+
+NODE_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "node.conf"
+NODES = ("nats-1", "nats-2", "nats-3")
+
+
+class Cluster:
+    """Three nats-server processes with deploy/nats/node.conf, every Polku user with a password."""
+
+    def __init__(self, work: Path):
+        self.work = work
+        self.passwords = {user.name: f"chaos{user.name.replace('-', '').replace('_', '')}Pw1"
+                          for user in nats_permissions.users()}
+        self.ports = {node: {"client": free_port(), "cluster": free_port(), "monitor": free_port()} for node in NODES}
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    @property
+    def url(self) -> str:
+        return ",".join(f"nats://127.0.0.1:{self.ports[node]['client']}" for node in NODES)
+
+    def start(self, node: str) -> None:
+        routes = ",".join(f"nats-route://127.0.0.1:{self.ports[each]['cluster']}" for each in NODES)
+        env = {"PATH": os.environ["PATH"]} | {nats_permissions.password_variable(name): password
+                                              for name, password in self.passwords.items()}
+        ports = self.ports[node]
+        self.processes[node] = subprocess.Popen(
+            [nats_server_binary(), "-c", str(NODE_CONF), "--name", node, "-a", "127.0.0.1", "-p", str(ports["client"]),
+             "-m", str(ports["monitor"]), "-sd", str(self.work / node), "--cluster",
+             f"nats://127.0.0.1:{ports['cluster']}", "--routes", routes, "-l", str(self.work / f"{node}.log")],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(ports["client"])
+
+    def kill(self, node: str) -> None:
+        self.processes[node].kill()
+        self.processes[node].wait(10)
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+                process.wait(10)
+
+
+async def cluster_chaos(seconds: float, down_s: float, callers: int = 4, seed: int = 12,
+                        work: Path | None = None) -> dict:
+    """The load on a three-node cluster; one node killed a third of the way in, restarted `down_s` later."""
+    work = work or Path(tempfile.mkdtemp(prefix="polku-chaos-cluster-"))
+    cluster = Cluster(work)
+    for node in NODES:
+        cluster.start(node)
+    ops = nats_permissions.OPS_USER
+    deadline = time.monotonic() + 60
+    while True:  # until the cluster has elected its meta leader
+        try:
+            nc = await connect(cluster.url, "polku-chaos", ops, cluster.passwords[ops])
+            await bootstrap_streams(nc, replicas=3)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
+    settings = Settings(service="ops")
+    await create_durable_consumers(nc.jetstream(), nats_permissions.service_subscriptions(), settings)
+    system = System(work)
+    system.services = ServiceProcesses(
+        cluster.url, work / "var", {name: free_port() for name in SERVICES},
+        extra_env=system.services.extra_env,
+        service_env={name: {"POLKU_NATS_USER": name, "POLKU_NATS_PASSWORD": cluster.passwords[name]}
+                     for name in SERVICES})
+    system.services.start_all()
+    await asyncio.to_thread(system.services.wait_ready)
+    tally = Tally()
+    rng = random.Random(seed)
+    victim = rng.choice(NODES)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
+            workload = Workload(http, system.services.url, system.token, rng=random.Random(seed))
+            await workload.seed(employers=4, employments=8)
+            stop = asyncio.Event()
+            running = asyncio.create_task(load(workload, tally, stop, callers))
+            await asyncio.sleep(seconds / 3)
+            say(f"  kill -9 {victim} for {down_s:.0f} s")
+            down_at = time.monotonic()
+            await asyncio.to_thread(cluster.kill, victim)
+            await asyncio.sleep(down_s)
+            await asyncio.to_thread(cluster.start, victim)
+            up_at = time.monotonic()
+            await asyncio.sleep(max(0.0, seconds * 2 / 3 - down_s))
+            stop.set()
+            await running
+        marks = [down_at, *(at for at in tally.ok_at if down_at <= at <= up_at), up_at]
+        stall = max(later - earlier for earlier, later in zip(marks, marks[1:], strict=False))
+        await nc.close()
+        nc = await connect(cluster.url, "polku-chaos", ops, cluster.passwords[ops])
+        await settled(system, nc)
+        lost = await events_lost(system, nc)
+        differences = await projection_differences(system, nc)
+    finally:
+        await nc.close()
+        system.services.stop_all()
+        cluster.stop_all()
+    return {"cluster_node_killed": victim, "cluster_down_s": down_s, "cluster_commands": tally.commands,
+            "cluster_ok": tally.ok, "cluster_server_errors": tally.server_errors,
+            "cluster_server_error_kinds": tally.server_error_kinds, "cluster_events_lost": lost,
+            "cluster_projections_equal_rebuild": differences == 0, "longest_stall_s": round(stall, 2)}
