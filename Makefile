@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest -q -ra
 
 bench: $(STAMP)
-	$(VENV)/bin/python -m tests.bench.run_bench
+	$(VENV)/bin/python -m tests.bench.run_bench $(BENCH_ARGS)
 
 load: $(STAMP)
 	$(VENV)/bin/python -m tests.load.run_load $(LOAD_ARGS)

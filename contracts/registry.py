@@ -12,7 +12,12 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
-from contracts.events.payroll_billing import EmployerInvoiced, EmploymentOpened, TimesheetApproved
+from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
+                                              EmploymentOpened, GigTasksAssigned, InvoiceCredited, InvoiceOverdue,
+                                              MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
+                                              PaySubsidyClaimed, PaySubsidyGranted, ReminderSent, TimesheetApproved,
+                                              VatStatusRecorded, WageTermsAgreed)
+from contracts.upcasters import PAYROLL_BILLING_UPCASTERS
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
@@ -43,15 +48,29 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProposalAccepted,
         ProposalDeclined,
         EmploymentOpened,
+        AttendanceOpened,
+        GigTasksAssigned,
+        WageTermsAgreed,
+        EmploymentExtended,
+        EmploymentEnded,
+        PaySubsidyGranted,
         TimesheetApproved,
+        PayrollRunClosed,
         EmployerInvoiced,
+        InvoiceCredited,
+        PaymentReceived,
+        InvoiceOverdue,
+        ReminderSent,
+        VatStatusRecorded,
+        PaySubsidyClaimed,
+        MunicipalSupplementClaimed,
     )
 }
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event type, schema version it reads) -> function returning the data of the next version.
 # Old events are never rewritten; they are upcast when read.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {**PAYROLL_BILLING_UPCASTERS}
 
 
 class UnknownEventType(ValueError):

@@ -12,6 +12,8 @@ from datetime import date
 
 import aiohttp
 
+from services.demo_payroll import load_payroll_demo
+
 REFERRALS = [
     # area, age, gender, subsidy days, unemployed months, TYP client
     ("kemi", 23, "male", 120, 8, True),
@@ -62,18 +64,19 @@ GIG_TASKS = [
     (0, "2026-09-14", "08:00", "15:00"), (1, "2026-09-15", "09:00", "16:00"), (3, "2026-09-16", "10:00", "16:00"),
 ]
 GIG_WORKER = 0  # the client the gig job is pooled for
-# client index, employer index, kind, schedule, billing rate, opening filled, ending (date, how), hours, invoiced
+# client index, employer index, kind, schedule, billing rate, opening filled, ending (date, how); the
+# payroll clerk's part (hours, wages, invoices, payments, claims) is services/demo_payroll.py
 PLACEMENTS = [
-    (1, 2, "pay_subsidised_work", {"hours_per_week": "30"}, "24.50", None, None, "120", True),
+    (1, 2, "pay_subsidised_work", {"hours_per_week": "30"}, "0.00", None, None),
     (2, 0, "work_trial", {"days_per_week": 4, "hours_per_day": "6", "hours_per_week": "24"}, "0.00", None,
-     ("2026-11-13", "completed"), None, False),
+     ("2026-11-13", "completed")),
     (3, 1, "rehabilitative_work", {"days_per_week": 3, "hours_per_day": "5", "hours_per_week": "15"}, "0.00", 2,
-     ("2026-10-30", "interrupted_by_client"), None, False),
-    (4, 3, "apprenticeship", {"hours_per_week": "30"}, "0.00", 0, ("2026-11-20", "hired_by_employer"), None, False),
-    (5, 3, "open_market", {"hours_per_week": "37.5"}, "0.00", None, ("2026-11-27", "other"), None, False),
+     ("2026-10-30", "interrupted_by_client")),
+    (4, 3, "apprenticeship", {"hours_per_week": "30"}, "0.00", 0, ("2026-11-20", "hired_by_employer")),
+    (5, 3, "open_market", {"hours_per_week": "37.5"}, "0.00", None, ("2026-11-27", "other")),
     (7, 4, "work_trial", {"days_per_week": 5, "hours_per_day": "6", "hours_per_week": "30"}, "0.00", None,
-     ("2026-10-16", "interrupted_by_employer"), None, False),
-    (8, 5, "pay_subsidised_work", {"hours_per_week": "25"}, "31.00", None, None, "60.25", True),
+     ("2026-10-16", "interrupted_by_employer")),
+    (8, 5, "pay_subsidised_work", {"hours_per_week": "25"}, "0.00", None, None),
 ]
 
 
@@ -125,7 +128,7 @@ async def load_demo(url: Callable[[str], str], token: Tokens) -> dict[str, int]:
             }) as response:
                 openings.append((await response.json())["opening_id"])
         placements = [await _gig_job(http, url, auth, employers, clients[GIG_WORKER][0])]
-        for client, employer, kind, schedule, rate, opening, ending, _, _ in PLACEMENTS:
+        for client, employer, kind, schedule, rate, opening, ending in PLACEMENTS:
             employer_id, area = employers[employer]
             coordinator = auth("employer_coordinator", area)
             placement = await _once_client_known(http, f"{url('employer')}/placements", coordinator, {
@@ -137,21 +140,8 @@ async def load_demo(url: Callable[[str], str], token: Tokens) -> dict[str, int]:
             if ending:
                 await http.post(f"{url('employer')}/placements/{placement['placement_id']}/ending",
                                 headers=coordinator, json={"ended_on": ending[0], "ending": ending[1]})
-        invoices = 0
-        payroll = [(GIG_WORKER, None, None, None, None, None, None, "40", True)] + PLACEMENTS
-        for (placement_id, area), (*_, hours, invoiced) in zip(placements, payroll, strict=True):
-            if hours is None:
-                continue
-            clerk = auth("payroll_clerk", area)
-            employment = f"{url('payroll_billing')}/employments/{placement_id}"
-            await _wait_for(http, employment, clerk)
-            await http.post(f"{employment}/timesheets", headers=clerk, json={
-                "period_start": "2026-09-01", "period_end": "2026-09-30", "hours": hours})
-            if invoiced:
-                await http.post(f"{employment}/invoices", headers=clerk, json={"issued_on": "2026-10-01"})
-                invoices += 1
-    return {"clients": len(clients), "employers": len(employers), "placements": len(placements),
-            "invoices": invoices}
+        paid = await load_payroll_demo(http, url("payroll_billing"), auth, placements, employers)
+    return {"clients": len(clients), "employers": len(employers), "placements": len(placements), **paid}
 
 
 async def _employers(http: aiohttp.ClientSession, url: Callable[[str], str], auth) -> list[tuple[str, str]]:
@@ -207,15 +197,3 @@ async def _once_client_known(http: aiohttp.ClientSession, target: str, headers: 
             raise TimeoutError(f"the employer service did not hear of client {body['client_id']} in {timeout_s} s")
         await asyncio.sleep(0.1)
 
-
-async def _wait_for(http: aiohttp.ClientSession, resource: str, headers: dict[str, str],
-                    timeout_s: float = 30.0) -> None:
-    """The employment is opened by an event, a moment after the placement started."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        async with http.get(resource, headers=headers, raise_for_status=False) as response:
-            if response.status == 200:
-                return
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"{resource} did not appear within {timeout_s} s")
-        await asyncio.sleep(0.1)

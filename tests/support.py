@@ -1,5 +1,6 @@
 """Helpers the integration and end-to-end tests share (fixtures are in conftest.py)."""
 import asyncio
+from datetime import date
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
+from services.demo_payroll import bank_notification
 from services.employer.service import SERVICE as EMPLOYER
 from services.intake.service import SERVICE as INTAKE
 from services.pathway.service import SERVICE as PATHWAY
@@ -112,9 +114,10 @@ async def create_history(url: Callable[[str], str], token: Callable[..., str], a
                          case_worker: str | None = None, person: dict | None = None) -> dict[str, str]:
     """Through the APIs, as the roles that do it in real life: a referral (an eligible client, owned by
     `case_worker`, with `person` for intake's vault when given), an employer, a placement, the
-    employment it opens, an approved timesheet and an invoice, a hidden opening, two gig tasks and a proposal
-    of the client for the opening. Returns the ids by path parameter name: client_id, employer_id,
-    agreement_id, placement_id, employment_id, opening_id, task_id (and task_ids, both gig tasks), proposal_id."""
+    employment it opens with its wage terms, an approved timesheet, a payroll run, an invoice and a bank
+    notification that part pays it, a hidden opening, two gig tasks and a proposal of the client for the opening.
+    Returns the ids by path parameter name: client_id, employer_id, agreement_id, placement_id, employment_id,
+    opening_id, task_id (and task_ids, both gig tasks), proposal_id, invoice_id, run_id."""
     case_worker = case_worker or f"cw-{area}"
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         async with http.post(f"{url('intake')}/clients", headers=bearer(token("case_worker", area, case_worker)),
@@ -154,12 +157,29 @@ async def create_history(url: Callable[[str], str], token: Callable[..., str], a
                 return response.status == 200
 
         await eventually(opened, what=f"employment {placement_id} opened")
-        await http.post(f"{employment}/timesheets", headers=clerk,
-                        json={"period_start": "2026-09-01", "period_end": "2026-09-30", "hours": "37.5"})
-        await http.post(f"{employment}/invoices", headers=clerk, json={"issued_on": "2026-10-01"})
+        await http.post(f"{employment}/wage-terms", headers=clerk, json={
+            "hourly_wage": "12.37", "collective_agreement": "Yleinen työehtosopimus (test)", "hours_per_week": "20",
+            "valid_from": "2026-09-01"})
+        await http.post(f"{employment}/timesheets", headers=clerk, json={
+            "period_start": "2026-09-01", "period_end": "2026-09-30",
+            "days": [{"works_on": f"2026-09-0{day}", "hours": "7.5"} for day in (1, 2, 3, 4, 7)]})
+        async with http.post(f"{url('payroll_billing')}/payroll-runs", headers=clerk, json={
+                "pay_period": "month", "period_start": "2026-09-01", "period_end": "2026-09-30"}) as response:
+            run_id = (await response.json())["run"]["run_id"]
+        async with http.post(f"{url('payroll_billing')}/invoices", headers=clerk, json={
+                "employer_id": employer_id, "period_start": "2026-09-01", "period_end": "2026-09-30",
+                "issued_on": "2026-10-01"}) as response:
+            invoice = await response.json()
+        # The bank's notification: a part payment of the invoice, and a payment no reference matches.
+        await http.post(f"{url('payroll_billing')}/payments/camt054", headers=clerk | {
+            "Content-Type": "application/xml"}, data=bank_notification(
+                (f"{area}-1", "100.00", invoice["rf_reference"]), (f"{area}-2", "10.00", "12344"),
+                booked_on=date(2026, 10, 10)))
+        invoice_id = invoice["invoice_id"]
     return {"client_id": client_id, "employer_id": employer_id, "placement_id": placement_id,
             "employment_id": placement_id, "agreement_id": agreement_id, "opening_id": opening_id,
-            "task_id": task_ids[0], "task_ids": ",".join(task_ids), "proposal_id": proposal_id}
+            "task_id": task_ids[0], "task_ids": ",".join(task_ids), "proposal_id": proposal_id,
+            "invoice_id": invoice_id, "run_id": run_id}
 
 
 async def once_client_known(http: aiohttp.ClientSession, target: str, headers: dict[str, str], body: dict) -> dict:

@@ -9,15 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.events.employer import PlacementStarted
 from services.employer.domain.clients import ClientFacts
 from services.employer.domain.placements import Span
-from services.employer.tables import clients, employer_business_ids, placement_spans, proposals
+from services.employer.tables import client_revisions, clients, employer_business_ids, placement_spans, proposals
 from services.platform.errors import StateConflict
 
 CLIENT_COLUMNS = (clients.c.client_id, clients.c.employment_area, clients.c.enrolled, clients.c.exited,
                   clients.c.case_worker_id, clients.c.municipality, clients.c.age_band, clients.c.months_unemployed,
-                  clients.c.priority_groups, clients.c.skill_tags, clients.c.hours_in_steps)
-# Built once: matching runs this for every screen a coordinator opens.
-AREA_CLIENTS = select(*CLIENT_COLUMNS).where(clients.c.employment_area == bindparam("area"),
-                                             clients.c.enrolled.is_(True), clients.c.exited.is_(False))
+                  clients.c.priority_groups, clients.c.skill_tags, clients.c.hours_in_steps, clients.c.revision)
+# Built once: matching's cache runs this for every screen a coordinator opens.
+CHANGED_SINCE = select(*CLIENT_COLUMNS).where(clients.c.employment_area == bindparam("area"),
+                                              clients.c.revision > bindparam("revision"))
+BUMP = (update(client_revisions).where(client_revisions.c.employment_area == bindparam("area"))
+        .values(revision=client_revisions.c.revision + 1).returning(client_revisions.c.revision))
 
 
 async def reserve_business_id(connection: AsyncConnection, area: str, business_id: str, employer_id: UUID) -> None:
@@ -44,13 +46,23 @@ async def client_facts(connection: AsyncConnection, client_id: UUID) -> ClientFa
     return _facts(row) if row else None
 
 
-async def area_clients(connection: AsyncConnection, area: str) -> list[ClientFacts]:
-    """The enrolled clients of an area who have not left: the candidates of matching."""
-    return [_facts(row) for row in await connection.execute(AREA_CLIENTS, {"area": area})]
+async def clients_changed_since(connection: AsyncConnection, area: str, revision: int) -> list[tuple[int, ClientFacts]]:
+    """The area's clients changed after `revision`, each with its revision (for matching's cache)."""
+    return [(row.revision, _facts(row))
+            for row in await connection.execute(CHANGED_SINCE, {"area": area, "revision": revision})]
+
+
+async def _next_revision(connection: AsyncConnection, area: str) -> int:
+    revision = (await connection.execute(BUMP, {"area": area})).scalar_one_or_none()
+    if revision is None:
+        await connection.execute(insert(client_revisions).values(employment_area=area, revision=1))
+        revision = 1
+    return revision
 
 
 async def note_client(connection: AsyncConnection, client_id: UUID, area: str, **facts: Any) -> None:
     """Sets facts of a client, adding the client when first heard of."""
+    facts["revision"] = await _next_revision(connection, area)
     changed = await connection.execute(update(clients).where(clients.c.client_id == str(client_id)).values(**facts))
     if changed.rowcount == 0:
         await connection.execute(insert(clients).values(client_id=str(client_id), employment_area=area, **facts))
@@ -62,25 +74,23 @@ async def spans_of(connection: AsyncConnection, client_id: UUID) -> list[Span]:
             for row in rows]
 
 
-async def record_start(connection: AsyncConnection, started: PlacementStarted) -> None:
+async def record_start(connection: AsyncConnection, started: PlacementStarted, area: str) -> None:
     """The placement's span, and its hours a week taken from the client's free time."""
     hours = round(started.schedule.hours_per_week) if started.schedule else 0
     await connection.execute(insert(placement_spans).values(
         placement_id=str(started.placement_id), client_id=str(started.client_id),
         employer_id=str(started.employer_id), kind=started.kind, starts_on=started.starts_on,
         last_day=started.planned_end_on or started.starts_on, hours_per_week=hours, ended=False))
-    await connection.execute(update(clients).where(clients.c.client_id == str(started.client_id))
-                             .values(hours_in_steps=clients.c.hours_in_steps + hours))
+    await note_client(connection, started.client_id, area, hours_in_steps=clients.c.hours_in_steps + hours)
 
 
-async def record_span_end(connection: AsyncConnection, placement_id: UUID, client_id: UUID, last_day: date,
-                          ended: bool) -> None:
+async def record_span_end(connection: AsyncConnection, placement_id: UUID, client_id: UUID, area: str,
+                          last_day: date, ended: bool) -> None:
     """A new last day; an ended placement gives the client its hours a week back."""
     if ended:
         hours = (await connection.execute(select(placement_spans.c.hours_per_week).where(
             placement_spans.c.placement_id == str(placement_id)))).scalar_one()
-        await connection.execute(update(clients).where(clients.c.client_id == str(client_id))
-                                 .values(hours_in_steps=clients.c.hours_in_steps - hours))
+        await note_client(connection, client_id, area, hours_in_steps=clients.c.hours_in_steps - hours)
     await connection.execute(update(placement_spans).where(placement_spans.c.placement_id == str(placement_id))
                              .values(last_day=last_day, ended=ended))
 

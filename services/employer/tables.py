@@ -1,7 +1,8 @@
 """Employer's own tables besides the event log: what its commands look up in one query.
 
 `employer_business_ids` keeps a Y-tunnus once per area; `clients` holds the anonymous facts of
-clients heard from intake and pathway (for placement checks and matching); `placement_spans` the
+clients heard from intake and pathway (for placement checks and matching), `client_revisions` the
+counter that orders their changes per area; `placement_spans` the
 dates of each client's placements (for the month limits); `proposals` who a proposal waits on.
 Each is written in the transaction of the events it follows.
 """
@@ -29,7 +30,17 @@ clients = Table(
     Column("priority_groups", JSON, nullable=False, default=list),
     Column("skill_tags", JSON, nullable=False, default=list),
     Column("hours_in_steps", Integer, nullable=False, default=0),
-    Index("clients_by_area", "employment_area", "enrolled"),
+    # The area's revision at the client's last change: matching's cache reads only what changed since.
+    Column("revision", Integer, nullable=False, default=0),
+    Index("clients_by_area_revision", "employment_area", "revision"),
+)
+
+# One counter per area, bumped by every change of a client of it; its row lock orders the changes,
+# so a reader that has seen revision n has seen every change up to n.
+client_revisions = Table(
+    "client_revisions", metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("revision", Integer, nullable=False),
 )
 
 placement_spans = Table(
@@ -53,4 +64,4 @@ proposals = Table(
     Column("proposed_on", Date, nullable=False),
 )
 
-TABLES = (employer_business_ids, clients, placement_spans, proposals)
+TABLES = (employer_business_ids, clients, client_revisions, placement_spans, proposals)

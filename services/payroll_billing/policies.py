@@ -1,14 +1,57 @@
-"""Integration events from other services, translated into commands on employments."""
+"""Integration events from other services, translated into commands on payroll-billing's aggregates
+and its own tables (in the same transaction as the consumer's inbox)."""
 from contracts.envelope import EventEnvelope
-from contracts.events.employer import PlacementStarted
-from services.payroll_billing.domain import EMPLOYMENT, open_for
+from contracts.events.base import Event
+from contracts.events.employer import (EmployerDetailsCorrected, EmployerRegistered, GigJobPooled, PlacementEnded,
+                                       PlacementExtended, PlacementStarted)
+from contracts.events.intake import ClientDataErased, EligibilityAssessed
+from services.payroll_billing import ledger
+from services.payroll_billing.domain.employment import EMPLOYMENT, assign_tasks, end, extend, open_for
+from services.payroll_billing.use_cases import keeping
 from services.platform.consumer import Subscription
 from services.platform.unit_of_work import UnitOfWork
 
 
 async def open_employment(uow: UnitOfWork, event: PlacementStarted, envelope: EventEnvelope) -> None:
-    await uow.decide(EMPLOYMENT, str(event.placement_id), lambda employment: open_for(employment, event),
+    opened: list[Event] = []
+    await uow.decide(EMPLOYMENT, str(event.placement_id), keeping(opened, lambda state: open_for(state, event)),
                      area=envelope.employmentarea)
+    for new in opened:
+        await ledger.register(uow.connection, new, envelope.employmentarea)
 
 
-SUBSCRIPTION = Subscription("payroll_billing", {PlacementStarted: open_employment})
+async def assign_gig_tasks(uow: UnitOfWork, event: GigJobPooled, _envelope: EventEnvelope) -> None:
+    await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: assign_tasks(state, event))
+
+
+async def extend_employment(uow: UnitOfWork, event: PlacementExtended, _envelope: EventEnvelope) -> None:
+    await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: extend(state, event))
+
+
+async def end_employment(uow: UnitOfWork, event: PlacementEnded, _envelope: EventEnvelope) -> None:
+    await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: end(state, event))
+
+
+async def know_customer(uow: UnitOfWork, event: EmployerRegistered | EmployerDetailsCorrected,
+                        envelope: EventEnvelope) -> None:
+    await ledger.record_customer(uow.connection, event, envelope.employmentarea)
+
+
+async def know_client(uow: UnitOfWork, event: EligibilityAssessed, _envelope: EventEnvelope) -> None:
+    await ledger.record_assessment(uow.connection, event)
+
+
+async def erase_person(uow: UnitOfWork, event: ClientDataErased, _envelope: EventEnvelope) -> None:
+    await ledger.erase_person(uow.connection, event.client_id)
+
+
+SUBSCRIPTION = Subscription("payroll_billing", {
+    PlacementStarted: open_employment,
+    GigJobPooled: assign_gig_tasks,
+    PlacementExtended: extend_employment,
+    PlacementEnded: end_employment,
+    EmployerRegistered: know_customer,
+    EmployerDetailsCorrected: know_customer,
+    EligibilityAssessed: know_client,
+    ClientDataErased: erase_person,
+})

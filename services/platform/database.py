@@ -17,17 +17,20 @@ def create_engine(url: str, statements_on_loop: bool = True, sqlite_busy_timeout
     """`statements_on_loop`: SQLite statements run on the event loop's thread (sqlite_on_loop.py);
     rebuild turns it off, to let its big inserts run beside the decoding of the next batch.
     `sqlite_busy_timeout_s`: how long a statement waits for another writer's lock before it fails."""
+    # A statement's parameters never reach a log or an error text: payroll's hold wages.
+    options = {"hide_parameters": True}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         if statements_on_loop:
-            engine = create_async_engine(url, async_creator=lambda: sqlite_on_loop.connect(path, sqlite_busy_timeout_s))
+            engine = create_async_engine(url, async_creator=lambda: sqlite_on_loop.connect(path, sqlite_busy_timeout_s),
+                                         **options)
         else:
-            engine = create_async_engine(url, connect_args={"timeout": sqlite_busy_timeout_s})
+            engine = create_async_engine(url, connect_args={"timeout": sqlite_busy_timeout_s}, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10)
+    return create_async_engine(url, pool_size=10, max_overflow=10, **options)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -19,6 +19,7 @@ from services.platform.tracing import traced_application
 # The service's ServiceRuntime (services/platform/service.py), for HTTP handlers.
 RUNTIME: web.AppKey = web.AppKey("runtime")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
+MAX_BODY: web.AppKey[int] = web.AppKey("max_body", int)  # the largest body any route takes
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/metrics"})
 
 MAX_BODY_BYTES = 64 * 1024
@@ -41,6 +42,9 @@ class Route:
     status: int = 200
     # The query parameters the handler reads, for the OpenAPI document (a list: comma-separated or repeated).
     query: type[BaseModel] | None = None
+    # A route that takes a file (a bank's camt.054) may take more than a JSON body, and says its type.
+    max_body_bytes: int = MAX_BODY_BYTES
+    file_type: str | None = None
 
 
 class Problem(web.HTTPException):
@@ -92,6 +96,15 @@ def path_uuid(request: web.Request, name: str) -> UUID:
         raise invalid(name, "must be a UUID") from None
 
 
+def callers_area(request: web.Request) -> str:
+    """The caller's employment area; a report's `?employment_area=` may only name that one."""
+    area = principal_of(request).area
+    asked = request.query.get("employment_area", area)
+    if asked != area:
+        raise Forbidden(f"employment_area: the caller sees area {area} only, not {asked}")
+    return area
+
+
 def stated_purpose(request: web.Request, required: bool = False) -> str | None:
     """The X-Purpose header: why the caller acts, kept in the audit log (at most 255 characters)."""
     purpose = request.headers.get(PURPOSE_HEADER, "").strip()
@@ -108,10 +121,20 @@ def _to_json(value: Any) -> Any:
     return TypeAdapter(type(value)).dump_python(value, mode="json")
 
 
+def too_large(limit: int) -> Problem:
+    return Problem(413, "Request body too large", f"the body may be at most {limit} bytes")
+
+
 def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def endpoint(request: web.Request) -> web.Response:
+        # The application reads up to the largest route's limit; this route's own limit is checked
+        # here, on the body as read (a chunked body has no Content-Length to check first).
+        if request.can_read_body and len(await request.read()) > route.max_body_bytes:
+            raise too_large(route.max_body_bytes)
         args = [await parse_body(request, route.body)] if route.body else []
         result = await route.handler(request, *args)
+        if isinstance(result, web.StreamResponse):  # a document that is not JSON (XML, HTML)
+            return result
         return web.json_response(_to_json(result), status=route.status, dumps=lambda v: json.dumps(v))
 
     return endpoint
@@ -134,7 +157,7 @@ async def problems(request: web.Request, handler) -> web.StreamResponse:
     except Forbidden as error:
         raise Problem(403, "Forbidden", str(error)) from None
     except web.HTTPRequestEntityTooLarge:
-        raise Problem(413, "Request body too large", f"the body may be at most {MAX_BODY_BYTES} bytes") from None
+        raise too_large(request.app[MAX_BODY]) from None
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -234,6 +257,10 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
                 "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
             operation["responses"]["422"] = {"description": "a field breaks a rule; `errors` names each"}
             operation["responses"]["400"] = {"description": "the body is not JSON"}
+        elif route.file_type is not None:
+            operation["requestBody"] = {"required": True, "content": {route.file_type: {"schema": {"type": "string"}}}}
+            operation["responses"]["422"] = {"description": "the file is refused whole; `errors` names where and why"}
+            operation["responses"]["413"] = {"description": f"the file is over {route.max_body_bytes} bytes"}
         if route.response is not None:
             schema = TypeAdapter(route.response).json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
@@ -292,7 +319,9 @@ def build_app(title: str, description: str, routes: Sequence[Route],
     missing = [f"{route.method} {route.path}" for route in routes if f"{route.method} {route.path}" not in access]
     if missing:
         raise ValueError(f"{title}: no roles in services/access.yaml for {', '.join(missing)}")
-    app = traced_application(client_max_size=MAX_BODY_BYTES, middlewares=[problems, guard(verifier, access), idempotent])
+    largest = max([MAX_BODY_BYTES, *(route.max_body_bytes for route in routes)])
+    app = traced_application(client_max_size=largest, middlewares=[problems, guard(verifier, access), idempotent])
+    app[MAX_BODY] = largest
     document = openapi_document(title, description, routes, access)
 
     async def health(_request: web.Request) -> web.Response:

@@ -14,7 +14,6 @@ an asynchronous sleep, for up to `busy_timeout_s`.
 import asyncio
 import logging
 import sqlite3
-from functools import partial
 
 import aiosqlite
 
@@ -31,8 +30,9 @@ class SqliteOnLoop(aiosqlite.Connection):
     async def _execute(self, fn, *args, **kwargs):
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if log.isEnabledFor(logging.DEBUG):  # what aiosqlite logs of each call, statement and all
-            log.debug("executing %s", partial(fn, *args, **kwargs))
+        if log.isEnabledFor(logging.DEBUG):  # the call and its statement; never its parameters (wages, …)
+            statement = args[0] if args and isinstance(args[0], str) else ""
+            log.debug("executing %s %s", getattr(fn, "__name__", fn), statement)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.busy_timeout_s
         while True:

@@ -5,8 +5,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from services.platform.errors import Forbidden
-from services.platform.http import RUNTIME, Route, principal_of
+from services.platform.http import RUNTIME, Route, callers_area
 from services.reporting.tables import clients, invoices, placements
 
 
@@ -31,11 +30,7 @@ class InvoicedTotal(BaseModel):
 
 async def _rows(request: web.Request, query, table):
     """Figures of the caller's own employment area; `?employment_area=` may only name that one."""
-    area = principal_of(request).area
-    asked = request.query.get("employment_area", area)
-    if asked != area:
-        raise Forbidden(f"employment_area: the caller sees area {area} only, not {asked}")
-    query = query.where(table.c.employment_area == area)
+    query = query.where(table.c.employment_area == callers_area(request))
     async with request.app[RUNTIME].engine.connect() as connection:
         return (await connection.execute(query)).all()
 

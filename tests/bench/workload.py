@@ -18,7 +18,8 @@ from contracts.events.intake import ClientEnrolled, ClientReferred, EligibilityA
 from contracts.events.payroll_billing import EmployerInvoiced
 from services.employer.domain.placements import PLACEMENT
 from services.intake.domain import CLIENT
-from services.payroll_billing.domain import EMPLOYMENT, finnish_reference, reference_base
+from services.payroll_billing.domain.invoice import INVOICE
+from services.payroll_billing.domain.money import cents, finnish_reference, reference_base, rf_reference
 from services.platform.event_store import AggregateKind, Cause
 
 AREAS = ("kemi", "tornio", "helsinki", "espoo", "oulu")
@@ -87,9 +88,7 @@ def _client_flow(rng: random.Random) -> list[Change]:
 
 
 def _placement_and_invoices(rng: random.Random, area: str, cause: Cause, client_id: UUID, day: date) -> list[Change]:
-    # Payroll-billing names the employment after the placement, but here both aggregates share one
-    # store, whose (aggregate id, version) key would then collide: the employment gets its own id.
-    placement_id, employment_id, employer_id = _uuid(rng), _uuid(rng), _uuid(rng)
+    placement_id, employer_id = _uuid(rng), _uuid(rng)
     rate = Decimal(rng.randrange(1800, 3500)) / 100
     placement = PlacementStarted(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
                                  employer_type=rng.choice(("company", "association", "foundation", "city_unit")),
@@ -99,12 +98,17 @@ def _placement_and_invoices(rng: random.Random, area: str, cause: Cause, client_
     for month in range(rng.randint(1, 3)):
         invoice_id, hours = _uuid(rng), Decimal(rng.randrange(400, 16000)) / 100
         issued_on = day + timedelta(days=30 * (month + 1))
+        amount = cents(hours * rate)
+        vat = cents(amount * Decimal("0.255"))
+        reference = finnish_reference(reference_base(invoice_id))
         invoices.append(EmployerInvoiced(
-            employment_id=employment_id, invoice_id=invoice_id, employer_id=employer_id, hours=hours,
-            amount=(hours * rate).quantize(Decimal("0.01")), reference=finnish_reference(reference_base(invoice_id)),
-            issued_on=issued_on, due_on=issued_on + timedelta(days=14)))
+            invoice_id=invoice_id, employer_id=employer_id, period_start=issued_on - timedelta(days=30),
+            period_end=issued_on - timedelta(days=1), hours=hours, amount=amount, vat_amount=vat, total=amount + vat,
+            vat_rules=("vat_25_5",), reference=reference, rf_reference=rf_reference(reference), issued_on=issued_on,
+            due_on=issued_on + timedelta(days=14), lines=()))
     return [Change("employer", PLACEMENT, str(placement_id), [placement], area, cause),
-            Change("payroll_billing", EMPLOYMENT, str(employment_id), invoices, area, cause)]
+            *(Change("payroll_billing", INVOICE, str(invoice.invoice_id), [invoice], area, cause)
+              for invoice in invoices)]
 
 
 def messages(change: Change, rng: random.Random) -> list[Message]:

@@ -29,6 +29,8 @@ def user_of(role: str) -> str:
     The case worker is the one who owns the Kemi client, for endpoints that check ownership."""
     return OWNER if role == "case_worker" else f"user-{role}"
 
+OCTOBER = {"period_start": "2026-10-01", "period_end": "2026-10-31", "days": [{"works_on": "2026-10-01", "hours": "5"}]}
+
 
 @pytest.fixture
 async def histories(five_services, token):
@@ -156,10 +158,14 @@ async def test_writes_cannot_reach_into_another_area(histories, five_services, t
             assert response.status == 403, await response.text()
             assert "employment_area" in (await response.json())["detail"]
         employment = f"{url('payroll_billing')}/employments/{kemi['employment_id']}"
-        async with http.post(f"{employment}/timesheets", headers=clerk, json={
-                "period_start": "2026-10-01", "period_end": "2026-10-31", "hours": "10"}) as response:
+        async with http.post(f"{employment}/timesheets", headers=clerk, json=OCTOBER) as response:
             assert response.status == 404, await response.text()
-        async with http.post(f"{employment}/invoices", headers=clerk, json={"issued_on": "2026-11-01"}) as response:
+        async with http.post(f"{url('payroll_billing')}/invoices", headers=clerk, json={
+                "employer_id": kemi["employer_id"], "period_start": "2026-09-01", "period_end": "2026-09-30",
+                "issued_on": "2026-11-01"}) as response:
+            assert response.status == 422 and "not registered in area tornio" in await response.text()
+        async with http.get(f"{url('payroll_billing')}/invoices/{kemi['invoice_id']}/finvoice.xml",
+                            headers=clerk) as response:
             assert response.status == 404, await response.text()
 
         # The same requests on Tornio's own data succeed: the refusals were about the area.
@@ -168,8 +174,7 @@ async def test_writes_cannot_reach_into_another_area(histories, five_services, t
             assert response.status == 201, await response.text()
             new_employment = f"{url('payroll_billing')}/employments/{(await response.json())['placement_id']}"
         async with http.post(f"{url('payroll_billing')}/employments/{tornio['employment_id']}/timesheets",
-                             headers=clerk, json={"period_start": "2026-10-01", "period_end": "2026-10-31",
-                                                  "hours": "10"}) as response:
+                             headers=clerk, json=OCTOBER) as response:
             assert response.status == 201, await response.text()
 
         async def opened() -> bool:

@@ -93,10 +93,12 @@ async def test_every_change_through_the_api_writes_one_entry_saying_who_what_and
 
     await eventually(opened, what="the employment opened")
     await change("payroll_billing", "/employments/{employment_id}/timesheets", "payroll_clerk", "pc-kemi-1",
-                 {"period_start": "2026-09-01", "period_end": "2026-09-30", "hours": "37.5"}, "employment_id",
+                 {"period_start": "2026-09-01", "period_end": "2026-09-30",
+                  "days": [{"works_on": "2026-09-01", "hours": "7.5"}]}, "employment_id",
                  purpose="hours of September", employment_id=placement_id)
-    await change("payroll_billing", "/employments/{employment_id}/invoices", "payroll_clerk", "pc-kemi-1",
-                 {"issued_on": "2026-10-01"}, "employment_id", employment_id=placement_id)
+    await change("payroll_billing", "/invoices", "payroll_clerk", "pc-kemi-1",
+                 {"employer_id": employer_id, "period_start": "2026-09-01", "period_end": "2026-09-30",
+                  "issued_on": "2026-10-01"}, "invoice_id")
 
     assert expected["intake"][0]["action"] == "change: ClientReferred, EligibilityAssessed, ClientEnrolled"
     assert expected["payroll_billing"][0]["subject"] == f"Employment {placement_id}"

@@ -83,14 +83,35 @@ RULES = {
         ({"opening_id": None}, "body", "name either opening_id or task_ids"),
     ],
     "POST /employments/{employment_id}/timesheets": [
-        ({"hours": "0"}, "hours", "greater than 0"),
-        ({"hours": "745"}, "hours", "less than or equal to 744"),
-        ({"period_start": "2026-09-30", "period_end": "2026-09-01", "hours": "1"}, "body",
+        ({"days": [{"works_on": "2026-10-01", "hours": "0"}]}, "days.0.hours", "greater than 0"),
+        ({"days": [{"works_on": "2026-10-01", "hours": "7.125"}]}, "days.0.hours", "decimal places"),
+        ({"days": [{"works_on": "2026-11-01", "hours": "4"}]}, "body", "outside the period"),
+        ({"days": [{"works_on": "2026-10-01", "hours": "8.5"}]}, "days", "more than 8 h a day (pay_subsidised_work_schedule"),
+        ({"period_start": "2026-10-31", "period_end": "2026-10-01"}, "body",
          "period_end must not be before period_start"),
     ],
-    "POST /employments/{employment_id}/invoices": [
+    "POST /employments/{employment_id}/wage-terms": [
+        ({"hourly_wage": "12.345"}, "hourly_wage", "2 decimal places"),
+        ({"hourly_wage": "0"}, "hourly_wage", "greater than 0"),
+    ],
+    "POST /payroll-runs": [
+        ({"period_end": "2026-10-30"}, "body", "a monthly run is for one calendar month"),
+        ({"pay_period": "weekly"}, "pay_period", "'month' or 'two_weeks'"),
+    ],
+    "POST /invoices": [
         ({"payment_term_days": 91}, "payment_term_days", "less than or equal to 90"),
         ({"issued_on": "tomorrow"}, "issued_on", "valid date"),
+        ({"period_start": "2025-01-01", "period_end": "2025-01-31"}, "period_start", "no approved hours to invoice"),
+    ],
+    "POST /employments/{employment_id}/pay-subsidy-decisions": [
+        ({"monthly_cap": "1260.01"}, "monthly_cap", "at most 1260.00 EUR a month (pay_subsidy_2023_50"),
+        ({"percent": 30}, "percent", "no pay_subsidy rule for percent 30 is in force on 2026-08-20"),
+    ],
+    "POST /employments/{employment_id}/kemi-supplement-claims": [
+        ({"month": "2026-13"}, "month", "should match pattern"),
+        ({"person_criterion": "friend_of_the_boss"}, "person_criterion", "'labour_market_subsidy_300_days'"),
+        ({"person_criterion": "under_30"}, "person_criterion", "does not show under_30 (kemi_lisa"),
+        ({}, "pay_subsidy_decision", "Kemi-lisä needs a granted pay subsidy (kemi_lisa"),
     ],
 }
 
@@ -126,8 +147,8 @@ async def _post_endpoints(url) -> list[tuple[str, str, dict]]:
                 if method != "POST":
                     continue
                 operation = document["paths"][path]["post"]
-                if "requestBody" not in operation:
-                    continue  # no body to get wrong (e.g. a consent's withdrawal)
+                if "application/json" not in operation.get("requestBody", {}).get("content", {}):
+                    continue  # no JSON body to get wrong (a consent's withdrawal; a bank's file, tested on its own)
                 reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 schema = document["components"]["schemas"][reference.rsplit("/", 1)[-1]]
                 found.append((service, path, schema))
@@ -190,9 +211,26 @@ def _valid_bodies(ids: dict[str, str]) -> dict[str, dict]:
         "/placements/{placement_id}/ending": {"ended_on": "2026-12-31", "ending": "completed"},
         "/proposals": {"client_id": ids["client_id"], "opening_id": ids["opening_id"]},
         "/proposals/{proposal_id}/decline": {"reason": "health"},
-        "/employments/{employment_id}/timesheets": {"period_start": "2026-10-01", "period_end": "2026-10-31",
-                                                    "hours": "10"},
-        "/employments/{employment_id}/invoices": {"issued_on": "2026-11-01"},
+        "/employments/{employment_id}/wage-terms": {
+            "hourly_wage": "45.00", "collective_agreement": "Yleinen työehtosopimus (test)", "hours_per_week": "20",
+            "valid_from": "2026-09-01", "fixed_term_until": "2027-05-31"},
+        "/employments/{employment_id}/timesheets": {
+            "period_start": "2026-10-01", "period_end": "2026-10-31",
+            "days": [{"works_on": f"2026-10-0{day}", "hours": "6"} for day in (1, 2, 5, 6, 7)]},
+        "/payroll-runs": {"pay_period": "month", "period_start": "2026-10-01", "period_end": "2026-10-31"},
+        "/invoices": {"employer_id": ids["employer_id"], "period_start": "2026-10-01", "period_end": "2026-10-31",
+                      "issued_on": "2026-11-01"},
+        "/invoices/{invoice_id}/reminders": {"sent_on": "2026-11-01"},
+        "/invoices/{invoice_id}/overdue": {"on": "2026-11-30"},
+        "/invoices/{invoice_id}/credit-notes": {"reason": "wrong_hours", "issued_on": "2026-11-02"},
+        "/customers/{employer_id}/vat-status": {"vat_exempt": False, "reason": "a company in business (test)"},
+        "/employments/{employment_id}/pay-subsidy-decisions": {
+            "reference": "PT-TEST-1", "percent": 50, "monthly_cap": "1260.00", "starts_on": "2026-09-01",
+            "ends_on": "2027-05-31", "decided_on": "2026-08-20"},
+        "/employments/{employment_id}/pay-subsidy-claims": {"month": "2026-10"},
+        "/employments/{employment_id}/kemi-supplement-claims": {
+            "month": "2026-10", "applied_on": "2026-09-20", "person_criterion": "labour_market_subsidy_300_days",
+            "guidance_form": True, "days_at_another_employer": 2},
     }
 
 
@@ -275,3 +313,22 @@ async def test_a_body_that_keeps_every_rule_is_accepted_by_the_same_callers(quie
             after = await _counts(five_services[service])
             # one audit entry per aggregate changed: a gig job changes its placement and each task
             assert after["events"] > before["events"] and after["audit_log"] > before["audit_log"]
+
+
+async def test_a_caller_of_another_area_changes_nothing(quiet_services, five_services, token):
+    """Every POST endpoint with a body that Kemi's callers may send, sent by the same role in Tornio:
+    refused (403 for a new aggregate in Kemi, 404 for a Kemi aggregate in the path, 422 for a Kemi
+    aggregate named in the body), and nothing written in any service."""
+    url, ids = quiet_services
+    bodies = _valid_bodies(ids)
+    before = {service: await _counts(runtime) for service, runtime in five_services.items()}
+    wrong = []
+    async with aiohttp.ClientSession() as http:
+        for service, path, _ in await _post_endpoints(url):
+            role = sorted(allowed_roles(service)[f"POST {path}"])[0]
+            async with http.post(url(service) + fill_path(path, ids), json=bodies[path],
+                                 headers=bearer(token(role, "tornio", user_of(role)))) as response:
+                if response.status not in (403, 404, 422):
+                    wrong.append(f"{service} POST {path} as a Tornio {role}: {response.status} {await response.text()}")
+    assert not wrong, "\n".join(wrong)
+    assert {service: await _counts(runtime) for service, runtime in five_services.items()} == before

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from services.demo import PERSONS, REFERRALS, demo_person, load_demo
+from services.demo_payroll import WAGES
 from services.platform.logs import JsonFormatter
 from services.platform.stream_reader import read_batches
 from services.platform.tables import events
@@ -83,7 +84,8 @@ async def test_the_demo_puts_no_personal_data_on_the_bus_in_logs_or_in_spans(cap
     runtimes, url = five_services, url_of(five_services)
 
     span_exporter.clear()
-    assert await load_demo(url, token) == {"clients": 10, "employers": 6, "placements": 8, "invoices": 3}
+    assert await load_demo(url, token) == {"clients": 10, "employers": 6, "placements": 8, "invoices": 3,
+                                           "payroll_runs": 2, "payments": 3, "claims": 3}
 
     # Every way personal data moves through intake, while logs and spans are recorded.
     async with runtimes["intake"].engine.connect() as connection:
@@ -132,12 +134,20 @@ async def test_the_demo_puts_no_personal_data_on_the_bus_in_logs_or_in_spans(cap
     types = {text.split()[0].rsplit(".", 1)[-1] for text in messages}  # the subject ends in the event type
     assert {"ClientReferred", "ConsentRecorded", "ClientDataErased", "PlacementStarted", "EmployerInvoiced"} <= types
     assert leaks(messages, "POLKU") == []
+    # Nor a wage (services/demo_payroll.py): the hourly wages, and two payroll lines they make.
+    assert "PayrollRunClosed" in types
+    hourly_wages = [wage for wage, *_ in WAGES.values()]
+    wages = [f'"{wage}"' for wage in hourly_wages] + ['"494.80"', '"1574.76"']
+    assert [text[:200] for text in messages if any(wage in text for wage in wages)] == []
     assert leaks(await stream_texts(nc, "POLKU_DEADLETTER", "polku.deadletter.>"), "POLKU_DEADLETTER") == []
 
     # Nor in any log record, though the services logged at DEBUG, SQLAlchemy's statements included.
     lines = captured_logs.lines
     assert any("personal data erased" in line for line in lines), "the services' own records are captured"
     assert any("INSERT INTO vault" in line for line in lines), "the SQL and its parameters are captured"
+    assert any("INSERT INTO payroll_register" in line for line in lines)
+    assert [line[:200] for line in lines if any(wage in line for wage in hourly_wages)] == [], \
+        "no wage in a log record"
     assert {"services.intake.api", "services.platform.relay"} & captured_logs.loggers
     assert leaks(lines, "log") == []
 

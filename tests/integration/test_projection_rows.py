@@ -15,7 +15,7 @@ from contracts.events.employer import PlacementEnded, PlacementExtended, Placeme
 from contracts.events.intake import ClientReferred, EligibilityAssessed
 from contracts.events.payroll_billing import EmployerInvoiced
 from contracts.registry import decode
-from services.payroll_billing.domain import finnish_reference, reference_base
+from services.payroll_billing.domain.money import finnish_reference, reference_base, rf_reference
 from services.reporting import rebuild as rebuild_module
 from services.reporting.projections import project
 from services.reporting.rebuild import rebuild
@@ -36,6 +36,7 @@ async def rows_of(engine, table) -> list[dict]:
 async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
     engine = await engine_factory("reporting", REPORTING.migrations)
     client_id, placement_id, employer_id, invoice_id = uuid4(), uuid4(), uuid4(), uuid4()
+    reference = finnish_reference(reference_base(invoice_id))
     events = [
         (ClientReferred(client_id=client_id, referred_by="city", employment_area="tornio", municipality="Tornio",
                         age_band="under_25", gender="unknown", referred_on=date(2026, 3, 2)), 1),
@@ -48,10 +49,11 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
         (PlacementEnded(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
                         employer_type="association", kind="work_trial", ended_on=date(2027, 4, 30),
                         ending="hired_by_employer"), 3),
-        (EmployerInvoiced(employment_id=uuid4(), invoice_id=invoice_id, employer_id=employer_id,
-                          hours=Decimal("37.25"), amount=Decimal("800.88"),
-                          reference=finnish_reference(reference_base(invoice_id)), issued_on=date(2027, 1, 31),
-                          due_on=date(2027, 2, 14)), 1),
+        (EmployerInvoiced(invoice_id=invoice_id, employer_id=employer_id, period_start=date(2027, 1, 1),
+                          period_end=date(2027, 1, 31), hours=Decimal("37.25"), amount=Decimal("800.88"),
+                          vat_amount=Decimal("204.22"), total=Decimal("1005.10"), vat_rules=("vat_25_5",),
+                          reference=reference, rf_reference=rf_reference(reference), issued_on=date(2027, 1, 31),
+                          due_on=date(2027, 2, 14), lines=()), 1),
     ]
     async with engine.begin() as connection:
         envelopes = [envelope_of(event, version, area="tornio") for event, version in events]

@@ -11,7 +11,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 
 import aiohttp
 
@@ -37,6 +36,7 @@ def business_id(serial: int) -> str:
 @dataclass
 class Employment:
     employment_id: str
+    employer_id: str  # an employer of its own: invoices are per employer, one command at a time on it
     next_day: date = FIRST_DAY
     uninvoiced: bool = False
 
@@ -104,49 +104,56 @@ class Workload:
         try:
             path = f"/employments/{employment.employment_id}"
             if invoice and employment.uninvoiced:
-                status, _ = await self._post("payroll_billing", f"{path}/invoices", "payroll_clerk",
-                                             {"issued_on": str(employment.next_day)})
+                status, _ = await self._post("payroll_billing", "/invoices", "payroll_clerk", {
+                    "employer_id": employment.employer_id, "period_start": str(FIRST_DAY),
+                    "period_end": str(employment.next_day), "issued_on": str(employment.next_day)})
                 employment.uninvoiced = status != 201
                 return status
             day = employment.next_day
             status, _ = await self._post("payroll_billing", f"{path}/timesheets", "payroll_clerk", {
-                "period_start": str(day), "period_end": str(day), "hours": str(Decimal("7.5"))})
-            if status == 201:
-                employment.next_day, employment.uninvoiced = day + timedelta(days=1), True
+                "period_start": str(day), "period_end": str(day), "days": [{"works_on": str(day), "hours": "7.5"}]})
+            if status == 201:  # the next weekday: at most 5 days of pay subsidised work in a calendar week
+                employment.next_day = day + timedelta(days=3 if day.weekday() == 4 else 1)
+                employment.uninvoiced = True
             return status
         finally:
             self.employments.put_nowait(employment)
 
+    async def _foundation(self) -> str:
+        """A foundation with a partnership agreement for pay subsidised work."""
+        self.serial += 1
+        status, answer = await self._post("employer", "/employers", "employer_coordinator", {
+            "business_id": business_id(1_000_000 + self.serial), "name": f"Load test foundation {self.serial}",
+            "employer_type": "foundation", "employment_area": AREA})
+        status, _ = await self._post("employer", f"/employers/{answer['employer_id']}/agreements",
+                                     "employer_coordinator", {"scope": ["pay_subsidised_work"],
+                                                              "valid_from": "2026-01-01", "valid_to": "2027-12-31"})
+        if status != 201:
+            raise RuntimeError(f"seeding an agreement answered {status}")
+        return answer["employer_id"]
+
     async def seed(self, employers: int, employments: int) -> None:
-        """Foundations with partnership agreements, enrolled clients and their placements, then waits for
+        """Foundations with partnership agreements, enrolled clients and their placements (each at a
+        foundation of its own: invoices are per employer, one command at a time on it), then waits for
         payroll to open each employment."""
         for _ in range(employers):
-            self.serial += 1
-            status, answer = await self._post("employer", "/employers", "employer_coordinator", {
-                "business_id": business_id(1_000_000 + self.serial), "name": f"Load test foundation {self.serial}",
-                "employer_type": "foundation", "employment_area": AREA})
-            status, _ = await self._post("employer", f"/employers/{answer['employer_id']}/agreements",
-                                         "employer_coordinator", {"scope": ["pay_subsidised_work"],
-                                                                  "valid_from": "2026-01-01", "valid_to": "2027-12-31"})
-            if status != 201:
-                raise RuntimeError(f"seeding an agreement answered {status}")
-            self.employers.append(answer["employer_id"])
+            self.employers.append(await self._foundation())
         await _all(self.referral() for _ in range(employments * 2))
         self.placeable = list(self.enrolled)
         placement_ids = []
         for _ in range(employments):
-            client_id = self.enrolled.pop()
+            client_id, own = self.enrolled.pop(), await self._foundation()
             for _ in range(300):  # until the employer service has heard of the enrolment
                 status, answer = await self._post("employer", "/placements", "employer_coordinator",
-                                                  self._placement_body(client_id))
+                                                  self._placement_body(client_id) | {"employer_id": own})
                 if status != 422:
                     break
                 await asyncio.sleep(0.1)
             if status != 201:
                 raise RuntimeError(f"seeding a placement answered {status}: {answer}")
-            placement_ids.append(answer["placement_id"])
+            placement_ids.append((answer["placement_id"], own))
         clerk = {"Authorization": f"Bearer {self.token('payroll_clerk', AREA)}"}
-        for placement_id in placement_ids:
+        for placement_id, employer_id in placement_ids:
             for _ in range(300):
                 async with self.http.get(f"{self.url('payroll_billing')}/employments/{placement_id}",
                                          headers=clerk) as response:
@@ -155,7 +162,7 @@ class Workload:
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError(f"payroll did not open the employment of placement {placement_id}")
-            self.employments.put_nowait(Employment(placement_id))
+            self.employments.put_nowait(Employment(placement_id, employer_id))
 
 
 def referral_body(number: int, rng: random.Random) -> dict:

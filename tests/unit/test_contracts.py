@@ -24,7 +24,11 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
 from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
                                      ConsentWithdrawn, EligibilityAssessed)
 from contracts.events.pathway import PathwayPlanned, StepStarted
-from contracts.events.payroll_billing import EmployerInvoiced, EmploymentOpened, TimesheetApproved
+from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
+                                              EmploymentOpened, GigTasksAssigned, InvoiceCredited, InvoiceLine,
+                                              InvoiceOverdue, MunicipalSupplementClaimed, PaymentReceived,
+                                              PayrollRunClosed, PaySubsidyClaimed, PaySubsidyGranted, ReminderSent,
+                                              TimesheetApproved, VatStatusRecorded, WageTermsAgreed, WorkedDay)
 from contracts.generate import GENERATED, documents, schema_path, stale
 from contracts.registry import EVENT_TYPES, UnknownEventType, UnsupportedSchemaVersion, decode
 from contracts.values import BilledHours, BusinessId, Hours, Money
@@ -32,10 +36,13 @@ from services.platform.config import Settings
 from services.platform.consumer import UNDECODABLE, InboxConsumer, Subscription
 
 CLIENT, PATHWAY, STEP, EMPLOYER, PLACEMENT, EMPLOYMENT, TIMESHEET, INVOICE = (UUID(int=n) for n in range(1, 9))
+RUN = UUID(int=30)
 KEMI = "0210427-6"  # the city of Kemi's Y-tunnus
 AGREEMENT, OPENING, TASK, PROPOSAL = (UUID(int=n) for n in range(11, 15))
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
+POOLED_TASK = PooledTask(task_id=TASK, employer_id=EMPLOYER, works_on=date(2025, 2, 4), starts_at=time(8),
+                         ends_at=time(12), hours=Decimal("4"), hourly_billing_rate=Decimal("24.00"))
 EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
     ClientReferred(client_id=CLIENT, referred_by="te_office", employment_area="kemi", municipality="Keminmaa",
                    age_band="under_25", gender="female", referred_on=date(2025, 1, 7)),
@@ -68,9 +75,7 @@ EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
     PlacementStarted(placement_id=PLACEMENT, client_id=CLIENT, employer_id=EMPLOYER, employer_type="city_unit",
                      kind="gig_work", starts_on=date(2025, 2, 3), hourly_billing_rate=Decimal("12.5"),
                      planned_end_on=date(2025, 8, 3), schedule=Schedule(hours_per_week=Decimal("20"))),
-    GigJobPooled(placement_id=PLACEMENT, client_id=CLIENT, tasks=(PooledTask(
-        task_id=TASK, employer_id=EMPLOYER, works_on=date(2025, 2, 4), starts_at=time(8), ends_at=time(12),
-        hours=Decimal("4"), hourly_billing_rate=Decimal("24.00")),)),
+    GigJobPooled(placement_id=PLACEMENT, client_id=CLIENT, tasks=(POOLED_TASK,)),
     PlacementExtended(placement_id=PLACEMENT, client_id=CLIENT, planned_end_on=date(2025, 12, 31)),
     PlacementEnded(placement_id=PLACEMENT, client_id=CLIENT, employer_id=EMPLOYER, employer_type="city_unit",
                    kind="gig_work", ended_on=date(2025, 12, 31), ending="hired_by_employer"),
@@ -79,11 +84,52 @@ EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
     ProposalAccepted(proposal_id=PROPOSAL, client_id=CLIENT, decided_on=date(2025, 2, 12)),
     ProposalDeclined(proposal_id=PROPOSAL, client_id=CLIENT, decided_on=date(2025, 2, 12), reason="health"),
     EmploymentOpened(employment_id=EMPLOYMENT, placement_id=PLACEMENT, client_id=CLIENT, employer_id=EMPLOYER,
-                     hourly_billing_rate=Decimal("12.50")),
+                     hourly_billing_rate=Decimal("12.50"), kind="gig_work", employer_type="foundation",
+                     starts_on=date(2025, 2, 3), planned_end_on=None, days_per_week=None, hours_per_day=None),
+    AttendanceOpened(employment_id=EMPLOYMENT, placement_id=PLACEMENT, client_id=CLIENT, employer_id=EMPLOYER,
+                     kind="work_trial", starts_on=date(2025, 2, 3), days_per_week=4, hours_per_day=Decimal("6")),
+    GigTasksAssigned(employment_id=EMPLOYMENT, tasks=(POOLED_TASK,)),
+    WageTermsAgreed(employment_id=EMPLOYMENT, collective_agreement="Yleinen työehtosopimus (demo)",
+                    hours_per_week=Decimal("20"), pay_period="month", valid_from=date(2025, 2, 3),
+                    fixed_term_until=date(2025, 12, 31)),
+    EmploymentExtended(employment_id=EMPLOYMENT, planned_end_on=date(2026, 3, 31)),
+    EmploymentEnded(employment_id=EMPLOYMENT, ended_on=date(2025, 12, 31)),
+    PaySubsidyGranted(employment_id=EMPLOYMENT, decision_reference="PT-2025-17", starts_on=date(2025, 2, 3),
+                      ends_on=date(2025, 11, 30)),
+    VatStatusRecorded(employer_id=EMPLOYER, vat_exempt=True, reason="a city unit's own activity (demo)"),
     TimesheetApproved(employment_id=EMPLOYMENT, timesheet_id=TIMESHEET, period_start=date(2025, 2, 3),
-                      period_end=date(2025, 2, 28), hours=Decimal("112.5")),
-    EmployerInvoiced(employment_id=EMPLOYMENT, invoice_id=INVOICE, employer_id=EMPLOYER, hours=Decimal("112.5"),
-                     amount=Decimal("1406.25"), reference="1232", issued_on=date(2025, 3, 3), due_on=date(2025, 3, 17)),
+                      period_end=date(2025, 2, 28), hours=Decimal("7.5"),
+                      days=(WorkedDay(works_on=date(2025, 2, 3), hours=Decimal("7.5"), employer_id=EMPLOYER,
+                                      hourly_billing_rate=Decimal("12.50")),)),
+    PayrollRunClosed(run_id=RUN, pay_period="month", period_start=date(2025, 2, 1), period_end=date(2025, 2, 28),
+                     corrects_run_id=None, employments=2, gross_wages=Decimal("2400.00"),
+                     holiday_compensation=Decimal("0.00"), expense_allowances=Decimal("54.00"),
+                     employer_contributions=Decimal("480.00"), rules=("employer_contributions_2025",)),
+    EmployerInvoiced(invoice_id=INVOICE, employer_id=EMPLOYER, period_start=date(2025, 2, 1),
+                     period_end=date(2025, 2, 28), hours=Decimal("112.5"), amount=Decimal("1406.25"),
+                     vat_amount=Decimal("358.59"), total=Decimal("1764.84"), vat_rules=("vat_25_5",),
+                     reference="1232", rf_reference="RF111232", issued_on=date(2025, 3, 3), due_on=date(2025, 3, 17),
+                     lines=(InvoiceLine(employment_id=EMPLOYMENT, task_id=None, period_start=date(2025, 2, 3),
+                                        period_end=date(2025, 2, 28), hours=Decimal("112.5"),
+                                        hourly_billing_rate=Decimal("12.50"), net=Decimal("1406.25"),
+                                        vat_percent=Decimal("25.5"), vat=Decimal("358.59")),)),
+    InvoiceCredited(invoice_id=INVOICE, credit_note_id=UUID(int=31), amount=Decimal("1406.25"),
+                    vat_amount=Decimal("358.59"), total=Decimal("1764.84"), reason="wrong_hours",
+                    issued_on=date(2025, 3, 5)),
+    PaymentReceived(invoice_id=INVOICE, payment_id=UUID(int=32), bank_reference="20250310-0001",
+                    amount=Decimal("1764.84"), booked_on=date(2025, 3, 10), paid_total=Decimal("1764.84"),
+                    status="paid"),
+    InvoiceOverdue(invoice_id=INVOICE, employer_id=EMPLOYER, due_on=date(2025, 3, 17), open_amount=Decimal("1764.84"),
+                   noted_on=date(2025, 3, 18)),
+    ReminderSent(invoice_id=INVOICE, reminder_id=UUID(int=33), sent_on=date(2025, 4, 1),
+                 open_amount=Decimal("1764.84"), interest=Decimal("6.74"), fee=Decimal("5.00"),
+                 rules=("reference_rate_2025_h1",)),
+    PaySubsidyClaimed(claim_id=UUID(int=34), employment_id=EMPLOYMENT, period_start=date(2025, 2, 1),
+                      period_end=date(2025, 2, 28), amount=Decimal("1260.00"), rules=("pay_subsidy_2023_50",),
+                      decision_reference="PT-2025-17"),
+    MunicipalSupplementClaimed(claim_id=UUID(int=35), employment_id=EMPLOYMENT, employer_id=EMPLOYER,
+                               period_start=date(2025, 2, 1), period_end=date(2025, 2, 28), amount=Decimal("500.00"),
+                               rules=("kemi_lisa",)),
 )}
 
 
@@ -401,3 +447,35 @@ def test_the_published_envelope_schema_requires_specversion_as_cloudevents_does(
     from contracts.generate import envelope_schema
     required = set(envelope_schema()["required"])
     assert {"specversion", "id", "source", "type"} <= required
+
+
+# --- payroll-billing's upcasters ----------------------------------------------------------------------
+
+def payroll_envelope(event_type: str, data: dict[str, Any], aggregate_type: str) -> EventEnvelope:
+    return envelope(event_type, data, 1, "payroll_billing", aggregate_type)
+
+
+def test_a_version_1_employment_reads_as_gig_work_without_a_schedule():
+    old = {"employment_id": str(EMPLOYMENT), "placement_id": str(PLACEMENT), "client_id": str(CLIENT),
+           "employer_id": str(EMPLOYER), "hourly_billing_rate": "12.50"}
+    event = decode(payroll_envelope("EmploymentOpened", old, "Employment"))
+    assert (event.kind, event.starts_on, event.days_per_week, event.hourly_billing_rate) == (
+        "gig_work", None, None, Decimal("12.50"))
+
+
+def test_a_version_1_timesheet_reads_with_its_total_and_no_days():
+    old = {"employment_id": str(EMPLOYMENT), "timesheet_id": str(TIMESHEET), "period_start": "2025-02-03",
+           "period_end": "2025-02-28", "hours": "112.50"}
+    event = decode(payroll_envelope("TimesheetApproved", old, "Employment"))
+    assert (event.hours, event.days) == (Decimal("112.50"), ())
+
+
+def test_a_version_1_invoice_reads_without_vat_and_with_its_rf_reference():
+    old = {"employment_id": str(EMPLOYMENT), "invoice_id": str(INVOICE), "employer_id": str(EMPLOYER),
+           "hours": "112.50", "amount": "1406.25", "reference": "1232", "issued_on": "2025-03-03",
+           "due_on": "2025-03-17"}
+    event = decode(payroll_envelope("EmployerInvoiced", old, "Employment"))
+    assert (event.amount, event.vat_amount, event.total, event.lines) == (
+        Decimal("1406.25"), Decimal("0"), Decimal("1406.25"), ())
+    # ISO 11649 by hand: "1232" + "RF00" as digits (R=27, F=15) is 1232271500; mod 97 = 87; 98 - 87 = 11.
+    assert int("1232" + "271500") % 97 == 87 and event.rf_reference == "RF111232"

@@ -2,6 +2,7 @@
 import re
 from pathlib import Path
 
+from services.payroll_billing.finvoice import Seller
 from services.platform.config import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -16,13 +17,15 @@ def table_variables() -> set[str]:
 
 
 def settings_variables() -> set[str]:
-    prefix = Settings.model_config["env_prefix"]
+    """Every service's settings, and payroll-billing's seller (the foundation on its invoices)."""
     names = set()
-    for name, field in Settings.model_fields.items():
-        if name == "service":  # chosen by `python -m services.<name>`, not configured
-            continue
-        alias = field.validation_alias
-        names |= set(alias.choices) if alias is not None else {f"{prefix}{name}".upper()}
+    for settings in (Settings, Seller):
+        prefix = settings.model_config["env_prefix"]
+        for name, field in settings.model_fields.items():
+            if name == "service":  # chosen by `python -m services.<name>`, not configured
+                continue
+            alias = field.validation_alias
+            names |= set(alias.choices) if alias is not None else {f"{prefix}{name}".upper()}
     return names
 
 

@@ -11,7 +11,8 @@ from services.employer.domain.gig_tasks import GIG_TASK
 from services.employer.domain.matching import Work
 from services.employer.domain.openings import OPENING
 from services.employer.domain.proposals import PROPOSAL, DeclineProposal, Proposal, ProposalStatus, ProposeCandidate
-from services.employer.lookups import area_clients, client_facts, proposal_ids, record_decision, record_proposal
+from services.employer.candidates import area_clients
+from services.employer.lookups import client_facts, proposal_ids, record_decision, record_proposal
 from services.platform.errors import RuleViolated
 from services.platform.http import RUNTIME, Route, invalid_fields, path_uuid, principal_of
 from services.platform.unit_of_work import UnitOfWork
@@ -84,7 +85,7 @@ async def opening_candidates(request: web.Request) -> list[CandidateView]:
     query = _query(request)
     async with request.app[RUNTIME].unit_of_work(request) as uow:
         work = await _work_of_opening(uow, path_uuid(request, "opening_id"))
-        clients = await area_clients(uow.connection, principal_of(request).area)
+        clients = await area_clients(request.app[RUNTIME].engine, uow.connection, principal_of(request).area)
     return [_candidate_view(candidate) for candidate in matching.rank(work, clients, query.limit)]
 
 
@@ -94,7 +95,7 @@ async def gig_job_candidates(request: web.Request) -> list[CandidateView]:
         raise RuleViolated("task_ids", "name the gig tasks to be pooled: ?task_ids=<id>,<id>")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
         work = await _work_of_tasks(uow, query.task_ids)
-        clients = await area_clients(uow.connection, principal_of(request).area)
+        clients = await area_clients(request.app[RUNTIME].engine, uow.connection, principal_of(request).area)
     return [_candidate_view(candidate) for candidate in matching.rank(work, clients, query.limit)]
 
 

@@ -12,7 +12,7 @@ from services.employer.domain.gig_tasks import GIG_TASK
 from services.employer.domain.openings import OPENING
 from services.employer.domain.placements import PLACEMENT, EndPlacement, ExtendPlacement, Placement, StartPlacement
 from services.employer.lookups import client_facts, record_span_end, record_start, spans_of
-from services.platform.http import RUNTIME, Route, path_uuid
+from services.platform.http import RUNTIME, Route, path_uuid, principal_of
 
 
 class PlacementView(PlacementStarted):
@@ -40,7 +40,7 @@ async def start_placement(request: web.Request, command: StartPlacement) -> Plac
             await uow.read_referenced(OPENING, str(command.opening_id), "opening_id")
             await uow.decide(OPENING, str(command.opening_id), lambda opening: openings.fill(
                 opening, command.opening_id, placement_id, command.employer_id, command.starts_on))
-        await record_start(uow.connection, placement.started)
+        await record_start(uow.connection, placement.started, employer.employment_area)
     return _view(placement)
 
 
@@ -58,7 +58,7 @@ async def pool_gig_job(request: web.Request, command: PoolGigJob) -> PlacementVi
         for task_id in command.task_ids:
             await uow.decide(GIG_TASK, str(task_id), lambda task, task_id=task_id: gig_tasks.pool(
                 task, task_id, placement_id))
-        await record_start(uow.connection, placement.started)
+        await record_start(uow.connection, placement.started, foundation.employment_area)
     return _view(placement)
 
 
@@ -75,8 +75,8 @@ async def extend_placement(request: web.Request, command: ExtendPlacement) -> Pl
         earlier = await spans_of(uow.connection, placement.started.client_id)
         placement = await uow.decide(PLACEMENT, str(placement_id), lambda placement: placements.extend(
             placement, command, earlier))
-        await record_span_end(uow.connection, placement_id, placement.started.client_id, command.planned_end_on,
-                              ended=False)
+        await record_span_end(uow.connection, placement_id, placement.started.client_id, principal_of(request).area,
+                              command.planned_end_on, ended=False)
     return _view(placement)
 
 
@@ -85,8 +85,8 @@ async def end_placement(request: web.Request, command: EndPlacement) -> Placemen
     async with request.app[RUNTIME].unit_of_work(request) as uow:
         placement = await uow.decide(PLACEMENT, str(placement_id), lambda placement: placements.end(
             placement, command))
-        await record_span_end(uow.connection, placement_id, placement.started.client_id, command.ended_on,
-                              ended=True)
+        await record_span_end(uow.connection, placement_id, placement.started.client_id, principal_of(request).area,
+                              command.ended_on, ended=True)
     return _view(placement)
 
 

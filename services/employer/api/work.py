@@ -49,20 +49,19 @@ async def get_opening(request: web.Request) -> OpeningView:
     return opening_view(opening)
 
 
-async def withdraw_opening(request: web.Request, command: CloseOpening) -> OpeningView:
+async def _close_opening(request: web.Request, command: CloseOpening, close) -> OpeningView:
     opening_id = path_uuid(request, "opening_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        opening = await uow.decide(OPENING, str(opening_id), lambda opening: openings.withdraw(
-            opening, opening_id, command))
+        opening = await uow.decide(OPENING, str(opening_id), lambda opening: close(opening, opening_id, command))
     return opening_view(opening)
+
+
+async def withdraw_opening(request: web.Request, command: CloseOpening) -> OpeningView:
+    return await _close_opening(request, command, openings.withdraw)
 
 
 async def expire_opening(request: web.Request, command: CloseOpening) -> OpeningView:
-    opening_id = path_uuid(request, "opening_id")
-    async with request.app[RUNTIME].unit_of_work(request) as uow:
-        opening = await uow.decide(OPENING, str(opening_id), lambda opening: openings.expire(
-            opening, opening_id, command))
-    return opening_view(opening)
+    return await _close_opening(request, command, openings.expire)
 
 
 async def offer_gig_task(request: web.Request, command: OfferGigTask) -> GigTaskView:
