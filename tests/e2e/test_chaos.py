@@ -10,9 +10,8 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_kills_under_load_lose_nothing_count_nothing_twice_and_answer_no_5xx(tmp_path):
-    result = await chaos(seconds=16, kills=3, callers=3, seed=3, work=tmp_path,
-                         sequence=["pathway", "nats-server", "reporting"])
-    assert result["kills"] == 3 and result["ok"] > 50, result
+    result = await chaos(seconds=10, kills=2, callers=3, seed=3, work=tmp_path, sequence=["pathway", "nats-server"])
+    assert result["kills"] == 2 and result["ok"] > 30, result
     assert result["server_errors"] == 0, result["server_error_kinds"]
     assert result["events_lost"] == 0
     assert result["projections_equal_rebuild"] and result["double_counts"] == 0

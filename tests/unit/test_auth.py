@@ -80,7 +80,7 @@ REFUSED = {
     "unsigned (alg none)": (lambda _settings: jwt.encode(claims(), None, algorithm="none"),
                             "algorithm is not the key's"),
     "expired past the leeway": (_local(exp=int(time.time()) - 90), "expired"),
-    "not valid before, past the leeway": (_local(nbf=int(time.time()) + 90), "not yet valid"),
+    "not valid before, past the leeway": (_local(nbf=int(time.time()) + 3600), "not yet valid"),
     "signed by another key": (_token_signed_by_another_es256_key, "signature does not verify"),
     "RS256 against the local EC key": (_token_with_a_foreign_algorithm, "algorithm is not the key's"),
     "wrong audience": (_local(aud="someone-else"), "audience"),
