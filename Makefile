@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench load chaos install clean
+.PHONY: run test bench load chaos install clean chromium
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/polku run
 
-test: $(STAMP)
+# The dashboard's browser test needs Chromium (Debian package; installing needs root, else it skips).
+chromium:
+	.ci/install-chromium
+
+test: $(STAMP) chromium
 	$(VENV)/bin/python -m contracts.generate --check
 	$(VENV)/bin/pytest -q -ra
 

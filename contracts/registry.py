@@ -1,7 +1,4 @@
 """Which event class a type name means, and how old versions are brought up to date."""
-from collections.abc import Callable
-from typing import Any
-
 from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
 from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrected, EmployerRegistered, GigJobPooled,
@@ -9,27 +6,43 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
                                        OpeningWithdrawn, PartnershipAgreementEnded, PartnershipAgreementSigned,
                                        PlacementEnded, PlacementExtended, PlacementStarted, ProposalAccepted,
                                        ProposalDeclined)
-from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
-                                     ConsentWithdrawn, EligibilityAssessed)
-from contracts.events.pathway import PathwayPlanned, StepStarted
+from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, ClientEnrolled, ClientExited,
+                                     ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
+                                     EntryFactsCorrected, EntryFactsRecorded, SixMonthFollowUpRecorded,
+                                     SkillTagsRecorded)
+from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
+                                      StepExtended, StepInterrupted, StepPlanned, StepStarted)
 from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
                                               EmploymentOpened, GigTasksAssigned, InvoiceCredited, InvoiceOverdue,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
                                               PaySubsidyClaimed, PaySubsidyGranted, ReminderSent, TimesheetApproved,
                                               VatStatusRecorded, WageTermsAgreed)
-from contracts.upcasters import PAYROLL_BILLING_UPCASTERS
+from contracts.upcasters import UPCASTERS, Upcaster
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
         ClientReferred,
         EligibilityAssessed,
+        EntryFactsRecorded,
+        EntryFactsCorrected,
         ClientEnrolled,
+        CaseWorkerAssigned,
+        SkillTagsRecorded,
+        ClientExited,
+        SixMonthFollowUpRecorded,
         ConsentRecorded,
         ConsentWithdrawn,
         ClientDataErased,
         PathwayPlanned,
+        PathwayGoalSet,
+        StepPlanned,
         StepStarted,
+        StepCompleted,
+        StepInterrupted,
+        StepCancelled,
+        StepExtended,
+        PathwayClosed,
         EmployerRegistered,
         EmployerDetailsCorrected,
         PartnershipAgreementSigned,
@@ -67,10 +80,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-# (event type, schema version it reads) -> function returning the data of the next version.
-# Old events are never rewritten; they are upcast when read.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {**PAYROLL_BILLING_UPCASTERS}
 
 
 class UnknownEventType(ValueError):

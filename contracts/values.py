@@ -7,6 +7,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fi import ytunnus
 
+
 BUSINESS_ID_FORMAT = "7 digits, a hyphen and a check digit, e.g. 0210427-6"
 
 
@@ -49,7 +50,9 @@ BilledHours = Annotated[
     PlainSerializer(lambda hours: f"{hours:.2f}", return_type=str, when_used="json"),
 ]
 
-AgeBand = Literal["under_25", "25_29", "30_54", "55_plus"]
+# under_18 and 18_24 since ClientReferred version 2 (ESF+ counts under 18 and 18-29); under_25 only in
+# version 1 events, which cannot be split.
+AgeBand = Literal["under_18", "18_24", "under_25", "25_29", "30_54", "55_plus"]
 Gender = Literal["female", "male", "non_binary", "unknown"]
 EmployerType = Literal["company", "association", "foundation", "city_unit", "other_public"]
 Tag = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="an anonymous tag: a requirement of a job "
@@ -67,3 +70,11 @@ def _no_control_characters(value: str) -> str:
 # short by SQLite's JSON functions, a line break would forge lines in a CSV or a log).
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
                  AfterValidator(_no_control_characters)]
+
+
+def _only_line_breaks(value: str) -> str:
+    return _no_control_characters(value.replace("\r\n", "").replace("\n", "").replace("\t", ""))
+
+
+# Free text of several lines (a case worker's notes): line breaks and tabs, no other control characters.
+MultilineText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_only_line_breaks)]

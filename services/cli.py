@@ -1,6 +1,7 @@
 """`polku`: the command line for developers and operations.
 
   polku run                      start NATS, the five services and the demo (what `make run` does)
+  polku demo --cohort s20649     load 317 clients shaped like the seed project S20649 into a running system
   polku bootstrap [--replicas N] create or update the streams from deploy/nats/streams.yaml
                                  and the services' durable consumers
   polku dead-letters list        list dead letters with their errors
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     replay = letters_commands.add_parser("replay")
     replay.add_argument("sequences", nargs="*", type=int)
     replay.add_argument("--all", action="store_true")
+    demo = commands.add_parser("demo", help="load a demo cohort into the running system (`make run`)")
+    demo.add_argument("--cohort", choices=("s20649",), required=True,
+                      help="s20649: 317 clients shaped like the seed ESF project's outcomes")
     rebuild = commands.add_parser("rebuild", help="rebuild reporting's projections from the stream")
     rebuild.add_argument("--batch-size", type=int, default=REPLAY_BATCH)
     republish = commands.add_parser("republish", help="refill the stream from a service's event log")
@@ -83,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         return run()
     if args.command == "token":
         return _token(args)
+    if args.command == "demo":
+        return asyncio.run(_demo(args))
     if args.command == "trace":
         return _trace(args)
     if args.command == "status" and args.watch:
@@ -213,6 +219,20 @@ async def _audit(args) -> int:
     return 1
 
 
+async def _demo(args) -> int:
+    from services.demo_s20649 import load_s20649
+    from services.platform.auth import issue_dev_token
+
+    settings = Settings(service="ops")
+    urls = dict(_service_urls([]))
+    created = await load_s20649(urls.__getitem__, lambda role, area: issue_dev_token(
+        settings, f"demo-{role}", [role], area, 3600))
+    print(f"cohort {args.cohort}: {sum(created.values())} clients; by status at exit: "
+          + ", ".join(f"{status} {count}" for status, count in sorted(created.items())))
+    print(f"the outcome report: {urls['reporting']}/reports/outcomes (a manager's token: polku token manager)")
+    return 0
+
+
 def _service_urls(pairs: list[str]) -> list[tuple[str, str]]:
     from services.platform.processes import SERVICES
 
@@ -223,7 +243,7 @@ def _service_urls(pairs: list[str]) -> list[tuple[str, str]]:
 
 
 async def _status(args) -> int:
-    from services.platform.nats_permissions import REPORTING_AREAS, area_consumer_config, service_subscriptions
+    from services.platform.nats_permissions import service_subscriptions
     from services.platform.status import Line, Thresholds, bus_lines, render, service_lines
 
     settings = Settings(service="ops")

@@ -8,14 +8,14 @@ character and all) with the century signs introduced in 2023 (Y, X, W for the 19
 """
 import asyncio
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import aiohttp
 
-from services.demo_payroll import load_payroll_demo
+from services.demo_payroll import load_payroll_demo, wait_for
 
 REFERRALS = [
-    # area, age, gender, subsidy days, unemployed months, TYP client
+    # area, age, gender, subsidy days, unemployed months, TYP client (all to the Kemi model)
     ("kemi", 23, "male", 120, 8, True),
     ("kemi", 27, "female", 420, 14, False),
     ("kemi", 35, "female", 650, 30, False),
@@ -112,7 +112,8 @@ async def load_demo(url: Callable[[str], str], token: Tokens) -> dict[str, int]:
         clients = []
         for number, (area, age, gender, days, months, typ) in enumerate(REFERRALS, start=1):
             async with http.post(f"{url('intake')}/clients", headers=auth("integration", area), json={
-                "employment_area": area, "municipality": area.capitalize(), "referred_by": "te_office",
+                "programme": "kemi_model", "employment_area": area, "municipality": area.capitalize(),
+                "referred_by": "te_office",
                 "age": age, "gender": gender, "labour_market_subsidy_days": days, "unemployed_months": months,
                 "in_multisectoral_service": typ, "case_worker_id": f"cw-{area}-{number % 3 + 1}",
                 "person": demo_person(number),
@@ -141,7 +142,99 @@ async def load_demo(url: Callable[[str], str], token: Tokens) -> dict[str, int]:
                 await http.post(f"{url('employer')}/placements/{placement['placement_id']}/ending",
                                 headers=coordinator, json={"ended_on": ending[0], "ending": ending[1]})
         paid = await load_payroll_demo(http, url("payroll_billing"), auth, placements, employers)
-    return {"clients": len(clients), "employers": len(employers), "placements": len(placements), **paid}
+        journeys = await load_journeys(http, url, auth)
+    return {"clients": len(clients) + journeys, "employers": len(employers), "placements": len(placements), **paid}
+
+
+# Whole journeys that have ended, one of each status at exit; the own case worker is the one whose
+# token the demo is given, so that token sees them in GET /caseload and GET /follow-ups.
+# area, age, gender, programme, referred on, exited on, status at exit, qualification, six-month status
+JOURNEYS = [
+    ("kemi", 33, "female", "kemi_model", "2025-03-03", "2025-11-28", "employed_company", False, "employed_company"),
+    ("kemi", 45, "male", "pointti", "2025-04-01", "2025-12-15", "employed_association", False, "unemployed"),
+    ("kemi", 22, "male", "typ_need_assessment", "2025-05-05", "2026-01-30", "employed_foundation", True, None),
+    ("kemi", 38, "female", "municipal_trial", "2025-06-02", "2026-02-27", "employed_city_unit", False, None),
+    ("kemi", 50, "male", "kemi_model", "2025-08-04", "2026-03-31", "employed_other_public", False, None),
+    ("kemi", 29, "female", "kemi_model", "2025-09-01", "2026-04-30", "self_employed", False, None),
+    ("tornio", 20, "female", "typ_need_assessment", "2025-10-06", "2026-05-29", "in_education_or_training", True, None),
+    ("tornio", 41, "male", "kemi_model", "2025-11-03", "2026-06-30", "in_rehabilitation", False, None),
+    ("kemi", 57, "male", "kemi_model", "2026-01-05", "2026-07-31", "unemployed", False, None),
+    ("kemi", 36, "female", "pointti", "2026-02-02", "2026-08-31", "inactive", False, None),
+    ("tornio", 31, "male", "kemi_model", "2026-03-02", "2026-09-30", "moved_away", False, None),
+    ("kemi", 44, "female", "kemi_model", "2026-04-01", "2026-10-30", "other", False, None),
+]
+RETURNING = 8  # the client who left unemployed comes back: a second enrolment period
+SECOND_STEPS = [("coaching", "foundation"), ("training", "education_provider"), ("studies", "education_provider"),
+                ("own_business", "te_office")]
+
+
+async def load_journeys(http: aiohttp.ClientSession, url: Callable[[str], str],
+                        auth: Callable[[str, str], dict[str, str]]) -> int:
+    """Referral, a start period and coaching on the pathway, the exit, and the follow-up where it was due
+    and recorded; one client returns. Returns how many clients it referred."""
+    for number, (area, age, gender, programme, referred_on, exited_on, status, qualified, six_months) in enumerate(
+            JOURNEYS):
+        case_worker = auth("case_worker", area)
+        async with http.get(f"{url('intake')}/caseload", headers=case_worker) as response:
+            own_id = (await response.json())["case_worker_id"]
+        async with http.post(f"{url('intake')}/clients", headers=auth("integration", area), json={
+            "programme": programme, "employment_area": area, "municipality": area.capitalize(),
+            "referred_by": "city", "age": age, "gender": gender, "labour_market_subsidy_days": 420,
+            "unemployment_benefit_days": 520, "unemployed_months": 14, "in_multisectoral_service": number % 3 == 0,
+            "immigrant": number % 4 == 1, "education_level": f"isced_{number % 9}", "referred_on": referred_on,
+            "case_worker_id": own_id,
+        }) as response:
+            client_id = (await response.json())["client_id"]
+        pathway = f"{url('pathway')}/clients/{client_id}/pathway"
+        await wait_for(http, pathway, case_worker)
+        await _walk_pathway(http, pathway, case_worker, date.fromisoformat(referred_on), number)
+        client = f"{url('intake')}/clients/{client_id}"
+        left = date.fromisoformat(exited_on)
+        await http.post(f"{client}/exit", headers=case_worker, json={
+            "exited_on": exited_on, "status_at_exit": status, "status_on": str(left + timedelta(days=14)),
+            "qualification_gained": qualified})
+        if six_months:
+            await http.post(f"{client}/periods/1/follow-up", headers=case_worker, json={
+                "status": six_months, "status_on": str(left + timedelta(days=190))})
+        if number == RETURNING:
+            await http.post(f"{client}/referrals", headers=case_worker, json={
+                "programme": "kemi_model", "employment_area": area, "municipality": area.capitalize(),
+                "referred_by": "te_office", "age": age, "gender": gender, "labour_market_subsidy_days": 480,
+                "unemployed_months": 17, "referred_on": "2026-10-05", "case_worker_id": own_id})
+    return len(JOURNEYS)
+
+
+async def _walk_pathway(http: aiohttp.ClientSession, pathway: str, case_worker: dict[str, str], enrolled: date,
+                        number: int) -> None:
+    """A start period of a month, then coaching, training, studies or a business of one's own, completed
+    or (every third client) interrupted."""
+    await http.post(f"{pathway}/goal", headers=case_worker,
+                    json={"goal": ("employment", "training", "rehabilitation", "entrepreneurship")[number % 4]})
+    start_period = await _plan(http, pathway, case_worker, {
+        "step_kind": "start_period", "planned_start_on": str(enrolled), "planned_end_on": str(enrolled + timedelta(30)),
+        "days_per_week": 2, "hours_per_day": "4", "provider": "city"})
+    await http.post(f"{pathway}/steps/{start_period}/start", headers=case_worker, json={"started_on": str(enrolled)})
+    await http.post(f"{pathway}/steps/{start_period}/completion", headers=case_worker,
+                    json={"completed_on": str(enrolled + timedelta(30))})
+    second_start = enrolled + timedelta(35)
+    kind, provider = SECOND_STEPS[number % len(SECOND_STEPS)]
+    second = await _plan(http, pathway, case_worker, {
+        "step_kind": kind, "planned_start_on": str(second_start),
+        "planned_end_on": str(second_start + timedelta(120)), "days_per_week": 3, "hours_per_day": "5",
+        "provider": provider})
+    await http.post(f"{pathway}/steps/{second}/start", headers=case_worker, json={"started_on": str(second_start)})
+    if number % 3 == 2:
+        await http.post(f"{pathway}/steps/{second}/interruption", headers=case_worker, json={
+            "interrupted_on": str(second_start + timedelta(40)), "reason": "client_illness"})
+    else:
+        await http.post(f"{pathway}/steps/{second}/completion", headers=case_worker,
+                        json={"completed_on": str(second_start + timedelta(120))})
+
+
+async def _plan(http: aiohttp.ClientSession, pathway: str, case_worker: dict[str, str], step: dict) -> str:
+    async with http.post(f"{pathway}/steps", headers=case_worker, json=step) as response:
+        body = await response.json()
+    return next(planned["step_id"] for planned in body["steps"] if planned["state"] == "planned")
 
 
 async def _employers(http: aiohttp.ClientSession, url: Callable[[str], str], auth) -> list[tuple[str, str]]:

@@ -139,15 +139,16 @@ def bank_notification(*payments: tuple[str, str, str | None], booked_on: date,
 
 async def wait_for(http: aiohttp.ClientSession, resource: str, headers: dict[str, str], needs_tasks: bool = False,
                    timeout_s: float = 30.0) -> dict:
-    """The employment, once payroll has opened it from the placement's events (and, for a pooled gig
-    job, taken its tasks)."""
+    """A resource made from events, once it is there: an employment payroll opens from the placement's
+    events (with `needs_tasks`, once it has taken a pooled gig job's tasks), a pathway planned at
+    enrolment."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         async with http.get(resource, headers=headers, raise_for_status=False) as response:
             if response.status == 200:
-                employment = await response.json()
-                if employment["tasks"] or not needs_tasks:
-                    return employment
+                found = await response.json()
+                if not needs_tasks or found["tasks"]:
+                    return found
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"{resource} did not appear within {timeout_s} s")
         await asyncio.sleep(0.1)

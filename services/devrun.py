@@ -161,3 +161,7 @@ def _print_where_to_look(services: ServiceProcesses, created: dict[str, int], to
     for role in ROLES:
         print(f"   {role:<21} {token(role, AREAS[0])}")
     print()
+    intake = services.url("intake")
+    print(f"The demo's journeys belong to the case_worker above: {intake}/caseload and {intake}/follow-ups "
+          f"(due and overdue); a client's pathway: {services.url('pathway')}/clients/<client_id>/pathway")
+    print()

@@ -37,7 +37,8 @@ BOTH_DATABASES = pytest.mark.parametrize(
 
 def referral_body(area: str = "kemi", case_worker: str = "cw-own", **overrides: Any) -> dict[str, Any]:
     """A POST /clients body for an eligible client (450 subsidy days), enrolled with `case_worker`."""
-    return {"employment_area": area, "municipality": area.capitalize(), "referred_by": "te_office", "age": 34,
+    return {"programme": "kemi_model", "employment_area": area, "municipality": area.capitalize(),
+            "referred_by": "te_office", "age": 34,
             "gender": "female", "labour_market_subsidy_days": 450, "unemployed_months": 16,
             "case_worker_id": case_worker} | overrides
 
@@ -111,17 +112,20 @@ BUSINESS_IDS = {"kemi": "0210427-6", "tornio": "1013712-3"}
 
 
 async def create_history(url: Callable[[str], str], token: Callable[..., str], area: str,
-                         case_worker: str | None = None, person: dict | None = None) -> dict[str, str]:
+                         case_worker: str | None = None, person: dict | None = None,
+                         referred_on: str | None = None) -> dict[str, str]:
     """Through the APIs, as the roles that do it in real life: a referral (an eligible client, owned by
-    `case_worker`, with `person` for intake's vault when given), an employer, a placement, the
-    employment it opens with its wage terms, an approved timesheet, a payroll run, an invoice and a bank
-    notification that part pays it, a hidden opening, two gig tasks and a proposal of the client for the opening.
-    Returns the ids by path parameter name: client_id, employer_id, agreement_id, placement_id, employment_id,
-    opening_id, task_id (and task_ids, both gig tasks), proposal_id, invoice_id, run_id."""
+    `case_worker`, with `person` for intake's vault when given, on `referred_on` or today), an employer, a
+    placement, the employment it opens with its wage terms, an approved timesheet, a payroll run, an invoice
+    and a bank notification that part pays it, a hidden opening, two gig tasks and a proposal of the client
+    for the opening. Returns the ids by path parameter name: client_id, employer_id, agreement_id,
+    placement_id, employment_id, opening_id, task_id (and task_ids, both gig tasks), proposal_id,
+    invoice_id, run_id."""
     case_worker = case_worker or f"cw-{area}"
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         async with http.post(f"{url('intake')}/clients", headers=bearer(token("case_worker", area, case_worker)),
-                             json=referral_body(area, case_worker, **({"person": person} if person else {}))
+                             json=referral_body(area, case_worker, **({"person": person} if person else {}),
+                                                **({"referred_on": referred_on} if referred_on else {}))
                              ) as response:
             client_id = (await response.json())["client_id"]
         coordinator = bearer(token("employer_coordinator", area))

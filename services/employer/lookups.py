@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.events.employer import PlacementStarted
 from services.employer.domain.clients import ClientFacts
 from services.employer.domain.placements import Span
-from services.employer.tables import client_revisions, clients, employer_business_ids, placement_spans, proposals
+from services.employer.tables import (client_revisions, client_steps, clients, employer_business_ids, placement_spans,
+                                      proposals)
 from services.platform.errors import StateConflict
 
 CLIENT_COLUMNS = (clients.c.client_id, clients.c.employment_area, clients.c.enrolled, clients.c.exited,
@@ -93,6 +94,22 @@ async def record_span_end(connection: AsyncConnection, placement_id: UUID, clien
         await note_client(connection, client_id, area, hours_in_steps=clients.c.hours_in_steps - hours)
     await connection.execute(update(placement_spans).where(placement_spans.c.placement_id == str(placement_id))
                              .values(last_day=last_day, ended=ended))
+
+
+async def start_step(connection: AsyncConnection, step_id: UUID, client_id: UUID, area: str, hours: int) -> None:
+    """A case worker's step the client started takes `hours` a week of the client's time."""
+    await connection.execute(insert(client_steps).values(step_id=str(step_id), client_id=str(client_id),
+                                                         hours_per_week=hours))
+    await note_client(connection, client_id, area, hours_in_steps=clients.c.hours_in_steps + hours)
+
+
+async def end_step(connection: AsyncConnection, step_id: UUID, client_id: UUID, area: str) -> None:
+    """A step that ended gives its hours back; one never started (cancelled while planned) has none."""
+    hours = (await connection.execute(select(client_steps.c.hours_per_week).where(
+        client_steps.c.step_id == str(step_id)))).scalar_one_or_none()
+    if hours is not None:
+        await connection.execute(client_steps.delete().where(client_steps.c.step_id == str(step_id)))
+        await note_client(connection, client_id, area, hours_in_steps=clients.c.hours_in_steps - hours)
 
 
 async def record_proposal(connection: AsyncConnection, proposal_id: UUID, client: ClientFacts,

@@ -43,6 +43,14 @@ client_revisions = Table(
     Column("revision", Integer, nullable=False),
 )
 
+# The case worker's steps a client is in now (placements count in placement_spans), with their hours.
+client_steps = Table(
+    "client_steps", metadata,
+    Column("step_id", String(36), primary_key=True),
+    Column("client_id", String(36), nullable=False),
+    Column("hours_per_week", Integer, nullable=False),
+)
+
 placement_spans = Table(
     "placement_spans", metadata,
     Column("placement_id", String(36), primary_key=True),
@@ -64,4 +72,4 @@ proposals = Table(
     Column("proposed_on", Date, nullable=False),
 )
 
-TABLES = (employer_business_ids, clients, client_revisions, placement_spans, proposals)
+TABLES = (employer_business_ids, clients, client_revisions, client_steps, placement_spans, proposals)

@@ -10,13 +10,20 @@ from uuid import UUID, uuid4
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from contracts.events.intake import ConsentScope, Partner
-from services.intake import domain
-from services.intake.domain import (CLIENT, SHARED_FIELDS, Consent, EraseClientData, PersonalData, RecordConsent,
-                                    ReferClient, refer)
+from contracts.events.intake import ClientStatus, ConsentScope, EntryFacts, ExitStatus, Partner
+from services.intake import caseload
+from services.intake.domain import consent, journey
+from services.intake.domain.client import CLIENT, Client, Consent, Period
+from services.intake.domain.consent import EraseClientData, RecordConsent
+from services.intake.domain.journey import (CorrectEntryFacts, ExitClient, ReassignCaseWorker, RecordFollowUp,
+                                            RecordSkillTags)
+from services.intake.domain.personal_data import SHARED_FIELDS, PersonalData
+from services.intake.domain.referral import ReferClient, refer
 from services.intake.vault import scrub, shred, vault_for
 from services.platform.errors import NotFound
-from services.platform.http import RUNTIME, Route, invalid_fields, path_uuid, principal_of, stated_purpose
+from services.platform.http import (RUNTIME, Route, invalid_fields, path_int, path_uuid, principal_of,
+                                    stated_purpose)
+from services.platform.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +38,37 @@ class ConsentView(BaseModel):
     withdrawn_on: date | None
 
 
+class PeriodView(BaseModel):
+    """One enrolment period: referral, decision, entry facts, exit and follow-up."""
+
+    period: int
+    programme: str
+    referred_on: date
+    status: ClientStatus
+    rule_set_version: str | None
+    eligibility_criterion: str | None
+    entry_facts: EntryFacts | None
+    enrolled_on: date | None
+    exited_on: date | None
+    status_at_exit: ExitStatus | None
+    qualification_gained: bool | None
+    six_month_status: ExitStatus | None
+    six_month_status_on: date | None
+
+
 class ClientView(BaseModel):
-    """Anonymous facts only: this is what managers and integrations see."""
+    """Anonymous facts only: this is what managers and integrations see. `status` and
+    `eligibility_criterion` are those of the current (last) period."""
 
     client_id: UUID
-    status: str
+    status: ClientStatus
     employment_area: str
     eligibility_criterion: str | None
     case_worker_id: str | None
+    skill_tags: list[str]
     personal_data_erased_on: date | None
     consents: list[ConsentView]
+    periods: list[PeriodView]
 
 
 class PersonalDataView(PersonalData):
@@ -68,11 +96,28 @@ def _consent_view(consent: Consent) -> ConsentView:
                        withdrawn_on=consent.withdrawn_on)
 
 
-def _view(client_id: UUID, client) -> ClientView:
+def _period_view(period: Period) -> PeriodView:
+    return PeriodView(period=period.number, programme=period.programme, referred_on=period.referred_on,
+                      status=period.status, rule_set_version=period.rule_set_version,
+                      eligibility_criterion=period.criterion, entry_facts=period.entry_facts,
+                      enrolled_on=period.enrolled_on, exited_on=period.exited_on, status_at_exit=period.status_at_exit,
+                      qualification_gained=period.qualification_gained, six_month_status=period.follow_up_status,
+                      six_month_status_on=period.follow_up_on)
+
+
+def _view(client_id: UUID, client: Client) -> ClientView:
     return ClientView(client_id=client_id, status=client.status, employment_area=client.employment_area,
-                      eligibility_criterion=client.criterion, case_worker_id=client.case_worker_id,
-                      personal_data_erased_on=client.erased_on,
-                      consents=[_consent_view(consent) for consent in client.consents])
+                      eligibility_criterion=client.current.criterion, case_worker_id=client.case_worker_id,
+                      skill_tags=list(client.skill_tags), personal_data_erased_on=client.erased_on,
+                      consents=[_consent_view(consent) for consent in client.consents],
+                      periods=[_period_view(period) for period in client.periods])
+
+
+async def _decided(uow: UnitOfWork, client_id: UUID, decide) -> Client:
+    """The client after `decide`, with its caseload row written in the same transaction."""
+    client = await uow.decide(CLIENT, str(client_id), decide)
+    await caseload.save(uow.connection, client_id, client)
+    return client
 
 
 async def refer_client(request: web.Request, referral: ReferClient) -> ClientView:
@@ -81,9 +126,55 @@ async def refer_client(request: web.Request, referral: ReferClient) -> ClientVie
         client = await uow.create(CLIENT, str(client_id),
                                   lambda client: refer(client, client_id, referral, date.today()),
                                   area=referral.employment_area)
+        await caseload.save(uow.connection, client_id, client)
         if referral.person is not None:
             await vault_for(runtime.settings).store(uow.connection, str(client_id), referral.person)
     return _view(client_id, client)
+
+
+async def refer_again(request: web.Request, referral: ReferClient) -> ClientView:
+    """A client who left (or was refused) comes back: a new enrolment period, the earlier ones kept."""
+    client_id, runtime = path_uuid(request, "client_id"), request.app[RUNTIME]
+    async with runtime.unit_of_work(request) as uow:
+        client = await _decided(uow, client_id, lambda client: refer(client, client_id, referral, date.today()))
+        if referral.person is not None:
+            consent.store_personal_data(client, client_id, principal_of(request))  # not after an erasure
+            await vault_for(runtime.settings).store(uow.connection, str(client_id), referral.person)
+    return _view(client_id, client)
+
+
+async def _journey(request: web.Request, decide) -> ClientView:
+    """`decide(client, client_id, actor)` on the client of the path, its caseload row kept with it."""
+    client_id = path_uuid(request, "client_id")
+    async with request.app[RUNTIME].unit_of_work(request) as uow:
+        client = await _decided(uow, client_id, lambda client: decide(client, client_id, principal_of(request)))
+    return _view(client_id, client)
+
+
+async def reassign_case_worker(request: web.Request, command: ReassignCaseWorker) -> ClientView:
+    return await _journey(request, lambda client, client_id, actor: journey.reassign(
+        client, client_id, actor, command, date.today()))
+
+
+async def record_skill_tags(request: web.Request, command: RecordSkillTags) -> ClientView:
+    return await _journey(request, lambda client, client_id, actor: journey.record_skill_tags(
+        client, client_id, actor, command))
+
+
+async def correct_entry_facts(request: web.Request, command: CorrectEntryFacts) -> ClientView:
+    return await _journey(request, lambda client, client_id, actor: journey.correct_entry_facts(
+        client, client_id, actor, command, date.today()))
+
+
+async def exit_client(request: web.Request, command: ExitClient) -> ClientView:
+    return await _journey(request, lambda client, client_id, actor: journey.exit_client(
+        client, client_id, actor, command, date.today()))
+
+
+async def record_follow_up(request: web.Request, command: RecordFollowUp) -> ClientView:
+    period = path_int(request, "period")
+    return await _journey(request, lambda client, client_id, actor: journey.record_follow_up(
+        client, client_id, actor, period, command, date.today()))
 
 
 async def get_client(request: web.Request) -> ClientView:
@@ -98,7 +189,7 @@ async def read_personal_data(request: web.Request) -> PersonalDataView:
     stated_purpose(request, required=True)
     async with runtime.unit_of_work(request) as uow:
         client, _ = await uow.read(CLIENT, str(client_id))
-        domain.read_personal_data(client, client_id, principal_of(request))
+        consent.read_personal_data(client, client_id, principal_of(request))
         person = await vault_for(runtime.settings).load(uow.connection, str(client_id))
         if person is None:
             raise NotFound(f"client {client_id} has no personal data on record")
@@ -106,10 +197,20 @@ async def read_personal_data(request: web.Request) -> PersonalDataView:
     return PersonalDataView(client_id=client_id, **person.model_dump())
 
 
+async def store_personal_data(request: web.Request, person: PersonalData) -> PersonalDataView:
+    client_id, runtime = path_uuid(request, "client_id"), request.app[RUNTIME]
+    async with runtime.unit_of_work(request) as uow:
+        client, _ = await uow.read(CLIENT, str(client_id))
+        consent.store_personal_data(client, client_id, principal_of(request))
+        await vault_for(runtime.settings).store(uow.connection, str(client_id), person)
+        await uow.audit_action("store personal data", f"Client {client_id}")
+    return PersonalDataView(client_id=client_id, **person.model_dump())
+
+
 async def erase_personal_data(request: web.Request, command: EraseClientData) -> ClientView:
     client_id, runtime = path_uuid(request, "client_id"), request.app[RUNTIME]
     async with runtime.unit_of_work(request) as uow:
-        client = await uow.decide(CLIENT, str(client_id), lambda client: domain.erase(
+        client = await _decided(uow, client_id, lambda client: consent.erase(
             client, client_id, principal_of(request), command, date.today()))
         held = await shred(uow.connection, str(client_id))
     await scrub(runtime.engine)
@@ -120,17 +221,17 @@ async def erase_personal_data(request: web.Request, command: EraseClientData) ->
 async def record_consent(request: web.Request, command: RecordConsent) -> ConsentView:
     client_id, consent_id = path_uuid(request, "client_id"), uuid4()
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        client = await uow.decide(CLIENT, str(client_id), lambda client: domain.record_consent(
+        client = await uow.decide(CLIENT, str(client_id), lambda client: consent.record_consent(
             client, client_id, consent_id, principal_of(request), command, date.today()))
-    return _consent_view(next(consent for consent in client.consents if consent.consent_id == consent_id))
+    return _consent_view(next(given for given in client.consents if given.consent_id == consent_id))
 
 
 async def withdraw_consent(request: web.Request) -> ConsentView:
     client_id, consent_id = path_uuid(request, "client_id"), path_uuid(request, "consent_id")
     async with request.app[RUNTIME].unit_of_work(request) as uow:
-        client = await uow.decide(CLIENT, str(client_id), lambda client: domain.withdraw_consent(
+        client = await uow.decide(CLIENT, str(client_id), lambda client: consent.withdraw_consent(
             client, client_id, consent_id, principal_of(request), date.today()))
-    return _consent_view(next(consent for consent in client.consents if consent.consent_id == consent_id))
+    return _consent_view(next(given for given in client.consents if given.consent_id == consent_id))
 
 
 async def shared_data(request: web.Request) -> SharedData:
@@ -139,7 +240,7 @@ async def shared_data(request: web.Request) -> SharedData:
     asked = _share_request(request)
     async with runtime.unit_of_work(request) as uow:
         client, _ = await uow.read(CLIENT, str(client_id))
-        consents = domain.consents_to_share(client, client_id, asked.partner, asked.scope, date.today())
+        consents = consent.consents_to_share(client, client_id, asked.partner, asked.scope, date.today())
         person = await vault_for(runtime.settings).load(uow.connection, str(client_id))
         if person is None:
             raise NotFound(f"client {client_id} has no personal data on record")
@@ -175,9 +276,29 @@ ROUTES = [
     Route("GET", "/clients/{client_id}/personal-data", read_personal_data,
           "The client's personal data, for their own case worker; the X-Purpose header says why (audited)",
           response=PersonalDataView),
+    Route("PUT", "/clients/{client_id}/personal-data", store_personal_data,
+          "Give or correct the client's personal data (after a referral over the bus, which carries none); "
+          "it goes to the vault only", body=PersonalData, response=PersonalDataView),
     Route("POST", "/clients/{client_id}/erasure", erase_personal_data,
           "Erase the client's personal data by deleting its key (crypto-shredding); the anonymous history stays",
           body=EraseClientData, response=ClientView),
+    Route("POST", "/clients/{client_id}/referrals", refer_again,
+          "Refer a client again after an exit or a refusal: a new enrolment period", body=ReferClient,
+          response=ClientView, status=201),
+    Route("POST", "/clients/{client_id}/case-worker", reassign_case_worker,
+          "Reassign the client to another case worker, who alone sees their personal data from now on",
+          body=ReassignCaseWorker, response=ClientView),
+    Route("POST", "/clients/{client_id}/skill-tags", record_skill_tags,
+          "Record the client's skills as anonymous tags (replaces the earlier tags)", body=RecordSkillTags,
+          response=ClientView),
+    Route("POST", "/clients/{client_id}/entry-facts", correct_entry_facts,
+          "Correct the entry facts of the current enrolment period", body=CorrectEntryFacts, response=ClientView),
+    Route("POST", "/clients/{client_id}/exit", exit_client,
+          "The client leaves: the date and the status at exit (within 28 days of leaving)", body=ExitClient,
+          response=ClientView),
+    Route("POST", "/clients/{client_id}/periods/{period}/follow-up", record_follow_up,
+          "Record where the client was six months after leaving an enrolment period", body=RecordFollowUp,
+          response=ClientView),
     Route("POST", "/clients/{client_id}/consents", record_consent,
           "Record the client's consent to share personal data with a partner", body=RecordConsent,
           response=ConsentView, status=201),

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.intake.domain import PersonalData
+from services.intake.domain.personal_data import PersonalData
 from services.intake.tables import vault
 from services.platform.config import Settings, master_key_bytes
 from services.platform.key_files import create_once
@@ -75,6 +75,8 @@ class Vault:
             raise VaultUnreadable(f"the vault row of client {client_id} holds data that is no longer valid") from None
 
     async def store(self, connection: AsyncConnection, client_id: str, person: PersonalData) -> None:
+        """The client's personal data, replacing what was kept (sealed again under a new client key)."""
+        await connection.execute(delete(vault).where(vault.c.client_id == client_id))
         await connection.execute(insert(vault).values(**self.seal(client_id, person)))
 
     async def load(self, connection: AsyncConnection, client_id: str) -> PersonalData | None:

@@ -1,20 +1,67 @@
 """Integration events from other services, translated into commands on pathways."""
+from uuid import UUID
+
 from contracts.envelope import EventEnvelope
-from contracts.events.employer import PlacementStarted
-from contracts.events.intake import ClientEnrolled
-from services.pathway.domain import PATHWAY, pathway_id_of, plan, start_placement_step
+from contracts.events.employer import PlacementEnded, PlacementExtended, PlacementStarted
+from contracts.events.intake import CaseWorkerAssigned, ClientEnrolled, ClientExited
+from services.pathway import case_workers
+from services.pathway.domain.pathway import PATHWAY, close, pathway_id_of, plan
+from services.pathway.domain.placements import (end_placement_step, extend_placement_step, placement_step_id,
+                                                start_placement_step)
+from services.pathway.pathways import current_pathway_id, pathway_with_step
 from services.platform.consumer import Subscription
+from services.platform.errors import StateConflict
 from services.platform.unit_of_work import UnitOfWork
 
 
 async def plan_pathway(uow: UnitOfWork, event: ClientEnrolled, envelope: EventEnvelope) -> None:
-    await uow.decide(PATHWAY, str(pathway_id_of(event.client_id)),
-                     lambda pathway: plan(pathway, event.client_id), area=envelope.employmentarea)
+    await case_workers.note(uow.connection, event.client_id, envelope.employmentarea, event.case_worker_id)
+    await uow.decide(PATHWAY, str(pathway_id_of(event.client_id, event.period)),
+                     lambda pathway: plan(pathway, event.client_id, event.period, event.enrolled_on),
+                     area=envelope.employmentarea)
+
+
+async def reassign(uow: UnitOfWork, event: CaseWorkerAssigned, envelope: EventEnvelope) -> None:
+    await _same_area(uow, event.client_id, envelope)
+    await case_workers.note(uow.connection, event.client_id, envelope.employmentarea, event.case_worker_id)
+
+
+async def _same_area(uow: UnitOfWork, client_id: UUID, envelope: EventEnvelope) -> None:
+    """An event about a client comes from the client's own area; another area's is refused (it ends in
+    the dead letters after its retries). A client not enrolled here yet is waited for (a retry)."""
+    owner = await case_workers.owner_of(uow.connection, client_id)
+    if owner is None:
+        raise StateConflict(f"client {client_id} is not enrolled here yet")
+    if owner.employment_area != envelope.employmentarea:
+        raise ValueError(f"employmentarea: {envelope.type} of area {envelope.employmentarea} names client "
+                         f"{client_id} of area {owner.employment_area}")
+
+
+async def close_pathway(uow: UnitOfWork, event: ClientExited, envelope: EventEnvelope) -> None:
+    await _same_area(uow, event.client_id, envelope)
+    await uow.decide(PATHWAY, str(pathway_id_of(event.client_id, event.period)),
+                     lambda pathway: close(pathway, event.client_id, event.exited_on))
 
 
 async def start_step(uow: UnitOfWork, event: PlacementStarted, envelope: EventEnvelope) -> None:
-    await uow.decide(PATHWAY, str(pathway_id_of(event.client_id)),
-                     lambda pathway: start_placement_step(pathway, event.client_id, event.placement_id))
+    await _same_area(uow, event.client_id, envelope)
+    await uow.decide(PATHWAY, str(await current_pathway_id(uow, event.client_id)),
+                     lambda pathway: start_placement_step(pathway, event))
 
 
-SUBSCRIPTION = Subscription("pathway", {ClientEnrolled: plan_pathway, PlacementStarted: start_step})
+async def extend_step(uow: UnitOfWork, event: PlacementExtended, envelope: EventEnvelope) -> None:
+    await _same_area(uow, event.client_id, envelope)
+    pathway_id = await pathway_with_step(uow, event.client_id, placement_step_id(event.placement_id))
+    await uow.decide(PATHWAY, str(pathway_id), lambda pathway: extend_placement_step(pathway, event))
+
+
+async def end_step(uow: UnitOfWork, event: PlacementEnded, envelope: EventEnvelope) -> None:
+    await _same_area(uow, event.client_id, envelope)
+    pathway_id = await pathway_with_step(uow, event.client_id, placement_step_id(event.placement_id))
+    await uow.decide(PATHWAY, str(pathway_id), lambda pathway: end_placement_step(pathway, event))
+
+
+SUBSCRIPTION = Subscription("pathway", {ClientEnrolled: plan_pathway, CaseWorkerAssigned: reassign,
+                                        ClientExited: close_pathway,
+                                        PlacementStarted: start_step, PlacementExtended: extend_step,
+                                        PlacementEnded: end_step})

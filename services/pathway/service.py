@@ -1,4 +1,6 @@
 """What makes pathway pathway: its routes and the events it reacts to."""
+from pathlib import Path
+
 from services.pathway.api import ROUTES
 from services.pathway.policies import SUBSCRIPTION
 from services.platform.service import ServiceDefinition
@@ -8,4 +10,5 @@ SERVICE = ServiceDefinition(
     description="Individual pathways (palvelupolku) to work, training, rehabilitation or a business.",
     routes=ROUTES,
     subscription=SUBSCRIPTION,
+    migrations=Path(__file__).parent / "migrations",
 )

@@ -31,7 +31,8 @@ Handler = Callable[..., Awaitable[Any]]
 
 @dataclass(frozen=True)
 class Route:
-    """One endpoint. The handler gets the request and, when `body` is set, the validated body."""
+    """One endpoint. The handler gets the request and, when `body` is set, the validated body, then,
+    when `query` is set, the validated query string."""
 
     method: str
     path: str
@@ -42,6 +43,9 @@ class Route:
     status: int = 200
     # The query parameters the handler reads, for the OpenAPI document (a list: comma-separated or repeated).
     query: type[BaseModel] | None = None
+    # A page with no data of its own (reporting's dashboard): a browser loads it without a token, and
+    # the page calls the token-guarded API. Not part of the API, so not in OpenAPI or the access matrix.
+    page: bool = False
     # A route that takes a file (a bank's camt.054) may take more than a JSON body, and says its type.
     max_body_bytes: int = MAX_BODY_BYTES
     file_type: str | None = None
@@ -63,10 +67,15 @@ def invalid(field: str, rule: str) -> Problem:
     return Problem(422, "Invalid request", f"{field}: {rule}", [{"field": field, "rule": rule}])
 
 
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
+    """Every field pydantic refused and its rule; the input itself is never echoed."""
+    return [{"field": ".".join(str(part) for part in item["loc"]) or "body", "rule": item["msg"]}
+            for item in error.errors(include_url=False, include_input=False)]
+
+
 def invalid_fields(error: ValidationError) -> Problem:
-    """422 naming every field pydantic refused and its rule; the input itself is never echoed."""
-    errors = [{"field": ".".join(str(part) for part in item["loc"]) or "body", "rule": item["msg"]}
-              for item in error.errors(include_url=False, include_input=False)]
+    """422 naming every field pydantic refused and its rule."""
+    errors = field_errors(error)
     return Problem(422, "Invalid request", "; ".join(f"{item['field']}: {item['rule']}" for item in errors), errors)
 
 
@@ -94,6 +103,21 @@ def path_uuid(request: web.Request, name: str) -> UUID:
         return UUID(request.match_info[name])
     except ValueError:
         raise invalid(name, "must be a UUID") from None
+
+
+def path_int(request: web.Request, name: str, most: int = 1000) -> int:
+    value = request.match_info[name]
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise invalid(name, f"must be a whole number from 1 to {most}")
+    return int(value)
+
+
+def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    """The query string as `model` (one value per name); 422 naming each parameter and its rule."""
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as error:
+        raise invalid_fields(error) from None
 
 
 def callers_area(request: web.Request) -> str:
@@ -132,8 +156,10 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
         if request.can_read_body and len(await request.read()) > route.max_body_bytes:
             raise too_large(route.max_body_bytes)
         args = [await parse_body(request, route.body)] if route.body else []
+        if route.query:
+            args.append(parse_query(request, route.query))
         result = await route.handler(request, *args)
-        if isinstance(result, web.StreamResponse):  # a document that is not JSON (XML, HTML)
+        if isinstance(result, web.StreamResponse):  # a document that is not JSON (XML, CSV, XLSX, HTML)
             return result
         return web.json_response(_to_json(result), status=route.status, dumps=lambda v: json.dumps(v))
 
@@ -165,13 +191,13 @@ def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
-def guard(verifier: TokenVerifier, access: dict[str, frozenset[str]]):
+def guard(verifier: TokenVerifier, access: dict[str, frozenset[str]], pages: frozenset[str] = frozenset()):
     """Authentication (401) and the access matrix (403) in front of every non-public route."""
 
     @web.middleware
     async def authenticate(request: web.Request, handler) -> web.StreamResponse:
         resource = request.match_info.route.resource
-        if request.path in PUBLIC_PATHS or resource is None:
+        if request.path in PUBLIC_PATHS or request.path in pages or resource is None:
             return await handler(request)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -230,7 +256,7 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
                      access: dict[str, frozenset[str]]) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
-    for route in routes:
+    for route in (route for route in routes if not route.page):
         roles = sorted(access.get(f"{route.method} {route.path}", ()))
         operation: dict[str, Any] = {
             "operationId": route.handler.__name__,
@@ -316,11 +342,14 @@ def _schemas_of(model: type[BaseModel]) -> dict[str, Any]:
 def build_app(title: str, description: str, routes: Sequence[Route],
               ready: Callable[[], Awaitable[dict[str, bool]]], verifier: TokenVerifier,
               access: dict[str, frozenset[str]]) -> web.Application:
-    missing = [f"{route.method} {route.path}" for route in routes if f"{route.method} {route.path}" not in access]
+    missing = [f"{route.method} {route.path}" for route in routes
+               if not route.page and f"{route.method} {route.path}" not in access]
     if missing:
         raise ValueError(f"{title}: no roles in services/access.yaml for {', '.join(missing)}")
     largest = max([MAX_BODY_BYTES, *(route.max_body_bytes for route in routes)])
-    app = traced_application(client_max_size=largest, middlewares=[problems, guard(verifier, access), idempotent])
+    pages = frozenset(route.path for route in routes if route.page)
+    app = traced_application(client_max_size=largest,
+                             middlewares=[problems, guard(verifier, access, pages), idempotent])
     app[MAX_BODY] = largest
     document = openapi_document(title, description, routes, access)
 

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contracts.envelope import SUBJECT_ROOT, event_subject
+from services.areas import areas
 from services.platform.bus import inbox_prefix
 from services.platform.config import SERVICE_PORTS, Settings
 from services.platform.dead_letters import DEAD_LETTER_ROOT
@@ -56,9 +57,13 @@ if TYPE_CHECKING:
     from services.platform.consumer import Subscription
 
 OPS_USER = "ops"
-# Employment areas that have a read-only reporting consumer user, `reporting-<area>`.
-# Add an area here and regenerate deploy/nats/users.conf.
-REPORTING_AREAS = ("kemi", "tornio")
+# Employment areas whose TE-office and city systems send referrals over the bus, each as the user
+# `referrals-<area>`, which may publish on `polku.referrals.<area>` only (intake answers there); and
+# that have a read-only reporting consumer user, `reporting-<area>`: every area of services/areas.yaml.
+# Add an area there and regenerate deploy/nats/users.conf.
+REFERRAL_AREAS = tuple(areas())
+REFERRAL_ROOT = "polku.referrals"
+REPORTING_AREAS = tuple(areas())
 DEPLOY_USERS_FILE = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "users.conf"
 EMBEDDED_CONFIG = "auth.conf"
 EMBEDDED_CREDENTIALS = "credentials.json"
@@ -113,8 +118,24 @@ def consumers_by_service() -> dict[str, str | None]:
             for service, subscription in _subscriptions_by_service().items()}
 
 
-def service_user(service: str, consumer: str | None, stream: str) -> NatsUser:
+def referrals_user(area: str) -> str:
+    return f"referrals-{area}"
+
+
+def referral_sender(area: str) -> NatsUser:
+    name = referrals_user(area)
+    return NatsUser(name, f"a TE-office or city system of employment area {area}: sends referrals to intake on "
+                          f"{REFERRAL_ROOT}.{area} and reads the answers on its own inbox",
+                    (f"{REFERRAL_ROOT}.{area}",), (f"{inbox_prefix(name)}.>",))
+
+
+def service_user(service: str, consumer: str | None, stream: str,
+                 referral_areas: Iterable[str] = REFERRAL_AREAS) -> NatsUser:
     publish = [event_subject("*", service, ">"), f"$JS.API.STREAM.INFO.{stream}"]
+    subscribe = [f"{inbox_prefix(service)}.>"]
+    if service == "intake":  # answers referrals on the bus, each on its sender's own inbox
+        subscribe.append(f"{REFERRAL_ROOT}.*")
+        publish += [f"{inbox_prefix(referrals_user(area))}.>" for area in referral_areas]
     if consumer:
         publish += [
             f"$JS.API.CONSUMER.INFO.{stream}.{consumer}",
@@ -124,7 +145,7 @@ def service_user(service: str, consumer: str | None, stream: str) -> NatsUser:
         ]
     what = f"consumes through its durable consumer {consumer}" if consumer else "consumes nothing"
     return NatsUser(service, f"service {service}: publishes its own events, {what}",
-                    tuple(publish), (f"{inbox_prefix(service)}.>",))
+                    tuple(publish), tuple(subscribe))
 
 
 def area_user(area: str, stream: str) -> NatsUser:
@@ -148,6 +169,7 @@ def users(consumers: Mapping[str, str | None] | None = None, areas: Iterable[str
         NatsUser(OPS_USER, "operations: polku bootstrap, dead-letters, rebuild; everything"),
         *(service_user(service, consumer, stream) for service, consumer in consumers.items()),
         *(area_user(area, stream) for area in areas),
+        *(referral_sender(area) for area in REFERRAL_AREAS),
     ]
 
 

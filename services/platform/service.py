@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -17,7 +18,7 @@ from sqlalchemy import text
 
 from services.platform.access import allowed_roles
 from services.platform.audit import AUDIT_ROUTES
-from services.platform.auth import verifier_from
+from services.platform.auth import Principal, verifier_from
 from services.platform.bus import inbox_prefix, parse_headers_plainly, seed_servers
 from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
@@ -25,6 +26,7 @@ from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
 from services.platform.idempotency import CLAIM
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
+from services.platform.inbound import Inbound, answer
 from services.platform.logs import setup_logging
 from services.platform.metrics import EXPORT_INTERVAL_S, ServiceGauges, metrics_endpoint, setup_metrics
 from services.platform.relay import OutboxRelay
@@ -44,6 +46,8 @@ class ServiceDefinition:
     routes: list[Route]
     subscription: Subscription | None = None
     migrations: Path | None = None
+    # Core NATS subjects it answers (request and reply), each built with the running service.
+    inbound: tuple[Callable[["ServiceRuntime"], Inbound], ...] = ()
 
 
 class ServiceRuntime:
@@ -77,6 +81,11 @@ class ServiceRuntime:
     def wake_relay(self) -> None:
         if self.relay:
             self.relay.wake()
+
+    def acting_as(self, actor: Principal, purpose: str) -> UnitOfWork:
+        """For a caller that is not an HTTP request (a system on the bus): within its area, audited."""
+        return UnitOfWork(self.engine, self.settings.service, Cause.new(), self.wake_relay, actor=actor,
+                          purpose=purpose)
 
     def unit_of_work(self, request: web.Request | None = None) -> UnitOfWork:
         """For an HTTP request: acts as its caller, within the caller's area, audited."""
@@ -127,6 +136,8 @@ class ServiceRuntime:
             except Exception:  # a check for the operators, never a reason not to start
                 log.warning("could not compare the consumer on the server with this service's settings",
                             exc_info=True)
+        for make_inbound in self.definition.inbound:
+            await answer(self.broker.config.connection_state.connection, make_inbound(self))
         self.relay = OutboxRelay(
             self.engine, self.broker.config.connection_state.stream, self.settings.stream,
             self.settings.relay_batch_size, self.settings.relay_idle_poll_s, self.settings.publish_timeout_s,

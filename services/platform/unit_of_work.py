@@ -150,7 +150,11 @@ class UnitOfWork:
 
     async def audit_read(self, subject: str, what: str) -> None:
         """Record that the actor read personal data of `subject`, in this transaction."""
-        await audit.record(self.connection, self.actor, f"read {what}", subject, self.purpose)
+        await self.audit_action(f"read {what}", subject)
+
+    async def audit_action(self, action: str, subject: str) -> None:
+        """Record what the actor did to `subject` that writes no event (e.g. stored personal data)."""
+        await audit.record(self.connection, self.actor, action, subject, self.purpose)
 
     async def _audit_changes(self) -> None:
         changed: dict[str, list[str]] = {}

@@ -23,12 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
-from contracts.events.employer import GigJobPooled, PlacementEnded, PlacementExtended, PlacementStarted
-from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
-                                     ConsentWithdrawn, EligibilityAssessed)
+from contracts.events.employer import (GigJobPooled, OpeningExpired, OpeningFilled, OpeningRegistered, OpeningWithdrawn,
+                                      PlacementEnded, PlacementExtended, PlacementStarted)
+from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, ClientEnrolled, ClientExited,
+                                     ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
+                                     EntryFactsCorrected, EntryFactsRecorded, SixMonthFollowUpRecorded,
+                                     SkillTagsRecorded)
+from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
+                                      StepExtended, StepInterrupted, StepPlanned, StepStarted)
 from contracts.events.payroll_billing import EmployerInvoiced
 from services.platform.consumer import Item
-from services.reporting.tables import clients, invoices, placements
+from services.reporting.tables import clients, invoices, openings, pathways, placements
 
 Row = dict[str, Any]
 MAX_PADDED_KEYS = 16384  # well below the ~32k parameters SQLite and PostgreSQL take in one statement
@@ -73,21 +78,42 @@ class Projector:
         return insert(self.table).from_select(self.columns, select(*values).select_from(rows))
 
 
+# A referral opens a period: its entry facts, exit and follow-up are unknown until their events come.
+# The row keeps the latest period only; events of an earlier period change nothing.
+PERIOD_FACTS_UNKNOWN = dict.fromkeys(("subsidy_days_at_entry", "labour_market_status", "education_level",
+                                     "disability", "migrant_or_minority", "other_disadvantage", "exited_on",
+                                     "exit_status", "exit_status_on", "qualification_gained", "six_month_status"))
+
+
 def _client(row: Row | None, event: Event) -> Row:
     if row is None and not isinstance(event, ClientReferred):
         raise LookupError(f"{type(event).__name__} for client {event.client_id} came before its ClientReferred")
     match event:
         case ClientReferred():
             return {"municipality": event.municipality, "age_band": event.age_band, "gender": event.gender,
-                    "status": "referred", "eligibility_criterion": None}
+                    "status": "referred", "eligibility_criterion": None, "referred_on": event.referred_on,
+                    "enrolled_on": None, **PERIOD_FACTS_UNKNOWN, "programme": event.programme, "period": event.period}
         case EligibilityAssessed():
             status = row["status"] if event.eligible else "not_eligible"
             return row | {"status": status, "eligibility_criterion": event.criterion}
         case ClientEnrolled():
-            return row | {"status": "enrolled"}
-        case ClientDataErased() | ConsentRecorded() | ConsentWithdrawn():
-            # Nothing a report counts: erasure leaves the anonymous facts as they were. Taken all the
-            # same, so the row's version follows the client's and later events are not held back.
+            return row | {"status": "enrolled", "enrolled_on": event.enrolled_on}
+        case EntryFactsRecorded() | EntryFactsCorrected() if event.period == row["period"]:
+            facts = event.facts
+            return row | {"subsidy_days_at_entry": facts.labour_market_subsidy_days,
+                          "labour_market_status": facts.labour_market_status, "education_level": facts.education_level,
+                          "disability": facts.disability, "migrant_or_minority": facts.migrant_or_minority,
+                          "other_disadvantage": facts.other_disadvantage}
+        case ClientExited() if event.period == row["period"]:
+            return row | {"status": "exited", "exited_on": event.exited_on, "exit_status": event.status_at_exit,
+                          "exit_status_on": event.status_on, "qualification_gained": event.qualification_gained}
+        case SixMonthFollowUpRecorded() if event.period == row["period"]:
+            return row | {"six_month_status": event.status}
+        case (ClientDataErased() | ConsentRecorded() | ConsentWithdrawn() | EntryFactsRecorded()
+              | EntryFactsCorrected() | CaseWorkerAssigned() | SkillTagsRecorded() | ClientExited()
+              | SixMonthFollowUpRecorded()):
+            # Nothing a report counts (erasure leaves the anonymous facts as they were; a fact of an earlier
+            # period is not the row's). Taken all the same, so the row's version follows the client's.
             return row
     raise TypeError(type(event).__name__)
 
@@ -95,14 +121,16 @@ def _client(row: Row | None, event: Event) -> Row:
 def _placement(row: Row | None, event: Event) -> Row:
     match event:
         case PlacementStarted():
-            return {"employer_type": event.employer_type, "kind": event.kind, "starts_on": event.starts_on,
-                    "planned_end_on": event.planned_end_on, "ended_on": None, "ending": None}
+            return {"client_id": str(event.client_id), "employer_id": str(event.employer_id),
+                    "employer_type": event.employer_type, "kind": event.kind,
+                    "starts_on": event.starts_on, "planned_end_on": event.planned_end_on, "ended_on": None,
+                    "ending": None, "gig_hundredths_of_hours": None}
         case PlacementExtended():
             return row | {"planned_end_on": event.planned_end_on}
         case PlacementEnded():
             return row | {"ended_on": event.ended_on, "ending": event.ending}
         case GigJobPooled():
-            return row  # the tasks are payroll's to bill; taken so the row's version follows the placement
+            return row | {"gig_hundredths_of_hours": sum(int(task.hours * 100) for task in event.tasks)}
     raise TypeError(type(event).__name__)
 
 
@@ -112,21 +140,55 @@ def _invoice(_row: Row | None, event: EmployerInvoiced) -> Row:
             "issued_on": event.issued_on}
 
 
+def _opening(row: Row | None, event: Event) -> Row:
+    match event:
+        case OpeningRegistered():
+            return {"source": event.source, "registered_on": event.registered_on, "state": "open", "closed_on": None}
+        case OpeningFilled():
+            return row | {"state": "filled", "closed_on": event.filled_on}
+        case OpeningWithdrawn():
+            return row | {"state": "withdrawn", "closed_on": event.withdrawn_on}
+        case OpeningExpired():
+            return row | {"state": "expired", "closed_on": event.expired_on}
+    raise TypeError(type(event).__name__)
+
+
+def _pathway(row: Row | None, event: Event) -> Row:
+    match event:
+        case PathwayPlanned():
+            return {"client_id": str(event.client_id), "period": event.period, "goal": event.kind,
+                    "last_step_kind": None, "steps_started": 0, "closed_on": None}
+        case PathwayGoalSet():
+            return row | {"goal": event.goal}
+        case StepStarted():
+            return row | {"last_step_kind": event.step_kind, "steps_started": row["steps_started"] + 1}
+        case PathwayClosed():
+            return row | {"closed_on": event.closed_on}
+        case StepPlanned() | StepCompleted() | StepInterrupted() | StepCancelled() | StepExtended():
+            return row  # nothing a report counts yet; taken so the row's version follows the pathway
+    raise TypeError(type(event).__name__)
+
+
 CLIENTS = Projector(clients, "client_id", _client)
 PLACEMENTS = Projector(placements, "placement_id", _placement)
 INVOICES = Projector(invoices, "invoice_id", _invoice, follows_aggregate=False)
+OPENINGS = Projector(openings, "opening_id", _opening)
+PATHWAYS = Projector(pathways, "pathway_id", _pathway)
+PATHWAY_EVENTS = (PathwayPlanned, PathwayGoalSet, StepPlanned, StepStarted, StepCompleted, StepInterrupted,
+                  StepCancelled, StepExtended, PathwayClosed)
 
+CLIENT_EVENTS = (ClientReferred, EntryFactsRecorded, EntryFactsCorrected, EligibilityAssessed, ClientEnrolled,
+                 CaseWorkerAssigned, SkillTagsRecorded, ClientExited, SixMonthFollowUpRecorded, ClientDataErased,
+                 ConsentRecorded, ConsentWithdrawn)
 PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
-    ClientReferred: (CLIENTS, lambda event: str(event.client_id)),
-    EligibilityAssessed: (CLIENTS, lambda event: str(event.client_id)),
-    ClientEnrolled: (CLIENTS, lambda event: str(event.client_id)),
-    ClientDataErased: (CLIENTS, lambda event: str(event.client_id)),
-    ConsentRecorded: (CLIENTS, lambda event: str(event.client_id)),
-    ConsentWithdrawn: (CLIENTS, lambda event: str(event.client_id)),
+    **{event_type: (CLIENTS, lambda event: str(event.client_id)) for event_type in CLIENT_EVENTS},
     PlacementStarted: (PLACEMENTS, lambda event: str(event.placement_id)),
     GigJobPooled: (PLACEMENTS, lambda event: str(event.placement_id)),
     PlacementExtended: (PLACEMENTS, lambda event: str(event.placement_id)),
     PlacementEnded: (PLACEMENTS, lambda event: str(event.placement_id)),
+    **{event_type: (OPENINGS, lambda event: str(event.opening_id))
+       for event_type in (OpeningRegistered, OpeningFilled, OpeningWithdrawn, OpeningExpired)},
+    **{event_type: (PATHWAYS, lambda event: str(event.pathway_id)) for event_type in PATHWAY_EVENTS},
     EmployerInvoiced: (INVOICES, lambda event: str(event.invoice_id)),
 }
 HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}

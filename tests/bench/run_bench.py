@@ -19,6 +19,8 @@ directory (never the one on 4222). Stages:
                (matching.py)
 9. payroll     a payroll run over 10,000 employments and the Finvoice documents of 10,000 invoices
                (payroll.py)
+10. reports     every follow-up report, 50 times each, over the 1M stream's rebuilt projections for one
+               area (a fifth of the stream): p50 and p99 (report_latency.py)
 
 Prints a table, then one JSON object on the last line; "events" says how many events each figure
 was measured on.
@@ -49,7 +51,7 @@ from services.platform.event_store import EventStore
 from services.platform.nats_server import LocalNatsServer
 from services.platform.relay import OutboxRelay
 from services.platform.tables import events
-from tests.bench import append_per_command, matching, observability, payroll
+from tests.bench import append_per_command, matching, observability, payroll, report_latency
 from tests.bench.workload import Change, Message, changes, messages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +60,7 @@ EVENTS_PER_TRANSACTION = 500
 PUBLISH_BATCH = 1000  # the relay's default batch: raw publish pipelines the same way
 # Which projection table each event type fills with one row, to check a rebuild did all its work.
 ROWS_MADE_BY = {"ClientReferred": "report_clients", "PlacementStarted": "report_placements",
-                "EmployerInvoiced": "report_invoices"}
+                "EmployerInvoiced": "report_invoices", "OpeningRegistered": "report_openings"}
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,9 @@ def main(argv: list[str] | None = None) -> None:
         matching_figures = matching.measure(work, args.candidates)
         stages.say(f"payroll: a run over {args.employments:,} employments, {args.invoices:,} Finvoice documents")
         payroll_figures = payroll.figures(work, args.employments, args.invoices)
+        stages.say("reports: each follow-up report over the largest stream's rebuilt projections")
+        report_figures = asyncio.run(report_latency.measure(
+            str(work / f"reporting-{list(replays)[-1]}-{args.repeats}.db")))
     finally:
         for server in servers:
             server.stop()
@@ -334,11 +339,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Finvoice: {documents['invoices']:,} invoices in {documents['seconds']} s, "
           f"{documents['invoices_per_s']:,}/s, "
           f"{documents['mean_bytes']:,} bytes each; XSD validation {documents['validated_per_s']:,}/s, "
-          f"{documents['invalid_in_sample']} invalid of {documents['validated_sample']}\n")
+          f"{documents['invalid_in_sample']} invalid of {documents['validated_sample']}")
+    print(report_latency.describe(report_figures) + "\n")
     print(json.dumps(summary(writes, replays, args.repeats) | {"append_per_command": per_command,
                                                               "observability": observability_cost,
                                                               "matching": matching_figures,
-                                                              "payroll": payroll_figures}))
+                                                              "payroll": payroll_figures,
+                                                              "reports": report_figures}))
 
 
 if __name__ == "__main__":

@@ -1,23 +1,26 @@
-"""The bench's events: client flows of the five event types reporting projects, so a rebuild does real work.
+"""The bench's events: client flows of the event types reporting projects, so a rebuild does real work.
 
 One flow is a referred client (ClientReferred, EligibilityAssessed, ClientEnrolled when eligible), for
-most enrolled clients a placement (PlacementStarted) and the employment's invoices (EmployerInvoiced).
+most enrolled clients a placement (PlacementStarted, with GigJobPooled for a gig job) and the
+employment's invoices (EmployerInvoiced), and for some an opening found (OpeningRegistered, hidden or
+advertised, later OpeningFilled).
 Every aggregate is new, so each change is an append at expected version 0.
 """
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID
 
 from contracts.envelope import EventEnvelope, dataschema_for
 from contracts.events.base import Event
-from contracts.events.employer import PlacementStarted
+from contracts.events.employer import GigJobPooled, OpeningFilled, OpeningRegistered, PlacementStarted, PooledTask
 from contracts.events.intake import ClientEnrolled, ClientReferred, EligibilityAssessed
 from contracts.events.payroll_billing import EmployerInvoiced
+from services.employer.domain.openings import OPENING
 from services.employer.domain.placements import PLACEMENT
-from services.intake.domain import CLIENT
+from services.intake.domain.client import CLIENT
 from services.payroll_billing.domain.invoice import INVOICE
 from services.payroll_billing.domain.money import cents, finnish_reference, reference_base, rf_reference
 from services.platform.event_store import AggregateKind, Cause
@@ -69,22 +72,37 @@ def _client_flow(rng: random.Random) -> list[Change]:
     client_id, day = _uuid(rng), FIRST_DAY + timedelta(days=rng.randrange(300))
     eligible = rng.random() < 0.75
     client_events: list[Event] = [
-        ClientReferred(client_id=client_id, referred_by=rng.choice(("te_office", "city", "self")),
+        ClientReferred(client_id=client_id, referral_id=_uuid(rng), period=1, programme="kemi_model",
+                       referred_by=rng.choice(("te_office", "city", "self")),
                        employment_area=area, municipality=MUNICIPALITIES[area],
-                       age_band=rng.choice(("under_25", "25_29", "30_54", "55_plus")),
+                       age_band=rng.choice(("18_24", "25_29", "30_54", "55_plus")),
                        gender=rng.choice(("female", "male", "non_binary", "unknown")), referred_on=day),
-        EligibilityAssessed(client_id=client_id, eligible=eligible,
+        EligibilityAssessed(client_id=client_id, eligible=eligible, programme="kemi_model",
+                            rule_set_version="kemi_model/2015-01-01", failed_criteria=(),
                             criterion="labour_market_subsidy_days" if eligible else None,
                             rule_source="bench" if eligible else None,
                             target_groups=("long_term_unemployed", "structurally_unemployed") if eligible else ()),
     ]
     if eligible:
-        client_events.append(ClientEnrolled(client_id=client_id, case_worker_id=f"cw-{rng.randrange(40)}",
+        client_events.append(ClientEnrolled(client_id=client_id, period=1, case_worker_id=f"cw-{rng.randrange(40)}",
                                             enrolled_on=day))
     flow = [Change("intake", CLIENT, str(client_id), client_events, area, cause)]
     if eligible and rng.random() < 0.7:
         flow += _placement_and_invoices(rng, area, cause, client_id, day)
+    if rng.random() < 0.15:
+        flow.append(_opening(rng, area, cause, day))
     return flow
+
+
+def _opening(rng: random.Random, area: str, cause: Cause, day: date) -> Change:
+    opening_id = _uuid(rng)
+    events: list[Event] = [OpeningRegistered(
+        opening_id=opening_id, employer_id=_uuid(rng), title="Helper", occupation="9112",
+        hours_per_week=Decimal(rng.choice((20, 30, 37))), starts_on=day + timedelta(days=14), duration_months=None,
+        requirement_tags=(), source=rng.choice(("hidden", "advertised")), registered_on=day)]
+    if rng.random() < 0.5:
+        events.append(OpeningFilled(opening_id=opening_id, placement_id=_uuid(rng), filled_on=day + timedelta(days=10)))
+    return Change("employer", OPENING, str(opening_id), events, area, cause)
 
 
 def _placement_and_invoices(rng: random.Random, area: str, cause: Cause, client_id: UUID, day: date) -> list[Change]:
@@ -94,6 +112,12 @@ def _placement_and_invoices(rng: random.Random, area: str, cause: Cause, client_
                                  employer_type=rng.choice(("company", "association", "foundation", "city_unit")),
                                  kind=rng.choice(("pay_subsidised_work", "work_trial", "gig_work")),
                                  starts_on=day, hourly_billing_rate=rate)
+    placement_events: list[Event] = [placement]
+    if placement.kind == "gig_work":
+        placement_events.append(GigJobPooled(placement_id=placement_id, client_id=client_id, tasks=tuple(
+            PooledTask(task_id=_uuid(rng), employer_id=_uuid(rng), works_on=day, starts_at=time(8 + task * 4),
+                       ends_at=time(12 + task * 4), hours=Decimal(4), hourly_billing_rate=rate)
+            for task in range(rng.randint(1, 2)))))
     invoices: list[Event] = []
     for month in range(rng.randint(1, 3)):
         invoice_id, hours = _uuid(rng), Decimal(rng.randrange(400, 16000)) / 100
@@ -106,7 +130,7 @@ def _placement_and_invoices(rng: random.Random, area: str, cause: Cause, client_
             period_end=issued_on - timedelta(days=1), hours=hours, amount=amount, vat_amount=vat, total=amount + vat,
             vat_rules=("vat_25_5",), reference=reference, rf_reference=rf_reference(reference), issued_on=issued_on,
             due_on=issued_on + timedelta(days=14), lines=()))
-    return [Change("employer", PLACEMENT, str(placement_id), [placement], area, cause),
+    return [Change("employer", PLACEMENT, str(placement_id), placement_events, area, cause),
             *(Change("payroll_billing", INVOICE, str(invoice.invoice_id), [invoice], area, cause)
               for invoice in invoices)]
 

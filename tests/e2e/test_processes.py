@@ -2,6 +2,7 @@
 import asyncio
 import json
 import time
+from datetime import date
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
@@ -106,6 +107,27 @@ async def test_five_service_processes_run_the_demo_flow_and_stop_cleanly(process
     await asyncio.to_thread(wait_until, lambda: _status(f"{processes.url('payroll_billing')}/employments/"
                                                         f"{placement_id}", token("payroll_clerk")) == 200,
                             30, "the employment opened")
+
+    # The journey as processes: the placement is a step of the pathway, started, extended and ended by
+    # the employer's events; the exit closes the pathway.
+    pathway = f"{processes.url('pathway')}/clients/{client_id}/pathway"
+    await asyncio.to_thread(wait_until, lambda: [step["ending"] for step in get_json(
+        pathway, token("case_worker"))["steps"] if step["placement_id"] == placement_id] == ["hired_by_host"], 30,
+        "the placement's step on the pathway, ended when the employer hired the client")
+    async with aiohttp.ClientSession(raise_for_status=True) as http:
+        today = str(date.today())
+        await http.post(f"{processes.url('intake')}/clients/{client_id}/exit",
+                        headers=bearer(token("case_worker", "kemi", "cw-e2e")),
+                        json={"exited_on": today, "status_at_exit": "employed_company", "status_on": today,
+                              "qualification_gained": False})
+    await asyncio.to_thread(wait_until, lambda: get_json(pathway, token("case_worker"))["state"] == "closed", 30,
+                            "the pathway closed at the exit")
+    assert [(step["step_kind"], step["planned_end_on"], step["ending"])
+            for step in get_json(pathway, token("case_worker"))["steps"]] == [
+        ("pay_subsidised_work", "2027-04-30", "hired_by_host")]
+    # The demo's journeys: follow-ups due for the case worker whose token drove them, some overdue.
+    due = get_json(f"{processes.url('intake')}/follow-ups", token("case_worker"))["follow_ups"]
+    assert due and any(row["overdue"] for row in due)
 
     running = dict(processes.processes)
     processes.stop_all()

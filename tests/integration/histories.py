@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.events.intake import ClientEnrolled, ClientReferred, EligibilityAssessed
-from services.intake.domain import CLIENT
+from services.intake.domain.client import CLIENT
 from services.platform.event_store import Cause
 from services.platform.tables import events, inbox, outbox
 from services.platform.unit_of_work import UnitOfWork
@@ -16,11 +16,13 @@ from services.platform.unit_of_work import UnitOfWork
 
 def client_history(client_id: UUID, area: str = "kemi") -> list:
     return [
-        ClientReferred(client_id=client_id, referred_by="te_office", employment_area=area, municipality="Kemi",
-                       age_band="25_29", gender="female", referred_on=date(2026, 9, 1)),
-        EligibilityAssessed(client_id=client_id, eligible=True, criterion="long_term_unemployed",
-                            rule_source="test", target_groups=("long_term_unemployed",)),
-        ClientEnrolled(client_id=client_id, case_worker_id="cw-1", enrolled_on=date(2026, 9, 2)),
+        ClientReferred(client_id=client_id, referral_id=uuid4(), period=1, programme="kemi_model",
+                       referred_by="te_office", employment_area=area, municipality="Kemi", age_band="25_29",
+                       gender="female", referred_on=date(2026, 9, 1)),
+        EligibilityAssessed(client_id=client_id, eligible=True, programme="kemi_model",
+                            rule_set_version="kemi_model/2015-01-01", criterion="long_term_unemployed",
+                            rule_source="test", failed_criteria=(), target_groups=("long_term_unemployed",)),
+        ClientEnrolled(client_id=client_id, period=1, case_worker_id="cw-1", enrolled_on=date(2026, 9, 2)),
     ]
 
 

@@ -56,7 +56,8 @@ async def processed_ids(engine: AsyncEngine) -> list[str]:
 
 
 def enrolled_envelope(client_id: UUID | None = None, area: str = "kemi") -> EventEnvelope:
-    event = ClientEnrolled(client_id=client_id or uuid4(), case_worker_id="cw-1", enrolled_on=date(2026, 9, 2))
+    event = ClientEnrolled(client_id=client_id or uuid4(), period=1, case_worker_id="cw-1",
+                           enrolled_on=date(2026, 9, 2))
     return envelope_of(event, 3, area)
 
 

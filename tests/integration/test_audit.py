@@ -100,7 +100,8 @@ async def test_every_change_through_the_api_writes_one_entry_saying_who_what_and
                  {"employer_id": employer_id, "period_start": "2026-09-01", "period_end": "2026-09-30",
                   "issued_on": "2026-10-01"}, "invoice_id")
 
-    assert expected["intake"][0]["action"] == "change: ClientReferred, EligibilityAssessed, ClientEnrolled"
+    assert expected["intake"][0]["action"] == ("change: ClientReferred, EntryFactsRecorded, EligibilityAssessed, "
+                                               "ClientEnrolled")
     assert expected["payroll_billing"][0]["subject"] == f"Employment {placement_id}"
     auditor = token("auditor", "kemi", "au-1")
     for service, runtime in five_services.items():

@@ -22,6 +22,7 @@ from tests.support import DEFINITIONS, bearer, create_history, employer_body, fi
 PROBLEM = "application/problem+json"
 OWNER = "cw-kemi-owner"
 SECRET = "ZZ-do-not-echo-ZZ"  # a value that must not come back in an error
+ENROLLED_ON = "2025-06-02"  # long enough ago for an exit and its six-month follow-up
 
 # Rules of particular fields, endpoint by endpoint: (body, field, words of the rule).
 RULES = {
@@ -29,6 +30,8 @@ RULES = {
         ({"age": 14}, "age", "greater than or equal to 15"),
         ({"gender": "robot"}, "gender", "'female', 'male', 'non_binary' or 'unknown'"),
         ({"employment_area": "Kemi!"}, "employment_area", "should match pattern"),
+        ({"municipality": "Ke\u0000mi"}, "municipality", "control characters"),
+        ({"programme": "lapland_regional_trial"}, "programme", "has no rule in force"),
     ],
     "POST /clients/{client_id}/consents": [
         ({"valid_from": "2026-10-31", "valid_to": "2026-10-01"}, "valid_to", "must not be before valid_from"),
@@ -36,6 +39,21 @@ RULES = {
     ],
     "POST /clients/{client_id}/erasure": [
         ({"reason": "because"}, "reason", "'client_request' or 'retention_period_ended'"),
+    ],
+    "POST /clients/{client_id}/exit": [
+        ({"status_on": "2025-07-30"}, "status_on", "within 28 days after leaving"),
+        ({"status_at_exit": "retired"}, "status_at_exit", "'employed_company'"),
+    ],
+    "POST /clients/{client_id}/skill-tags": [
+        ({"skill_tags": ["Forklift"]}, "skill_tags.0", "should match pattern"),
+        ({"skill_tags": ["cleaning", "cleaning"]}, "skill_tags", "at most once"),
+    ],
+    "POST /clients/{client_id}/case-worker": [
+        ({"case_worker_id": "cw\u0000x"}, "case_worker_id", "control characters"),
+    ],
+    "POST /clients/{client_id}/pathway/steps": [
+        ({"days_per_week": 6}, "days_per_week", "at most 5 (at_most_5_days_a_week)"),
+        ({"planned_end_on": "2025-01-01"}, "planned_end_on", "must not be before planned_start_on"),
     ],
     "POST /employers": [
         ({"business_id": "2719034-3"}, "business_id", "check digit does not match"),
@@ -130,7 +148,8 @@ async def _counts(runtime) -> dict[str, int]:
 async def quiet_services(five_services, token):
     """A Kemi history in all five services, with every relay and consumer done: nothing moves any more."""
     url = url_of(five_services)
-    ids = await create_history(url, token, "kemi", case_worker=OWNER)
+    ids = await create_history(url, token, "kemi", case_worker=OWNER, referred_on=ENROLLED_ON)
+    ids["period"] = "1"
 
     await settled(five_services.values())
     return url, ids
@@ -192,6 +211,21 @@ def _valid_bodies(ids: dict[str, str]) -> dict[str, dict]:
                                           "valid_from": str(date.today()),
                                           "valid_to": str(date.today() + timedelta(days=30))},
         "/clients/{client_id}/erasure": {"reason": "client_request"},
+        "/clients/{client_id}/skill-tags": {"skill_tags": ["forklift_licence", "cleaning"]},
+        "/clients/{client_id}/entry-facts": {"age": 34, "labour_market_subsidy_days": 450, "unemployed_months": 16,
+                                             "education_level": "isced_3"},
+        "/clients/{client_id}/exit": {"exited_on": "2025-07-01", "status_at_exit": "employed_company",
+                                      "status_on": "2025-07-15", "qualification_gained": False},
+        "/clients/{client_id}/periods/{period}/follow-up": {"status": "employed_company", "status_on": "2026-01-01"},
+        "/clients/{client_id}/referrals": referral_body(case_worker=OWNER),
+        "/clients/{client_id}/case-worker": {"case_worker_id": "cw-kemi-next"},
+        "/clients/{client_id}/pathway/goal": {"goal": "training"},
+        "/clients/{client_id}/pathway/steps": {"step_kind": "coaching", "planned_start_on": ENROLLED_ON,
+                                               "days_per_week": 3, "hours_per_day": "5", "provider": "foundation"},
+        f"{STEP}/start": {"started_on": ENROLLED_ON},
+        f"{STEP}/completion": {"completed_on": "2025-06-20"},
+        f"{STEP}/interruption": {"interrupted_on": "2025-06-20", "reason": "client_illness"},
+        f"{STEP}/cancellation": {"cancelled_on": "2025-06-03"},
         "/employers": employer_body(business_id="2719034-2"),
         "/employers/{employer_id}/corrections": {"name": "Meriva sr", "employer_type": "foundation"},
         "/employers/{employer_id}/agreements": {"scope": ["work_trial"], "valid_from": "2026-01-01",
@@ -232,6 +266,39 @@ def _valid_bodies(ids: dict[str, str]) -> dict[str, dict]:
             "month": "2026-10", "applied_on": "2026-09-20", "person_criterion": "labour_market_subsidy_300_days",
             "guidance_form": True, "days_at_another_employer": 2},
     }
+
+
+STEP = "/clients/{client_id}/pathway/steps/{step_id}"
+# The order in which a journey takes valid bodies: each endpoint finds the state it needs (an exit
+# before its follow-up and the return, the reassignment last so the owner acts until then); the
+# endpoints named in neither list keep their order between the two.
+JOURNEY_FIRST = ["/proposals", "/clients", "/clients/{client_id}/consents", "/clients/{client_id}/skill-tags",
+                 "/clients/{client_id}/entry-facts", "/clients/{client_id}/pathway/goal",
+                 "/clients/{client_id}/pathway/steps", f"{STEP}/start", f"{STEP}/completion", f"{STEP}/interruption",
+                 f"{STEP}/cancellation"]
+JOURNEY_LAST = ["/clients/{client_id}/exit", "/clients/{client_id}/periods/{period}/follow-up",
+                "/clients/{client_id}/referrals", "/clients/{client_id}/erasure", "/openings/{opening_id}/expiry",
+                "/clients/{client_id}/case-worker"]
+
+
+def _journey_position(path: str) -> int:
+    if path in JOURNEY_FIRST:
+        return JOURNEY_FIRST.index(path)
+    return len(JOURNEY_FIRST) + 1 + JOURNEY_LAST.index(path) if path in JOURNEY_LAST else len(JOURNEY_FIRST)
+
+
+# A step endpoint acts on a step of its own: planned (and started) just before.
+STEP_NEEDS = {f"{STEP}/start": ("planned",), f"{STEP}/completion": ("planned", "started"),
+              f"{STEP}/interruption": ("planned", "started"), f"{STEP}/cancellation": ("planned",)}
+
+
+async def _prepare_step(http, url, ids: dict[str, str], bodies: dict[str, dict], headers: dict, needs) -> None:
+    steps = f"{url('pathway')}/clients/{ids['client_id']}/pathway/steps"
+    async with http.post(steps, json=bodies["/clients/{client_id}/pathway/steps"], headers=headers) as response:
+        view = await response.json()
+    ids["step_id"] = next(step["step_id"] for step in view["steps"] if step["state"] == "planned")
+    if "started" in needs:
+        await http.post(f"{steps}/{ids['step_id']}/start", json={"started_on": ENROLLED_ON}, headers=headers)
 
 
 def _unexplained(label: str, problem: dict, status: int, fields: list[tuple[str, str]]) -> list[str]:
@@ -292,17 +359,18 @@ async def test_a_body_that_keeps_every_rule_is_accepted_by_the_same_callers(quie
     """The other side of the test above: the same endpoints, callers and ids take a valid body."""
     url, ids = quiet_services
     bodies = _valid_bodies(ids)
-    # The erasure last: after it, no consent can be recorded. An opening is withdrawn or expires once, so
-    # the expiry goes to the opening the POST /openings here registers. The proposal first, while the
-    # client is not yet in full-time placements.
-    last = ("/erasure", "/expiry")
-    endpoints = sorted(await _post_endpoints(url),
-                       key=lambda endpoint: (endpoint[1].endswith(last), endpoint[1] != "/proposals"))
+    # Each endpoint finds the state it needs (_journey_position): the proposal first, while the client is
+    # not yet in full-time placements; an opening is withdrawn or expires once, so the expiry goes to
+    # the opening the POST /openings here registers.
+    endpoints = sorted(await _post_endpoints(url), key=lambda endpoint: _journey_position(endpoint[1]))
     assert {path for _, path, _ in endpoints} <= bodies.keys(), "a POST endpoint without a valid body here"
     own_ids: dict[str, dict[str, str]] = {}
     async with aiohttp.ClientSession() as http:
         for service, path, _ in endpoints:
             role = sorted(allowed_roles(service)[f"POST {path}"])[0]
+            if path in STEP_NEEDS:
+                await _prepare_step(http, url, ids, bodies, bearer(token(role, "kemi", user_of(role))),
+                                    STEP_NEEDS[path])
             before = await _counts(five_services[service])
             target = url(service) + fill_path(path, ids | own_ids.get(path, {}))
             async with http.post(target, json=bodies[path],

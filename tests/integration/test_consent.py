@@ -171,19 +171,19 @@ async def test_reporting_follows_the_consent_and_erasure_events_without_changing
         found = await row()
         return found is not None and found["version"] == version
 
-    await eventually(lambda: at_version(3), what="the client row at version 3")
+    await eventually(lambda: at_version(4), what="the client row at version 4")
     enrolled = dict(await row())
     _, recorded = await record(intake, token, client_id)
     await call("POST", f"{base_url(intake)}/clients/{client_id}/consents/{recorded['consent_id']}/withdrawal",
                token("case_worker", user="cw-own"))
-    await eventually(lambda: at_version(5), what="the client row at version 5")
-    assert dict(await row()) == enrolled | {"version": 5}
+    await eventually(lambda: at_version(6), what="the client row at version 6")
+    assert dict(await row()) == enrolled | {"version": 6}
     assert (await call("POST", f"{base_url(intake)}/clients/{client_id}/erasure", token("manager"),
                        {"reason": "retention_period_ended"}))[0] == 200
-    await eventually(lambda: at_version(6), what="the client row at version 6")
+    await eventually(lambda: at_version(7), what="the client row at version 7")
     live = dict(await row())
-    assert live == enrolled | {"version": 6}
+    assert live == enrolled | {"version": 7}
 
     await reporting.stop()
-    assert await rebuild(reporting.engine, nc, "POLKU", batch_size=2, show_progress=False) == 6
+    assert await rebuild(reporting.engine, nc, "POLKU", batch_size=2, show_progress=False) == 7
     assert dict(await row()) == live

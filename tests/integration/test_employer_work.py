@@ -1,6 +1,8 @@
 """The employer coordinator's work through the HTTP APIs of the running services: the registry, a gig
 job of three employers, matching and proposals decided by the client's own case worker, an opening
 filled by a placement; each refusal writes nothing."""
+from datetime import date, timedelta
+
 import aiohttp
 from sqlalchemy import func, select
 
@@ -8,6 +10,7 @@ from services.platform.tables import events
 from tests.support import bearer, employer_body, once_client_known, referral_body, settled, url_of
 
 OWNER, OTHER = "cw-kemi-owner", "cw-kemi-other"
+TODAY = date.today()
 
 
 async def _event_count(runtime) -> int:
@@ -132,3 +135,61 @@ async def test_an_opening_is_filled_by_the_placement_that_names_it(five_services
         status, candidates = await _call(http, "GET", f"{url('employer')}/openings/{opening['opening_id']}/candidates",
                                          coordinator)
         assert status == 200 and client["client_id"] not in {each["client_id"] for each in candidates}
+
+
+async def _candidate(http, url, coordinator: str, opening_id: str, client_id: str) -> dict | None:
+    status, candidates = await _call(http, "GET", f"{url('employer')}/openings/{opening_id}/candidates?limit=500",
+                                     coordinator)
+    assert status == 200, candidates
+    return next((each for each in candidates if each["client_id"] == client_id), None)
+
+
+async def test_matching_knows_what_the_journey_recorded(five_services, token):
+    """Skill tags, months unemployed and priority groups from intake, a full-time step from pathway, and the
+    exit: each changes the client's candidacy as the employer service hears of it."""
+    url = url_of(five_services)
+    coordinator, owner = token("employer_coordinator", "kemi"), token("case_worker", "kemi", OWNER)
+    async with aiohttp.ClientSession() as http:
+        status, client = await _call(http, "POST", f"{url('intake')}/clients", owner,
+                                     referral_body("kemi", OWNER, age=26))
+        client_id = client["client_id"]
+        status, _ = await _call(http, "POST", f"{url('intake')}/clients/{client_id}/skill-tags", owner,
+                                {"skill_tags": ["customer_service", "forklift_licence"]})
+        assert status in (200, 201)
+        company = await _employer(http, url, coordinator, "3012345-8", "company", ["apprenticeship"])
+        status, opening = await _call(http, "POST", f"{url('employer')}/openings", coordinator, {
+            "employer_id": company, "title": "Varastotyöntekijä", "hours_per_week": "30", "starts_on": "2026-10-01",
+            "source": "advertised", "requirement_tags": ["forklift_licence"]})
+        await settled(five_services.values())
+        candidate = await _candidate(http, url, coordinator, opening["opening_id"], client_id)
+        assert candidate["skill_tags"] == ["customer_service", "forklift_licence"]
+        assert candidate["months_unemployed"] == 16
+        assert candidate["reasons"][0] == "meets 1 of 1 requirement tags: forklift_licence"
+
+        status, pathway = await _call(http, "POST", f"{url('pathway')}/clients/{client_id}/pathway/steps", owner, {
+            "step_kind": "training", "planned_start_on": str(TODAY), "planned_end_on": str(TODAY + timedelta(days=90)),
+            "days_per_week": 5, "hours_per_day": "7", "provider": "education_provider"})
+        assert status in (200, 201), pathway
+        step_id = next(step["step_id"] for step in pathway["steps"] if step["state"] == "planned")
+        status, started = await _call(http, "POST", f"{url('pathway')}/clients/{client_id}/pathway/steps/{step_id}/start",
+                                      owner, {"started_on": str(TODAY)})
+        assert status in (200, 201), started
+        await settled(five_services.values())
+        assert await _candidate(http, url, coordinator, opening["opening_id"], client_id) is None, \
+            "a client in a full-time step is not available"
+
+        status, _ = await _call(http, "POST", f"{url('pathway')}/clients/{client_id}/pathway/steps/{step_id}/completion",
+                                owner, {"completed_on": str(TODAY)})
+        await settled(five_services.values())
+        assert await _candidate(http, url, coordinator, opening["opening_id"], client_id) is not None
+
+        status, exited = await _call(http, "POST", f"{url('intake')}/clients/{client_id}/exit", owner, {
+            "exited_on": str(TODAY), "status_at_exit": "employed_company", "status_on": str(TODAY),
+            "qualification_gained": False})
+        assert status in (200, 201), exited
+        await settled(five_services.values())
+        assert await _candidate(http, url, coordinator, opening["opening_id"], client_id) is None
+        status, problem = await _call(http, "POST", f"{url('employer')}/placements", coordinator, {
+            "client_id": client_id, "employer_id": company, "kind": "open_market", "starts_on": str(TODAY),
+            "schedule": {"hours_per_week": "37.5"}})
+        assert status == 422 and "has left the services" in problem["detail"]

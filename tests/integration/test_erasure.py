@@ -187,7 +187,7 @@ async def test_an_erased_person_is_in_no_file_and_no_message_and_reports_stay(in
 
     # The stream has the whole anonymous history, and nothing of the person.
     messages = await stream_messages(nc)
-    assert len(messages) == 4 and b"ClientDataErased" in messages[-1]
+    assert len(messages) == 5 and b"ClientDataErased" in messages[-1]
     assert [field for field, variants in person.items() for message in messages
             if any(variant in message for variant in variants)] == []
 

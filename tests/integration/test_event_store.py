@@ -3,7 +3,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.intake.domain import CLIENT
+from services.intake.domain.client import CLIENT
 from services.platform.errors import ConcurrencyConflict
 from services.platform.event_store import Cause, EventStore
 from tests.support import BOTH_DATABASES

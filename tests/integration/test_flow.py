@@ -3,12 +3,14 @@ import asyncio
 import json
 from datetime import date
 from decimal import Decimal
+from typing import get_args
 
 import aiohttp
 import pytest
 from nats.js.api import StreamConfig
 from sqlalchemy import select
 
+from contracts.events.intake import ClientStatus
 from services.demo import load_demo
 from services.platform.event_store import requeue_from
 from services.platform.relay import OutboxRelay
@@ -32,7 +34,7 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
     url = url_of(five_services)
     created = await load_demo(url, token)
     kemi, tornio = token("manager", "kemi"), token("manager", "tornio")
-    assert created == {"clients": 10, "employers": 6, "placements": 8, "invoices": 3, "payroll_runs": 2,
+    assert created == {"clients": 22, "employers": 6, "placements": 8, "invoices": 3, "payroll_runs": 2,
                        "payments": 3, "claims": 3}
 
     async def invoices_reported() -> bool:
@@ -50,16 +52,17 @@ async def test_the_demo_flow_reaches_every_service_and_reporting_counts_it(five_
     assert await get_json(f"{url('reporting')}/reports/invoiced-totals", tornio) == []
     statuses = (await get_json(f"{url('reporting')}/reports/clients-by-status", kemi)
                 + await get_json(f"{url('reporting')}/reports/clients-by-status", tornio))
-    assert sum(row["clients"] for row in statuses) == 10
-    assert {row["status"] for row in statuses} == {"enrolled", "not_eligible"}
+    assert sum(row["clients"] for row in statuses) == 22
+    assert {row["status"] for row in statuses} == {"enrolled", "not_eligible", "exited"}
+    assert {row["status"] for row in statuses} <= set(get_args(ClientStatus)), "one vocabulary with intake's"
     assert await get_json(f"{url('reporting')}/reports/placements-by-employer-type?employment_area=tornio",
                           tornio) == [{"employment_area": "tornio", "employer_type": "company", "placements": 1},
                                       {"employment_area": "tornio", "employer_type": "foundation", "placements": 1}]
 
     # Pathway planned a pathway for an enrolled client and started a step for each placement.
     placements = await _placements_of(five_services["employer"].engine)
-    client_id = placements[0]["client_id"]
-    await eventually(lambda: _has_started_step(url, client_id, token("case_worker", "kemi")),
+    client_id, placement_id = placements[0]["client_id"], placements[0]["placement_id"]
+    await eventually(lambda: _has_started_step(url, client_id, placement_id, token("case_worker", "kemi")),
                      what="pathway starting the placement step")
 
     # Rebuild from the stream, in several batches, ends in the tables the live consumer wrote.
@@ -81,10 +84,11 @@ async def _placements_of(engine) -> list[dict]:
                 for envelope in (json.loads(text) for (text,) in rows)]
 
 
-async def _has_started_step(url, client_id: str, token: str) -> bool:
+async def _has_started_step(url, client_id: str, placement_id: str, token: str) -> bool:
     async with aiohttp.ClientSession(headers=bearer(token)) as http, \
             http.get(f"{url('pathway')}/clients/{client_id}/pathway") as response:
-        return response.status == 200 and len((await response.json())["started_placements"]) == 1
+        return response.status == 200 and [step["state"] for step in (await response.json())["steps"]
+                                           if step["placement_id"] == placement_id] == ["started"]
 
 
 async def test_one_trace_runs_from_the_http_request_through_every_event_and_consumer(five_services, span_exporter,
@@ -95,7 +99,8 @@ async def test_one_trace_runs_from_the_http_request_through_every_event_and_cons
     async with aiohttp.ClientSession(raise_for_status=True) as http:
         async with http.post(f"{url('intake')}/clients", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
                                                                   **bearer(token("integration"))},
-                             json={"employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office",
+                             json={"programme": "kemi_model", "employment_area": "kemi", "municipality": "Kemi",
+                                   "referred_by": "te_office",
                                    "age": 30, "gender": "female", "labour_market_subsidy_days": 600,
                                    "unemployed_months": 20, "case_worker_id": "cw-1"}) as response:
             client_id = (await response.json())["client_id"]

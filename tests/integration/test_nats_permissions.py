@@ -33,7 +33,7 @@ from services.platform.nats_permissions import (
 )
 from services.platform.nats_server import LocalNatsServer, free_port
 from services.platform.service import ServiceDefinition, ServiceRuntime
-from services.platform.tables import inbox
+from services.platform.tables import audit_log, events, inbox
 from services.reporting.service import SERVICE as REPORTING
 from tests.integration.histories import append_clients, envelope_of
 from tests.support import Runtimes, eventually
@@ -140,7 +140,8 @@ async def messages_on(ops: Connection, subject: str, stream: str = "POLKU") -> i
 
 
 def enrolled(area: str = "kemi") -> EventEnvelope:
-    return envelope_of(ClientEnrolled(client_id=uuid4(), case_worker_id="cw-1", enrolled_on=date(2026, 9, 2)), 3, area)
+    return envelope_of(ClientEnrolled(client_id=uuid4(), period=1, case_worker_id="cw-1",
+                                      enrolled_on=date(2026, 9, 2)), 3, area)
 
 
 # --- services publish their own events only ----------------------------------------------------
@@ -164,7 +165,7 @@ async def test_each_service_publishes_its_own_events_and_gets_the_pub_ack(ops, c
     ("payroll_billing", "polku.events.tornio.employer.PlacementStarted"),
     ("reporting", "polku.events.kemi.payroll_billing.EmployerInvoiced"),
     ("employer", "polku.deadletter.pathway"),  # another consumer's dead letters
-    ("intake", "polku.deadletter.intake"),  # intake consumes nothing, so it has no dead letters
+    ("payroll_billing", "polku.deadletter.intake"),
 ])
 async def test_a_service_cannot_publish_another_services_events(ops, connect_as, service, subject):
     user = await connect_as(service)
@@ -207,8 +208,7 @@ async def test_a_service_cannot_change_its_consumer_or_use_another(ops, connect_
         await pathway.js.add_consumer("POLKU", wider, timeout=DENIED_TIMEOUT_S)
     assert await pathway.refused("publish", "$JS.API.CONSUMER.CREATE.POLKU.pathway")
     info = await ops.js.consumer_info("POLKU", "pathway")
-    assert sorted(info.config.filter_subjects) == sorted(
-        ["polku.events.*.intake.ClientEnrolled", "polku.events.*.employer.PlacementStarted"])
+    assert sorted(info.config.filter_subjects) == sorted(PATHWAY.subscription.filter_subjects)
 
     with pytest.raises(nats.errors.TimeoutError):
         await pathway.js.consumer_info("POLKU", "reporting", timeout=DENIED_TIMEOUT_S)
@@ -274,10 +274,10 @@ async def test_intake_pathway_and_reporting_run_end_to_end_under_their_own_users
     await eventually(pathways_planned, what="PathwayPlanned of every client on the stream, from pathway's relay")
     assert await messages_on(ops, "polku.events.*.intake.>") == 3 * len(client_ids)
 
-    async def reporting_took_all() -> bool:
-        return len(await processed(runtimes["reporting"])) == 3 * len(client_ids)
+    async def reporting_took_all() -> bool:  # each client's three intake events and its PathwayPlanned
+        return len(await processed(runtimes["reporting"])) == 4 * len(client_ids)
 
-    await eventually(reporting_took_all, what="reporting processing every intake event")
+    await eventually(reporting_took_all, what="reporting processing every intake and pathway event")
     for consumer in ("pathway", "reporting"):
         async def acked() -> bool:
             info = await ops.js.consumer_info("POLKU", consumer)
@@ -443,3 +443,79 @@ async def test_the_server_logs_each_violation(secured, ops, connect_as):
         return any(subject in line for line in violations_in_log(secured, ["intake"]))
 
     await eventually(logged, what="the violation in the server log")
+
+
+# --- referrals over the bus -------------------------------------------------------------------------
+
+def bus_referral(**overrides) -> bytes:
+    return json.dumps({"sender_referral_id": "TE-2026-0001", "programme": "kemi_model", "employment_area": "kemi",
+                       "municipality": "Kemi", "referred_by": "te_office", "age": 41, "gender": "female",
+                       "labour_market_subsidy_days": 450, "unemployed_months": 16, "case_worker_id": "cw-bus"}
+                      | overrides).encode()
+
+
+async def test_a_referral_over_the_bus_is_answered_and_a_resent_one_is_harmless(start_as_itself, connect_as, ops):
+    intake = await start_as_itself(INTAKE)
+    sender = await connect_as("referrals-kemi")
+    first = json.loads((await sender.nc.request("polku.referrals.kemi", bus_referral(), timeout=5)).data)
+    assert (first["status"], first["client_status"], first["period"]) == (201, "enrolled", 1)
+    again = json.loads((await sender.nc.request("polku.referrals.kemi", bus_referral(), timeout=5)).data)
+    assert again == first, "the same sender id: the same client, nothing new"
+    async with intake.engine.connect() as connection:
+        stored = (await connection.execute(select(events.c.event_type))).scalars().all()
+    assert stored == ["ClientReferred", "EntryFactsRecorded", "EligibilityAssessed", "ClientEnrolled"]
+    async with intake.engine.connect() as connection:
+        audited = (await connection.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.purpose))).all()
+    assert audited == [("referrals-kemi", "change: ClientReferred, EntryFactsRecorded, EligibilityAssessed, "
+                                          "ClientEnrolled", "referral TE-2026-0001 over the bus")]
+    await eventually(lambda: _published(ops, "polku.events.kemi.intake.ClientEnrolled"),
+                     what="the same events on the stream as an HTTP referral gives")
+    assert sender.violations() == []
+
+
+async def _published(ops, subject: str) -> bool:
+    return await messages_on(ops, subject) == 1
+
+
+@pytest.mark.parametrize(("body", "field", "rule"), [
+    (bus_referral(municipality="Ke\u0000mi"), "municipality", "control characters"),
+    (bus_referral(person={"name": "A Person", "personal_identity_code": "131052-308T"}), "person", "never travels"),
+    (bus_referral(employment_area="tornio"), "employment_area", "must be kemi"),
+    (bus_referral(client_id=str(uuid4())), "client_id", "no client"),
+    (b"not json", "body", "JSON"),
+])
+async def test_a_refused_bus_referral_gets_a_reply_naming_field_and_rule(start_as_itself, connect_as, body, field,
+                                                                          rule):
+    intake = await start_as_itself(INTAKE)
+    sender = await connect_as("referrals-kemi")
+    answer = json.loads((await sender.nc.request("polku.referrals.kemi", body, timeout=5)).data)
+    assert answer["status"] == 422
+    assert [error["field"] for error in answer["errors"]][:1] == [field] and rule in answer["errors"][0]["rule"]
+    async with intake.engine.connect() as connection:
+        assert (await connection.execute(select(events.c.event_type))).scalars().all() == []
+
+
+async def test_a_referral_sender_may_publish_on_its_own_area_subject_only(connect_as, ops):
+    sender = await connect_as("referrals-kemi")
+    for subject in ("polku.referrals.tornio", "polku.events.kemi.intake.ClientReferred"):
+        await sender.nc.publish(subject, b"{}")
+        await sender.nc.flush()
+        assert await sender.refused("publish", subject)
+    listener = await connect_as("referrals-tornio")
+    await listener.nc.subscribe("polku.referrals.kemi")
+    assert await listener.refused("subscription", "polku.referrals.kemi")
+
+
+async def test_a_returning_client_is_referred_over_the_bus_under_its_client_id(start_as_itself, connect_as):
+    await start_as_itself(INTAKE)
+    sender = await connect_as("referrals-kemi")
+    refused = json.loads((await sender.nc.request("polku.referrals.kemi", bus_referral(
+        sender_referral_id="TE-1", labour_market_subsidy_days=10, unemployed_months=2), timeout=5)).data)
+    assert (refused["status"], refused["client_status"], refused["period"]) == (201, "not_eligible", 1)
+    again = json.loads((await sender.nc.request("polku.referrals.kemi", bus_referral(
+        sender_referral_id="TE-2", client_id=refused["client_id"]), timeout=5)).data)
+    assert (again["client_id"], again["client_status"], again["period"]) == (refused["client_id"], "enrolled", 2)
+    other_area = json.loads((await (await connect_as("referrals-tornio")).nc.request(
+        "polku.referrals.tornio", bus_referral(sender_referral_id="TE-3", employment_area="tornio",
+                                               client_id=refused["client_id"]), timeout=5)).data)
+    assert other_area["status"] == 422 and other_area["errors"][0]["field"] == "client_id"

@@ -84,14 +84,14 @@ async def test_the_demo_puts_no_personal_data_on_the_bus_in_logs_or_in_spans(cap
     runtimes, url = five_services, url_of(five_services)
 
     span_exporter.clear()
-    assert await load_demo(url, token) == {"clients": 10, "employers": 6, "placements": 8, "invoices": 3,
+    assert await load_demo(url, token) == {"clients": 22, "employers": 6, "placements": 8, "invoices": 3,
                                            "payroll_runs": 2, "payments": 3, "claims": 3}
 
     # Every way personal data moves through intake, while logs and spans are recorded.
     async with runtimes["intake"].engine.connect() as connection:
         referred = [json.loads(envelope)["data"]["client_id"] for (envelope,) in await connection.execute(
             select(events.c.envelope).where(events.c.event_type == "ClientReferred").order_by(events.c.position))]
-    assert len(referred) == len(REFERRALS)
+    referred = referred[:len(REFERRALS)]  # the demo's journeys after them come without a person
     read = 0
     for number, (client_id, (area, *_)) in enumerate(zip(referred, REFERRALS, strict=True), start=1):
         own = token("case_worker", area, f"cw-{area}-{number % 3 + 1}")
@@ -119,7 +119,8 @@ async def test_the_demo_puts_no_personal_data_on_the_bus_in_logs_or_in_spans(cap
     assert status == 403
     bad = demo_person(5) | {"personal_identity_code": demo_person(5)["personal_identity_code"][:-1] + "?"}
     status, _, raw = await call("POST", f"{url('intake')}/clients", token("integration", "kemi"), {
-        "employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office", "age": 52, "gender": "male",
+        "programme": "kemi_model", "employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office",
+        "age": 52, "gender": "male",
         "labour_market_subsidy_days": 900, "unemployed_months": 40, "case_worker_id": "cw-kemi-3", "person": bad})
     assert status == 422 and "person.personal_identity_code" in raw
     status, _, _ = await call("POST", f"{url('intake')}/clients/{fourth}/erasure",

@@ -11,16 +11,17 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import select
 
-from contracts.events.employer import PlacementEnded, PlacementExtended, PlacementStarted
+from contracts.events.employer import (OpeningFilled, OpeningRegistered, PlacementEnded, PlacementExtended,
+                                      PlacementStarted)
 from contracts.events.intake import ClientReferred, EligibilityAssessed
 from contracts.events.payroll_billing import EmployerInvoiced
 from contracts.registry import decode
 from services.payroll_billing.domain.money import finnish_reference, reference_base, rf_reference
 from services.reporting import rebuild as rebuild_module
-from services.reporting.projections import project
+from services.reporting.projections import PERIOD_FACTS_UNKNOWN, project
 from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
-from services.reporting.tables import clients, invoices, placements
+from services.reporting.tables import clients, invoices, openings, placements
 from tests.integration.histories import client_history, envelope_of
 from tests.integration.probe import publish
 from tests.support import BOTH_DATABASES
@@ -35,13 +36,15 @@ async def rows_of(engine, table) -> list[dict]:
 
 async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
     engine = await engine_factory("reporting", REPORTING.migrations)
-    client_id, placement_id, employer_id, invoice_id = uuid4(), uuid4(), uuid4(), uuid4()
+    client_id, placement_id, employer_id, invoice_id, opening_id = uuid4(), uuid4(), uuid4(), uuid4(), uuid4()
     reference = finnish_reference(reference_base(invoice_id))
     events = [
-        (ClientReferred(client_id=client_id, referred_by="city", employment_area="tornio", municipality="Tornio",
-                        age_band="under_25", gender="unknown", referred_on=date(2026, 3, 2)), 1),
-        (EligibilityAssessed(client_id=client_id, eligible=False, criterion=None, rule_source=None,
-                             target_groups=()), 2),
+        (ClientReferred(client_id=client_id, referral_id=uuid4(), period=1, programme="kemi_model",
+                        referred_by="city", employment_area="tornio", municipality="Tornio", age_band="18_24",
+                        gender="unknown", referred_on=date(2026, 3, 2)), 1),
+        (EligibilityAssessed(client_id=client_id, eligible=False, programme="kemi_model",
+                             rule_set_version="kemi_model/2015-01-01", criterion=None, rule_source=None,
+                             failed_criteria=(), target_groups=()), 2),
         (PlacementStarted(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
                           employer_type="association", kind="work_trial", starts_on=date(2026, 12, 31),
                           hourly_billing_rate=Decimal("21.50")), 1),
@@ -49,6 +52,10 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
         (PlacementEnded(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
                         employer_type="association", kind="work_trial", ended_on=date(2027, 4, 30),
                         ending="hired_by_employer"), 3),
+        (OpeningRegistered(opening_id=opening_id, employer_id=employer_id, title="Kitchen help", occupation="9412",
+                           hours_per_week=Decimal("30"), starts_on=date(2026, 12, 31), duration_months=None,
+                           requirement_tags=(), source="hidden", registered_on=date(2026, 11, 2)), 1),
+        (OpeningFilled(opening_id=opening_id, placement_id=placement_id, filled_on=date(2026, 12, 30)), 2),
         (EmployerInvoiced(invoice_id=invoice_id, employer_id=employer_id, period_start=date(2027, 1, 1),
                           period_end=date(2027, 1, 31), hours=Decimal("37.25"), amount=Decimal("800.88"),
                           vat_amount=Decimal("204.22"), total=Decimal("1005.10"), vat_rules=("vat_25_5",),
@@ -60,12 +67,18 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
         assert await project(connection, [(envelope, decode(envelope)) for envelope in envelopes]) == []
 
     assert await rows_of(engine, clients) == [{
-        "client_id": str(client_id), "employment_area": "tornio", "municipality": "Tornio", "age_band": "under_25",
-        "gender": "unknown", "status": "not_eligible", "eligibility_criterion": None, "version": 2}]
+        "client_id": str(client_id), "employment_area": "tornio", "municipality": "Tornio", "age_band": "18_24",
+        "gender": "unknown", "status": "not_eligible", "eligibility_criterion": None,
+        "referred_on": date(2026, 3, 2), "enrolled_on": None, **PERIOD_FACTS_UNKNOWN, "programme": "kemi_model",
+        "period": 1, "version": 2}]
     assert await rows_of(engine, placements) == [{
-        "placement_id": str(placement_id), "employment_area": "tornio", "employer_type": "association",
-        "kind": "work_trial", "starts_on": date(2026, 12, 31), "planned_end_on": date(2027, 5, 31),
-        "ended_on": date(2027, 4, 30), "ending": "hired_by_employer", "version": 3}]
+        "placement_id": str(placement_id), "employment_area": "tornio", "client_id": str(client_id),
+        "employer_id": str(employer_id), "employer_type": "association", "kind": "work_trial", "starts_on": date(2026, 12, 31),
+        "planned_end_on": date(2027, 5, 31), "ended_on": date(2027, 4, 30), "ending": "hired_by_employer",
+        "gig_hundredths_of_hours": None, "version": 3}]
+    assert await rows_of(engine, openings) == [{
+        "opening_id": str(opening_id), "employment_area": "tornio", "source": "hidden",
+        "registered_on": date(2026, 11, 2), "state": "filled", "closed_on": date(2026, 12, 30), "version": 2}]
     assert await rows_of(engine, invoices) == [{
         "invoice_id": str(invoice_id), "employment_area": "tornio", "employer_id": str(employer_id),
         "hundredths_of_hours": 3725, "amount_cents": 80088, "issued_on": date(2027, 1, 31), "version": 1}]

@@ -4,7 +4,7 @@ from uuid import uuid4
 
 import nats.errors
 
-from services.intake.domain import CLIENT
+from services.intake.domain.client import CLIENT
 from services.platform.bus import bootstrap_streams, connect
 from services.platform.config import Settings
 from services.platform.nats_server import LocalNatsServer

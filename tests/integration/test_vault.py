@@ -68,7 +68,8 @@ async def test_the_own_case_worker_reads_the_personal_data_and_the_read_is_audit
                                     token("auditor"))
     assert status == 200
     assert [(entry["actor"], entry["action"], entry["purpose"]) for entry in entries] == [
-        ("test-integration", "change: ClientReferred, EligibilityAssessed, ClientEnrolled", "POST /clients"),
+        ("test-integration", "change: ClientReferred, EntryFactsRecorded, EligibilityAssessed, ClientEnrolled",
+         "POST /clients"),
         ("cw-own", "read personal data", "preparing the first meeting")]
 
 
@@ -166,7 +167,7 @@ async def test_the_database_holds_the_person_encrypted_only(start_service, token
     async with intake.engine.connect() as connection:
         [row] = (await connection.execute(select(vault))).mappings().all()
         envelopes = [envelope for (envelope,) in await connection.execute(select(events.c.envelope))]
-    assert row["client_id"] == client_id and len(envelopes) == 3
+    assert row["client_id"] == client_id and len(envelopes) == 4
     stored_bytes = row["wrapped_key"] + row["ciphertext"] + "".join(envelopes).encode()
     for value in PERSON.values():
         assert value.encode() not in stored_bytes

@@ -10,7 +10,7 @@ import aiosqlite
 from aiohttp import web
 from pydantic import ValidationError
 
-from services.intake.domain import ReferClient
+from services.intake.domain.referral import ReferClient
 
 DATABASE: web.AppKey = web.AppKey("database")
 

@@ -170,7 +170,7 @@ def referral_body(number: int, rng: random.Random) -> dict:
     eligible = rng.random() < 0.75
     born = date(1970, 1, 1) + timedelta(days=rng.randrange(12_000))
     return {
-        "employment_area": AREA, "municipality": "Kemi", "referred_by": "te_office",
+        "programme": "kemi_model", "employment_area": AREA, "municipality": "Kemi", "referred_by": "te_office",
         "age": rng.randrange(18, 64), "gender": rng.choice(("female", "male", "non_binary")),
         "labour_market_subsidy_days": rng.randrange(320, 1500) if eligible else rng.randrange(0, 100),
         "unemployed_months": rng.randrange(13, 60) if eligible else rng.randrange(0, 5),

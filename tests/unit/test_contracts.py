@@ -21,15 +21,19 @@ from contracts.events.employer import (CandidateProposed, EmployerDetailsCorrect
                                        OpeningWithdrawn, PartnershipAgreementEnded, PartnershipAgreementSigned,
                                        PlacementEnded, PlacementExtended, PlacementStarted, PooledTask,
                                        ProposalAccepted, ProposalDeclined, Schedule)
-from contracts.events.intake import (ClientDataErased, ClientEnrolled, ClientReferred, ConsentRecorded,
-                                     ConsentWithdrawn, EligibilityAssessed)
-from contracts.events.pathway import PathwayPlanned, StepStarted
+from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, ClientEnrolled, ClientExited,
+                                     ClientReferred, ConsentRecorded, ConsentWithdrawn, EligibilityAssessed,
+                                     EntryFacts, EntryFactsCorrected, EntryFactsRecorded, FailedCriterion,
+                                     SixMonthFollowUpRecorded, SkillTagsRecorded)
+from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
+                                      StepExtended, StepInterrupted, StepPlanned, StepStarted)
 from contracts.events.payroll_billing import (AttendanceOpened, EmployerInvoiced, EmploymentEnded, EmploymentExtended,
                                               EmploymentOpened, GigTasksAssigned, InvoiceCredited, InvoiceLine,
                                               InvoiceOverdue, MunicipalSupplementClaimed, PaymentReceived,
                                               PayrollRunClosed, PaySubsidyClaimed, PaySubsidyGranted, ReminderSent,
                                               TimesheetApproved, VatStatusRecorded, WageTermsAgreed, WorkedDay)
 from contracts.generate import GENERATED, documents, schema_path, stale
+from contracts.upcasters import UPCASTERS
 from contracts.registry import EVENT_TYPES, UnknownEventType, UnsupportedSchemaVersion, decode
 from contracts.values import BilledHours, BusinessId, Hours, Money
 from services.platform.config import Settings
@@ -41,20 +45,52 @@ KEMI = "0210427-6"  # the city of Kemi's Y-tunnus
 AGREEMENT, OPENING, TASK, PROPOSAL = (UUID(int=n) for n in range(11, 15))
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
+ENTRY_FACTS = EntryFacts(
+    labour_market_subsidy_days=120, unemployed_months=7, in_multisectoral_service=False,
+    in_employment_promoting_service=False, priority_groups=("under_30", "immigrant"), labour_market_status="unemployed",
+    education_level="isced_3", disability="declined_to_say", migrant_or_minority="yes", other_disadvantage="not_asked")
+
 POOLED_TASK = PooledTask(task_id=TASK, employer_id=EMPLOYER, works_on=date(2025, 2, 4), starts_at=time(8),
                          ends_at=time(12), hours=Decimal("4"), hourly_billing_rate=Decimal("24.00"))
 EXAMPLES: dict[str, Event] = {type(event).__name__: event for event in (
-    ClientReferred(client_id=CLIENT, referred_by="te_office", employment_area="kemi", municipality="Keminmaa",
-                   age_band="under_25", gender="female", referred_on=date(2025, 1, 7)),
-    EligibilityAssessed(client_id=CLIENT, eligible=True, criterion="youth", rule_source="eligibility_rules.yaml",
+    ClientReferred(client_id=CLIENT, referral_id=UUID(int=21), period=1, programme="typ_need_assessment",
+                   referred_by="te_office", employment_area="kemi", municipality="Keminmaa", age_band="18_24",
+                   gender="female", referred_on=date(2025, 1, 7)),
+    EntryFactsRecorded(client_id=CLIENT, period=1, facts=ENTRY_FACTS),
+    EntryFactsCorrected(client_id=CLIENT, period=1, facts=ENTRY_FACTS, corrected_on=date(2025, 1, 20)),
+    EligibilityAssessed(client_id=CLIENT, eligible=True, programme="typ_need_assessment",
+                        rule_set_version="typ_need_assessment/2015-01-01", criterion="under_25_unemployed_6_months",
+                        rule_source="tem.fi", failed_criteria=(FailedCriterion(
+                            criterion="labour_market_subsidy_300_days", source="tem.fi",
+                            reason="labour_market_subsidy_days is 120, less than 300"),),
                         target_groups=("youth",)),
-    ClientEnrolled(client_id=CLIENT, case_worker_id="cw-17", enrolled_on=date(2025, 1, 9)),
+    ClientEnrolled(client_id=CLIENT, period=1, case_worker_id="cw-17", enrolled_on=date(2025, 1, 9)),
+    CaseWorkerAssigned(client_id=CLIENT, case_worker_id="cw-18", previous_case_worker_id="cw-17",
+                       assigned_on=date(2025, 2, 1)),
+    SkillTagsRecorded(client_id=CLIENT, skill_tags=("forklift_licence", "cleaning")),
+    ClientExited(client_id=CLIENT, period=1, exited_on=date(2025, 9, 30), status_at_exit="employed_company",
+                 status_on=date(2025, 10, 14), qualification_gained=True),
+    SixMonthFollowUpRecorded(client_id=CLIENT, period=1, exited_on=date(2025, 9, 30), status="employed_company",
+                             status_on=date(2026, 3, 31)),
     ConsentRecorded(client_id=CLIENT, consent_id=UUID(int=9), partner="te_office", scope=("contact_details",),
                     valid_from=date(2025, 1, 9), valid_to=date(2025, 12, 31), recorded_on=date(2025, 1, 9)),
     ConsentWithdrawn(client_id=CLIENT, consent_id=UUID(int=9), withdrawn_on=date(2025, 2, 1)),
     ClientDataErased(client_id=CLIENT, reason="client_request", erased_on=date(2025, 6, 30)),
-    PathwayPlanned(pathway_id=PATHWAY, client_id=CLIENT, kind="employment"),
-    StepStarted(pathway_id=PATHWAY, step_id=STEP, step_kind="placement", placement_id=PLACEMENT),
+    PathwayPlanned(pathway_id=PATHWAY, client_id=CLIENT, period=1, kind="employment", planned_on=date(2025, 1, 9)),
+    PathwayGoalSet(pathway_id=PATHWAY, client_id=CLIENT, goal="training", set_on=date(2025, 1, 10)),
+    StepPlanned(pathway_id=PATHWAY, client_id=CLIENT, step_id=STEP, step_kind="coaching",
+                planned_start_on=date(2025, 1, 13), planned_end_on=date(2025, 3, 31), days_per_week=3,
+                hours_per_day=Decimal("6"), hours_per_week=Decimal("18"), full_time=False, provider="foundation"),
+    StepStarted(pathway_id=PATHWAY, client_id=CLIENT, step_id=STEP, step_kind="gig_work", placement_id=PLACEMENT,
+                started_on=date(2025, 2, 3), hours_per_week=Decimal("20"), full_time=False),
+    StepExtended(pathway_id=PATHWAY, client_id=CLIENT, step_id=STEP, planned_end_on=date(2025, 12, 31)),
+    StepCompleted(pathway_id=PATHWAY, client_id=CLIENT, step_id=STEP, completed_on=date(2025, 3, 31),
+                  hired_by_host=False),
+    StepInterrupted(pathway_id=PATHWAY, client_id=CLIENT, step_id=STEP, interrupted_on=date(2025, 3, 1),
+                    reason="client_illness"),
+    StepCancelled(pathway_id=PATHWAY, client_id=CLIENT, step_id=STEP, cancelled_on=date(2025, 3, 1),
+                  reason="plan_changed"),
+    PathwayClosed(pathway_id=PATHWAY, client_id=CLIENT, closed_on=date(2025, 9, 30), reason="client_exited"),
     EmployerRegistered(employer_id=EMPLOYER, business_id=KEMI, name="Kemin kaupunki", employer_type="city_unit",
                        employment_area="kemi"),
     EmployerDetailsCorrected(employer_id=EMPLOYER, name="Kemin kaupunki, tilapalvelut", employer_type="city_unit",
@@ -354,7 +390,28 @@ def test_decode_upcasts_an_old_version():
     old = envelope("ClientEnrolled", {"client_id": str(CLIENT), "caseworker": "cw-17", "enrolled": "2025-01-09"},
                    schema_version=0)
     assert old.dataschema == "urn:polku:event:ClientEnrolled:0"
-    assert decode(old, upcasters={("ClientEnrolled", 0): v0_to_v1}) == EXAMPLES["ClientEnrolled"]
+    upcasters = {("ClientEnrolled", 0): v0_to_v1, ("ClientEnrolled", 1): UPCASTERS[("ClientEnrolled", 1)]}
+    assert decode(old, upcasters=upcasters) == EXAMPLES["ClientEnrolled"]
+
+
+def test_version_1_journey_events_read_as_version_2():
+    """Events written before programmes and periods: the Kemi model, period 1; a step of unknown date."""
+    referred = decode(envelope("ClientReferred", {
+        "client_id": str(CLIENT), "referred_by": "city", "employment_area": "kemi", "municipality": "Kemi",
+        "age_band": "under_25", "gender": "male", "referred_on": "2025-01-07"}))
+    assert (referred.programme, referred.period, referred.age_band) == ("kemi_model", 1, "under_25")
+    assessed = decode(envelope("EligibilityAssessed", {
+        "client_id": str(CLIENT), "eligible": False, "criterion": None, "rule_source": None, "target_groups": []}))
+    assert (assessed.programme, assessed.failed_criteria) == ("kemi_model", ())
+    assert decode(envelope("ClientEnrolled", {"client_id": str(CLIENT), "case_worker_id": "cw-1",
+                                               "enrolled_on": "2025-01-09"})).period == 1
+    planned = decode(envelope("PathwayPlanned", {"pathway_id": str(PATHWAY), "client_id": str(CLIENT),
+                                                 "kind": "employment"}, service="pathway", aggregate_type="Pathway"))
+    assert (planned.period, planned.planned_on) == (1, None)
+    step = decode(envelope("StepStarted", {"pathway_id": str(PATHWAY), "step_id": str(STEP), "step_kind": "placement",
+                                           "placement_id": str(PLACEMENT)}, service="pathway",
+                           aggregate_type="Pathway"))
+    assert (step.step_kind, step.client_id, step.started_on, step.full_time) == ("placement", None, None, False)
 
 
 def test_decode_reads_the_current_version_as_it_is():
@@ -374,17 +431,17 @@ def test_decode_without_an_upcaster_names_the_type_and_version():
         decode(old, upcasters={})
     error = caught.value
     assert isinstance(error, ValueError) and not isinstance(error, KeyError)
-    assert (error.event_type, error.schema_version, error.current_version) == ("ClientEnrolled", 0, 1)
+    assert (error.event_type, error.schema_version, error.current_version) == ("ClientEnrolled", 0, 2)
     assert str(error) == ("dataschema: ClientEnrolled schema version 0 has no upcaster from version 0 "
-                          "(this reader knows version 1)")
+                          "(this reader knows version 2)")
 
 
 def test_decode_refuses_a_version_newer_than_the_reader():
-    """Decoding v2 data with the v1 model could silently drop or misread fields."""
+    """Decoding v3 data with the v2 model could silently drop or misread fields."""
     newer = envelope_of(EXAMPLES["ClientEnrolled"]).model_copy(
-        update={"dataschema": dataschema_for("ClientEnrolled", 2)})
-    with pytest.raises(UnsupportedSchemaVersion, match="ClientEnrolled schema version 2 is newer than this reader"):
-        decode(newer, upcasters={("ClientEnrolled", 1): lambda data: data})
+        update={"dataschema": dataschema_for("ClientEnrolled", 3)})
+    with pytest.raises(UnsupportedSchemaVersion, match="ClientEnrolled schema version 3 is newer than this reader"):
+        decode(newer, upcasters={("ClientEnrolled", 2): lambda data: data})
 
 
 def test_decode_errors_are_undecodable_for_consumers():

@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from services.demo import PERSONS, demo_person, identity_code
-from services.intake.domain import PersonalData, ReferClient
+from services.intake.domain.personal_data import PersonalData
+from services.intake.domain.referral import ReferClient
 from services.intake.vault import Vault, VaultUnreadable, vault_for
 from services.platform import key_files
 from services.platform.config import Settings
@@ -92,8 +93,8 @@ def test_an_invalid_code_names_the_field_and_the_rule_but_never_the_code(code, r
 
 def test_an_invalid_code_inside_a_referral_names_the_nested_field_and_hides_the_input():
     with pytest.raises(ValidationError) as caught:
-        ReferClient(employment_area="kemi", municipality="Kemi", referred_by="te_office", age=40, gender="female",
-                    labour_market_subsidy_days=0, unemployed_months=0, case_worker_id="cw-1",
+        ReferClient(programme="kemi_model", employment_area="kemi", municipality="Kemi", referred_by="te_office",
+                    age=40, gender="female", labour_market_subsidy_days=0, unemployed_months=0, case_worker_id="cw-1",
                     person=PERSON | {"personal_identity_code": "131052-308U"})
     [item] = caught.value.errors(include_input=False)
     assert item["loc"] == ("person", "personal_identity_code")
@@ -115,6 +116,9 @@ def test_the_demo_persons_have_valid_codes_matching_their_birth_dates():
     ("phone", "123", "must be a phone number"),
     ("name", "", "at least 1 character"),
     ("notes", "x" * 4001, "at most 4000 characters"),
+    ("email", "a\x00b@example.org", "without control characters"),
+    ("name", "Ilmari\x1b[2J", "control characters"),
+    ("notes", "first line\nsecond\x00", "control characters"),
 ])
 def test_a_bad_field_names_itself_and_the_rule_without_the_value(field, value, rule):
     with pytest.raises(ValidationError) as caught:

@@ -6,9 +6,10 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.events.intake import ClientDataErased, ConsentRecorded, ConsentWithdrawn
-from services.intake.domain import (CLIENT, Client, Consent, EraseClientData, RecordConsent, ReferClient,
-                                    consents_to_share, erase, read_personal_data, record_consent, refer,
-                                    withdraw_consent)
+from services.intake.domain.client import CLIENT, Client, Consent
+from services.intake.domain.consent import (EraseClientData, RecordConsent, consents_to_share, erase,
+                                            read_personal_data, record_consent, withdraw_consent)
+from services.intake.domain.referral import ReferClient, refer
 from services.platform.auth import Principal
 from services.platform.errors import Forbidden, Gone, NotFound, RuleViolated, StateConflict
 from services.platform.event_store import fold
@@ -22,8 +23,9 @@ PERSON = {"name": "Ilmari Salatunen", "personal_identity_code": "131052-308T"}
 
 
 def referral(**overrides) -> ReferClient:
-    return ReferClient(**({"employment_area": "kemi", "municipality": "Kemi", "referred_by": "te_office", "age": 40,
-                           "gender": "female", "labour_market_subsidy_days": 400, "unemployed_months": 14,
+    return ReferClient(**({"programme": "kemi_model", "employment_area": "kemi", "municipality": "Kemi",
+                           "referred_by": "te_office", "age": 40, "gender": "female",
+                           "labour_market_subsidy_days": 400, "unemployed_months": 14,
                            "case_worker_id": "cw-own", "person": PERSON} | overrides))
 
 
@@ -44,7 +46,7 @@ def with_consent(client: Client, consent_id: UUID = CONSENT_ID, **overrides) -> 
 
 def test_a_referral_with_a_person_decides_events_without_any_of_it():
     events = refer(Client(), CLIENT_ID, referral(), TODAY)
-    assert len(events) == 3
+    assert len(events) == 4
     for event in events:
         dumped = event.model_dump_json()
         assert "Salatunen" not in dumped and "131052" not in dumped and "person" not in dumped
@@ -83,7 +85,7 @@ def test_the_own_case_worker_or_a_manager_erases(actor):
     assert events == [ClientDataErased(client_id=CLIENT_ID, reason="retention_period_ended", erased_on=TODAY)]
     client = fold(CLIENT, events, enrolled())
     assert client.erased_on == TODAY
-    assert (client.status, client.case_worker_id, client.criterion) == ("enrolled", "cw-own",
+    assert (client.status, client.case_worker_id, client.current.criterion) == ("enrolled", "cw-own",
                                                                         "labour_market_subsidy_over_300_days")
 
 

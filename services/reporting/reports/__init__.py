@@ -1,0 +1,1 @@
+"""The follow-up system's reports: one module per report, each a set of tables built from projections."""

@@ -1,0 +1,174 @@
+"""Outcomes in the seeds' terms: clients served, placements by kind and ending, hidden jobs found,
+gig hours pooled, time from enrolment to first placement (median, p90)."""
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.areas import areas
+from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
+from services.reporting.reports.queries import in_scope, month_of
+from services.reporting.rules.figures import percentile
+from services.reporting.tables import clients, openings, pathways, placements
+
+
+async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
+    counts = await _client_counts(connection, scope)
+    tables = [_clients_by_status(counts), _clients_by_municipality(counts, scope), _clients_by_month(counts),
+              await _placements_by_kind_and_ending(connection, scope), await _hired_by_employer_type(connection, scope),
+              await _openings_by_month(connection, scope), await _gig_hours_by_month(connection, scope),
+              await _time_to_first_placement(connection, scope),
+              await _exits_by(connection, scope, clients.c.exit_status, "exits_by_status", "status",
+                              "Exits in the period by status at exit (within 28 days)",
+                              "Jakson aikana päättyneet asiakkuudet tilanteen mukaan"),
+              await _exits_by(connection, scope, func.coalesce(clients.c.programme, "kemi_model"),
+                              "exits_by_programme", "programme", "Exits in the period by programme",
+                              "Jakson aikana päättyneet asiakkuudet ohjelman mukaan"),
+              await _exits_by_step_kind(connection, scope),
+              await _time_to_exit(connection, scope)]
+    return Report("outcomes", scope, tables, sources=[
+        Source("clients, statuses", "intake's events ClientReferred, EligibilityAssessed, ClientEnrolled"),
+        Source("exits", "intake's event ClientExited: the latest enrolment period's exit and status at exit"),
+        Source("pathway step kind", "pathway's events: the kind of the step started last in the exit's period"),
+        Source("placements, endings, gig hours", "employer's events PlacementStarted, GigJobPooled, PlacementEnded"),
+        Source("hidden jobs", "employer's events OpeningRegistered (source hidden) and how the opening closed"),
+        Source("municipalities of the area", "services/areas.yaml"),
+        Source("median, p90", "nearest-rank percentiles of whole days"),
+    ])
+
+
+async def _client_counts(connection: AsyncConnection, scope: Scope) -> list[tuple[str, str, str, int, int]]:
+    """One pass over the area's clients: (status, municipality, month referred, clients, enrolled)."""
+    month = month_of(connection, clients.c.referred_on)
+    return [tuple(row) for row in (await connection.execute(
+        select(clients.c.status, clients.c.municipality, month, func.count(), func.count(clients.c.enrolled_on))
+        .where(*in_scope(scope, clients.c.employment_area, clients.c.referred_on))
+        .group_by(clients.c.status, clients.c.municipality, month))).all()]
+
+
+def _summed(counts: list[tuple], key: int, value: slice) -> dict:
+    sums: dict = {}
+    for row in counts:
+        figures = sums.setdefault(row[key], [0] * len(row[value]))
+        for index, figure in enumerate(row[value]):
+            figures[index] += figure
+    return dict(sorted(sums.items()))
+
+
+def _clients_by_status(counts: list[tuple]) -> Table:
+    return Table("clients_by_status", "Clients referred in the period, by status",
+                 "Jakson aikana ohjatut asiakkaat tilan mukaan", ["status", "clients"],
+                 [[status, clients_] for status, (clients_,) in _summed(counts, 0, slice(3, 4)).items()],
+                 counts=("clients",))
+
+
+def _clients_by_municipality(counts: list[tuple], scope: Scope) -> Table:
+    """Every municipality of the area (services/areas.yaml), also those with no clients; a municipality the
+    file does not name for the area is shown too, so a referral from elsewhere is not lost."""
+    counted = {name: figures[0] for name, figures in _summed(counts, 1, slice(3, 4)).items()}
+    known = areas()[scope.area].municipalities if scope.area in areas() else ()
+    rows = [[name, counted.pop(name, 0), True] for name in known]
+    rows += [[name, count, False] for name, count in sorted(counted.items())]
+    return Table("clients_by_municipality", "Clients referred in the period, by home municipality",
+                 "Jakson aikana ohjatut asiakkaat kotikunnan mukaan", ["municipality", "clients", "in_area_file"],
+                 rows, counts=("clients",))
+
+
+def _clients_by_month(counts: list[tuple]) -> Table:
+    return Table("clients_by_month", "Clients referred and enrolled by month of referral",
+                 "Ohjatut ja asiakkuuteen otetut ohjauskuukauden mukaan", ["month", "referred", "enrolled"],
+                 [[month, *figures] for month, figures in _summed(counts, 2, slice(3, 5)).items()],
+                 counts=("referred", "enrolled"))
+
+
+async def _placements_by_kind_and_ending(connection: AsyncConnection, scope: Scope) -> Table:
+    ending = func.coalesce(placements.c.ending, "ongoing")
+    rows = (await connection.execute(
+        select(placements.c.kind, ending, func.count())
+        .where(*in_scope(scope, placements.c.employment_area, placements.c.starts_on))
+        .group_by(placements.c.kind, ending).order_by(placements.c.kind, ending))).all()
+    return Table("placements_by_kind_and_ending", "Placements started in the period, by kind and ending",
+                 "Jakson aikana alkaneet työjaksot lajin ja päättymisen mukaan", ["kind", "ending", "placements"],
+                 [list(row) for row in rows], counts=("placements",))
+
+
+async def _hired_by_employer_type(connection: AsyncConnection, scope: Scope) -> Table:
+    rows = (await connection.execute(
+        select(placements.c.employer_type, func.count())
+        .where(placements.c.ending == "hired_by_employer",
+               *in_scope(scope, placements.c.employment_area, placements.c.ended_on))
+        .group_by(placements.c.employer_type).order_by(placements.c.employer_type))).all()
+    return Table("hired_by_employer_type", "Placements that ended in a hire, by employer type",
+                 "Työllistyminen työjakson jälkeen työnantajatyypin mukaan", ["employer_type", "hired"],
+                 [list(row) for row in rows], counts=("hired",))
+
+
+async def _openings_by_month(connection: AsyncConnection, scope: Scope) -> Table:
+    month = month_of(connection, openings.c.registered_on)
+    hidden = func.sum(case((openings.c.source == "hidden", 1), else_=0))
+    filled_hidden = func.sum(case(((openings.c.source == "hidden") & (openings.c.state == "filled"), 1), else_=0))
+    rows = (await connection.execute(
+        select(month, hidden, filled_hidden, func.count() - hidden)
+        .where(*in_scope(scope, openings.c.employment_area, openings.c.registered_on))
+        .group_by(month).order_by(month))).all()
+    return Table("openings_by_month", "Hidden jobs found and openings advertised, by month",
+                 "Löydetyt piilotyöpaikat ja ilmoitetut työpaikat kuukausittain",
+                 ["month", "hidden_jobs_found", "hidden_jobs_filled", "advertised_openings"],
+                 [list(row) for row in rows])
+
+
+async def _gig_hours_by_month(connection: AsyncConnection, scope: Scope) -> Table:
+    month = month_of(connection, placements.c.starts_on)
+    rows = (await connection.execute(
+        select(month, func.count(), func.sum(placements.c.gig_hundredths_of_hours))
+        .where(placements.c.gig_hundredths_of_hours.is_not(None),
+               *in_scope(scope, placements.c.employment_area, placements.c.starts_on))
+        .group_by(month).order_by(month))).all()
+    return Table("gig_hours_by_month", "Gig jobs pooled and their hours, by month the job started",
+                 "Kootut silpputyöt ja niiden tunnit alkamiskuukauden mukaan", ["month", "gig_jobs", "hours"],
+                 [[month, jobs, hundredths(hours)] for month, jobs, hours in rows], counts=("gig_jobs",))
+
+
+async def _time_to_first_placement(connection: AsyncConnection, scope: Scope) -> Table:
+    first = (select(placements.c.client_id, func.min(placements.c.starts_on).label("first_on"))
+             .where(placements.c.employment_area == scope.area).group_by(placements.c.client_id).subquery())
+    rows = (await connection.execute(
+        select(clients.c.enrolled_on, first.c.first_on).join(first, first.c.client_id == clients.c.client_id)
+        .where(*in_scope(scope, clients.c.employment_area, clients.c.enrolled_on)))).all()
+    days = [(first_on - enrolled_on).days for enrolled_on, first_on in rows if first_on >= enrolled_on]
+    return Table("time_to_first_placement", "Days from enrolment to the first placement",
+                 "Päiviä asiakkuuden alusta ensimmäiseen työjaksoon", ["measure", "clients", "median_days", "p90_days"],
+                 [["enrolment_to_first_placement", len(days), percentile(days, 0.5), percentile(days, 0.9)]],
+                 counts=("clients",), follows_counts=("median_days", "p90_days"))
+
+
+async def _exits_by(connection: AsyncConnection, scope: Scope, column, name: str, heading: str, title_en: str,
+                    title_fi: str) -> Table:
+    rows = (await connection.execute(
+        select(column, func.count()).where(*in_scope(scope, clients.c.employment_area, clients.c.exited_on))
+        .group_by(column).order_by(column))).all()
+    return Table(name, title_en, title_fi, [heading, "exits"], [list(row) for row in rows], counts=("exits",))
+
+
+async def _time_to_exit(connection: AsyncConnection, scope: Scope) -> Table:
+    rows = (await connection.execute(
+        select(clients.c.enrolled_on, clients.c.exited_on)
+        .where(clients.c.enrolled_on.is_not(None),
+               *in_scope(scope, clients.c.employment_area, clients.c.exited_on)))).all()
+    days = [(exited_on - enrolled_on).days for enrolled_on, exited_on in rows]
+    return Table("time_to_exit", "Days from enrolment to exit", "Päiviä asiakkuuden alusta päättymiseen",
+                 ["measure", "clients", "median_days", "p90_days"],
+                 [["enrolment_to_exit", len(days), percentile(days, 0.5), percentile(days, 0.9)]],
+                 counts=("clients",), follows_counts=("median_days", "p90_days"))
+
+
+async def _exits_by_step_kind(connection: AsyncConnection, scope: Scope) -> Table:
+    """Exits by the kind of the step the client started last on the period's pathway (`none`: no step)."""
+    kind = func.coalesce(pathways.c.last_step_kind, "none")
+    rows = (await connection.execute(
+        select(kind, clients.c.exit_status, func.count())
+        .select_from(clients.outerjoin(pathways, (pathways.c.client_id == clients.c.client_id)
+                                       & (pathways.c.period == clients.c.period)))
+        .where(*in_scope(scope, clients.c.employment_area, clients.c.exited_on))
+        .group_by(kind, clients.c.exit_status).order_by(kind, clients.c.exit_status))).all()
+    return Table("exits_by_step_kind", "Exits in the period by the last pathway step and status at exit",
+                 "Päättyneet asiakkuudet viimeisen palvelupolun vaiheen ja tilanteen mukaan",
+                 ["step_kind", "status", "exits"], [list(row) for row in rows], counts=("exits",))

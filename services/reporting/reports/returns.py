@@ -1,0 +1,91 @@
+"""Return: costs against income and savings as "1 EUR in gives x EUR back", every input beside it."""
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
+from services.reporting.reports.municipal_share import municipal_share_by_month
+from services.reporting.reports.queries import days_within, in_scope
+from services.reporting.rules.municipal_share import share_rules
+from services.reporting.tables import clients, invoices, placements
+
+ESTIMATES_FILE = Path(__file__).parents[1] / "rules" / "return_estimates.yaml"
+DAYS_A_MONTH = Decimal("30.4375")  # 365.25 / 12
+CENT = Decimal("0.01")
+FORMULA = "return = (income + savings) / costs"
+
+
+@dataclass(frozen=True)
+class ReturnInput:
+    name: str
+    side: str  # income | saving | cost
+    euros: Decimal | None  # None: the events it needs have not landed
+    source: str
+
+
+def return_ratio(inputs: list[ReturnInput]) -> Decimal | None:
+    """x in "1 EUR in gives x EUR back"; None without costs to divide by."""
+    back = sum((i.euros for i in inputs if i.side in ("income", "saving") and i.euros is not None), Decimal(0))
+    costs = sum((i.euros for i in inputs if i.side == "cost" and i.euros is not None), Decimal(0))
+    return (back / costs).quantize(CENT) if costs else None
+
+
+@cache
+def city_estimates(path: Path = ESTIMATES_FILE) -> list[dict]:
+    return yaml.safe_load(path.read_text())["estimates"]
+
+
+async def _client_months(connection: AsyncConnection, scope: Scope, until: date, first, last, *where) -> Decimal:
+    """Client-months of the rows' spans within the scope, up to `until`."""
+    days = (await connection.execute(
+        select(days_within(connection, first, last, scope.first_day, min(filter(None, (scope.last_day, until)))))
+        .where(*where))).scalar()
+    return Decimal(round(days)) / DAYS_A_MONTH
+
+
+async def returns(connection: AsyncConnection, scope: Scope, today: date) -> Report:
+    rules = share_rules()
+    invoiced = (await connection.execute(
+        select(func.coalesce(func.sum(invoices.c.amount_cents), 0))
+        .where(*in_scope(scope, invoices.c.employment_area, invoices.c.issued_on)))).scalar()
+    saved = sum((figures[3] for figures in (await municipal_share_by_month(connection, scope, today)).values()),
+                Decimal(0))
+    paid_work = await _client_months(connection, scope, today, placements.c.starts_on, placements.c.ended_on,
+                                     placements.c.employment_area == scope.area,
+                                     placements.c.kind.in_(rules.paid_work_kinds))
+    enrolled = await _client_months(connection, scope, today, clients.c.enrolled_on, clients.c.exited_on,
+                                    clients.c.employment_area == scope.area, clients.c.enrolled_on.is_not(None))
+    basis = {"paid_work_months": paid_work, "enrolled_months": enrolled}
+    inputs = [
+        ReturnInput("invoiced_to_employers", "income", hundredths(invoiced),
+                    "EmployerInvoiced (net); invoices paid replace it when payroll's PaymentReceived lands (issue #9)"),
+        ReturnInput("subsidies_claimed", "income", None,
+                    "waits for payroll's PaySubsidyClaimed and MunicipalSupplementClaimed (issue #9)"),
+        ReturnInput("municipal_share_saved", "saving", saved.quantize(CENT),
+                    "the municipal share report (clients with entry facts; rules in municipal_share.yaml)"),
+        ReturnInput("payroll_costs", "cost", None, "waits for payroll's PayrollRunClosed totals (issue #9)"),
+        ReturnInput("expense_allowances", "cost", None,
+                    "waits for payroll's attendance days (issue #9): 9 EUR a day of work trial or rehabilitative work"),
+    ]
+    for estimate in (e for e in city_estimates() if e["employment_area"] == scope.area):
+        months = basis[estimate["basis"]]
+        inputs.append(ReturnInput(estimate["name"], estimate["side"],
+                                  (months * Decimal(estimate["euros"])).quantize(CENT),
+                                  f"{estimate['euros']} EUR x {months.quantize(CENT)} {estimate['basis']}: "
+                                  f"{estimate['source']}"))
+    ratio = return_ratio(inputs)
+    summary = Table("return", "1 EUR in gives x EUR back", "1 euro sisään, x euroa takaisin",
+                    ["formula", "income_and_savings_eur", "costs_eur", "x"],
+                    [[FORMULA, sum((i.euros or 0 for i in inputs if i.side != "cost"), Decimal(0)),
+                      sum((i.euros or 0 for i in inputs if i.side == "cost"), Decimal(0)), ratio]])
+    table = Table("return_inputs", "Every input of the return figure", "Tuottoluvun kaikki syötteet",
+                  ["input", "side", "euros", "source"], [[i.name, i.side, i.euros, i.source] for i in inputs])
+    return Report("return", scope, [summary, table],
+                  sources=[Source(i.name, i.source, i.euros is not None) for i in inputs],
+                  notes=["An input without euros waits for the events named in its source and counts as 0."])

@@ -1,0 +1,180 @@
+"""The municipal share of labour market subsidy (työmarkkinatuen kuntaosuus), by payment period.
+
+A client's benefit days run in payment periods of four weeks from their referral. A period's share
+follows the benefit days reached before it: under the 2015-2024 ladder the state pays the period in
+which the 300th day is reached, the municipality pays 50 % from the next period until the end of the
+one in which the 1,000th day is reached, and 70 % after that. The same code answers the actual
+figures, the savings of employment (days not paid) and city finance's what-if.
+"""
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+RULES_FILE = Path(__file__).with_name("municipal_share.yaml")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Step:
+    after_days: int
+    percent: int
+
+
+@dataclass(frozen=True)
+class ShareModel:
+    name: str
+    valid_from: date
+    valid_to: date | None
+    verified: bool
+    source: str
+    steps: tuple[Step, ...]
+
+    def percent_after(self, days_before: int) -> int:
+        """The municipality's percent for a period that starts with `days_before` days already reached."""
+        return max((step.percent for step in self.steps if days_before >= step.after_days), default=0)
+
+
+@dataclass(frozen=True)
+class DailyRate:
+    valid_from: date
+    valid_to: date | None
+    euros: Decimal
+    verified: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class ShareRules:
+    models: tuple[ShareModel, ...]
+    period_days: int
+    benefit_days_per_week: int
+    period_source: str
+    daily_rates: tuple[DailyRate, ...]
+    paid_work_kinds: frozenset[str]
+    employed_exit_statuses: frozenset[str]
+    paid_work_source: str
+
+    def model_on(self, day: date) -> ShareModel:
+        return _valid_on(self.models, day, "municipal share model")
+
+    def daily_rate_on(self, day: date) -> DailyRate:
+        return _valid_on(self.daily_rates, day, "daily labour market subsidy")
+
+
+def _valid_on(rows, day: date, what: str):
+    for row in rows:
+        if row.valid_from <= day and (row.valid_to is None or day <= row.valid_to):
+            return row
+    raise LookupError(f"no {what} in {RULES_FILE.name} is valid on {day.isoformat()}")
+
+
+@cache
+def share_rules(path: Path = RULES_FILE) -> ShareRules:
+    loaded = yaml.safe_load(path.read_text())
+    models = tuple(ShareModel(name=m["name"], valid_from=m["valid_from"], valid_to=m["valid_to"],
+                              verified=m["verified"], source=m["source"],
+                              steps=tuple(Step(**step) for step in m["steps"])) for m in loaded["models"])
+    rates = tuple(DailyRate(valid_from=r["valid_from"], valid_to=r["valid_to"], euros=Decimal(r["euros"]),
+                            verified=r["verified"], source=r["source"]) for r in loaded["daily_subsidy"])
+    period = loaded["payment_period"]
+    paid = loaded["paid_work"]
+    return ShareRules(models, period["days"], period["benefit_days_per_week"], period["source"], rates,
+                      frozenset(paid["kinds"]), frozenset(paid["exit_statuses"]), paid["source"])
+
+
+@dataclass(frozen=True)
+class PaymentPeriod:
+    starts_on: date
+    ends_on: date
+    days_before: int
+    benefit_days: int  # paid in this period
+    days_not_paid: int  # benefit days not paid because the client was employed
+    model: str
+    percent: int
+    municipal_share: Decimal
+
+
+def payment_periods(days_at_start: int, start: date, until: date, employed: Callable[[date], bool] = lambda _: False,
+                    rules: ShareRules | None = None) -> list[PaymentPeriod]:
+    """The periods from `start` whose first day is on or before `until` (the last one cut at `until`).
+
+    A weekday is a benefit day unless the client is `employed` on it (the first `benefit_days_per_week`
+    weekdays of a week are paid).
+    """
+    rules = rules or share_rules()
+    periods, reached, starts_on = [], days_at_start, start
+    while starts_on <= until:
+        ends_on = min(starts_on + timedelta(days=rules.period_days - 1), until)
+        paid = not_paid = 0
+        day = starts_on
+        while day <= ends_on:
+            if day.weekday() < rules.benefit_days_per_week:
+                if employed(day):
+                    not_paid += 1
+                else:
+                    paid += 1
+            day += timedelta(days=1)
+        model = rules.model_on(starts_on)
+        percent = model.percent_after(reached)
+        share = (rules.daily_rate_on(starts_on).euros * paid * percent / 100).quantize(CENT)
+        periods.append(PaymentPeriod(starts_on, ends_on, reached, paid, not_paid, model.name, percent, share))
+        reached += paid
+        starts_on += timedelta(days=rules.period_days)
+    return periods
+
+
+@dataclass(frozen=True)
+class MonthlySaving:
+    month: str  # YYYY-MM, of the period's last day
+    days_not_paid: int
+    municipal_share_paid: Decimal
+    municipal_share_saved: Decimal
+
+
+def savings_by_month(days_at_start: int, start: date, until: date, employed: Callable[[date], bool],
+                     rules: ShareRules | None = None) -> dict[str, MonthlySaving]:
+    """What employment saved: the share as it was against the share had every benefit day been paid."""
+    actual = payment_periods(days_at_start, start, until, employed, rules)
+    without_work = payment_periods(days_at_start, start, until, rules=rules)
+    months: dict[str, list] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+    for worked, idle in zip(actual, without_work, strict=True):
+        month = months[worked.ends_on.strftime("%Y-%m")]
+        month[0] += worked.days_not_paid
+        month[1] += worked.municipal_share
+        month[2] += idle.municipal_share - worked.municipal_share
+    return {month: MonthlySaving(month, *figures) for month, figures in sorted(months.items())}
+
+
+def employed_during(spans: Iterable[tuple[date, date | None]]) -> Callable[[date], bool]:
+    """A day test from employment spans (first day, last day or None while it goes on)."""
+    spans = tuple(spans)
+    return lambda day: any(first <= day and (last is None or day <= last) for first, last in spans)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    clients: int
+    days_so_far: int
+    employed_from: date
+    until: date
+    municipal_share_without_work: Decimal
+    municipal_share_with_work: Decimal
+    saved: Decimal
+    by_month: dict[str, MonthlySaving]
+
+
+def what_if(clients: int, days_so_far: int, start: date, employed_from: date, until: date,
+            rules: ShareRules | None = None) -> WhatIf:
+    """N more clients with `days_so_far` benefit days on `start`, employed from `employed_from` on."""
+    by_month = savings_by_month(days_so_far, start, until, lambda day: day >= employed_from, rules)
+    paid = sum((m.municipal_share_paid for m in by_month.values()), Decimal(0)) * clients
+    saved = sum((m.municipal_share_saved for m in by_month.values()), Decimal(0)) * clients
+    scaled = {month: MonthlySaving(month, m.days_not_paid * clients, m.municipal_share_paid * clients,
+                                   m.municipal_share_saved * clients) for month, m in by_month.items()}
+    return WhatIf(clients, days_so_far, employed_from, until, paid + saved, paid, saved, scaled)

@@ -1,0 +1,46 @@
+"""Each follow-up report's latency over a rebuilt reporting database (the 1M stream's, in `make bench`).
+
+    python -m tests.bench.report_latency REPORTING_DB [AREA]
+
+Prints one JSON line: per report, p50 and p99 in milliseconds over RUNS runs, for one employment area
+(the bench's areas are the same size, a fifth of the stream each), without suppression (a manager).
+"""
+import asyncio
+import json
+import sys
+import time
+from datetime import date
+
+from services.platform.database import create_engine
+from services.reporting.api import REPORTS
+from services.reporting.reports.document import Scope
+from services.reporting.rules.figures import percentile
+
+RUNS = 50
+TODAY = date(2026, 12, 31)
+
+
+async def measure(database: str, area: str = "helsinki", runs: int = RUNS) -> dict[str, dict[str, float]]:
+    engine = create_engine(f"sqlite+aiosqlite:///{database}", statements_on_loop=False)
+    figures = {}
+    try:
+        for name, make in REPORTS.items():
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                async with engine.connect() as connection:
+                    (await make(connection, Scope(area), TODAY)).as_json()
+                times.append(round((time.perf_counter() - started) * 1000_000))  # microseconds, whole
+            figures[name] = {"p50_ms": percentile(times, 0.5) / 1000, "p99_ms": percentile(times, 0.99) / 1000}
+    finally:
+        await engine.dispose()
+    return figures
+
+
+def describe(figures: dict[str, dict[str, float]]) -> str:
+    return "follow-up reports over the 1M stream, one area (p50 / p99 ms): " + ", ".join(
+        f"{name} {figure['p50_ms']:.0f} / {figure['p99_ms']:.0f}" for name, figure in figures.items())
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(measure(*sys.argv[1:]))))

@@ -1,0 +1,150 @@
+"""A small scripted history for the follow-up reports, with the figures a person counts from it by hand."""
+from datetime import date, time, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+from contracts.events.employer import (GigJobPooled, OpeningFilled, OpeningRegistered, PlacementEnded,
+                                       PlacementStarted, PooledTask)
+from contracts.events.intake import (ClientEnrolled, ClientExited, ClientReferred, EligibilityAssessed, EntryFacts,
+                                     EntryFactsRecorded, SixMonthFollowUpRecorded)
+from contracts.events.pathway import PathwayClosed, PathwayPlanned, StepStarted
+from contracts.events.payroll_billing import EmployerInvoiced
+from services.payroll_billing.domain.money import finnish_reference, reference_base, rf_reference
+from tests.integration.histories import envelope_of
+from tests.integration.probe import publish
+
+RATE = Decimal("20.00")
+
+
+def _client(client_id, referred_on: date, enrolled: bool, area: str = "kemi", gender: str = "female",
+            age_band: str = "30_54", facts: dict | None = None, exit: tuple | None = None,
+            six_months: str | None = None) -> list:
+    entry = EntryFacts(**({"labour_market_subsidy_days": 400, "unemployed_months": 14, "in_multisectoral_service": False,
+                           "in_employment_promoting_service": False, "priority_groups": (),
+                           "labour_market_status": "long_term_unemployed", "education_level": "isced_2",
+                           "disability": "no", "migrant_or_minority": "no", "other_disadvantage": "no"} | (facts or {})))
+    events = [ClientReferred(client_id=client_id, referral_id=uuid4(), period=1, programme="kemi_model",
+                             referred_by="te_office", employment_area=area, municipality=area.capitalize(),
+                             age_band=age_band, gender=gender, referred_on=referred_on),
+              EntryFactsRecorded(client_id=client_id, period=1, facts=entry),
+              EligibilityAssessed(client_id=client_id, eligible=True, programme="kemi_model",
+                                  rule_set_version="kemi_model/2015-01-01", criterion="long_term_unemployed",
+                                  rule_source="test", failed_criteria=(), target_groups=())]
+    if enrolled:
+        events.append(ClientEnrolled(client_id=client_id, period=1, case_worker_id="cw-1",
+                                     enrolled_on=referred_on + timedelta(days=1)))
+    if exit:
+        exited_on, status, status_on, qualified = exit
+        events.append(ClientExited(client_id=client_id, period=1, exited_on=exited_on, status_at_exit=status,
+                                   status_on=status_on, qualification_gained=qualified))
+    if six_months:
+        events.append(SixMonthFollowUpRecorded(client_id=client_id, period=1, exited_on=exit[0], status=six_months,
+                                               status_on=exit[0] + timedelta(days=183)))
+    return events
+
+
+def _placement(client_id, kind: str, employer_type: str, starts_on: date, ended=None) -> tuple:
+    placement_id, employer_id = uuid4(), uuid4()
+    started = PlacementStarted(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
+                               employer_type=employer_type, kind=kind, starts_on=starts_on, hourly_billing_rate=RATE)
+    events = [started]
+    if kind == "gig_work":
+        tasks = tuple(PooledTask(task_id=uuid4(), employer_id=uuid4(), works_on=starts_on, starts_at=time(8),
+                                 ends_at=time(12), hours=hours, hourly_billing_rate=RATE)
+                      for hours in (Decimal("3.50"), Decimal("4.00")))
+        events.append(GigJobPooled(placement_id=placement_id, client_id=client_id, tasks=tasks))
+    if ended:
+        events.append(PlacementEnded(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
+                                     employer_type=employer_type, kind=kind, ended_on=ended[0], ending=ended[1]))
+    return placement_id, events
+
+
+def _pathway(client_id, planned_on: date, step_kinds: tuple[str, ...], closed_on: date | None = None) -> list:
+    pathway_id = uuid4()
+    events = [PathwayPlanned(pathway_id=pathway_id, client_id=client_id, period=1, kind="employment",
+                             planned_on=planned_on)]
+    events += [StepStarted(pathway_id=pathway_id, client_id=client_id, step_id=uuid4(), step_kind=kind,
+                           placement_id=None, started_on=planned_on + timedelta(days=7 * number), hours_per_week=None,
+                           full_time=False) for number, kind in enumerate(step_kinds, start=1)]
+    if closed_on:
+        events.append(PathwayClosed(pathway_id=pathway_id, client_id=client_id, closed_on=closed_on,
+                                    reason="client_exited"))
+    return events
+
+
+def _opening(source: str, registered_on: date, filled_on: date | None = None) -> list:
+    opening_id = uuid4()
+    events = [OpeningRegistered(opening_id=opening_id, employer_id=uuid4(), title="Helper", occupation=None,
+                                hours_per_week=Decimal("20"), starts_on=registered_on, duration_months=None,
+                                requirement_tags=(), source=source, registered_on=registered_on)]
+    if filled_on:
+        events.append(OpeningFilled(opening_id=opening_id, placement_id=uuid4(), filled_on=filled_on))
+    return events
+
+
+def follow_up_histories() -> list[tuple[str, list]]:
+    """(area, the events of one aggregate in version order) for each aggregate."""
+    c1, c2, c3, c4, c5, c6, t1 = (uuid4() for _ in range(7))
+    invoice_id = uuid4()
+    reference = finnish_reference(reference_base(invoice_id))
+    return [
+        ("kemi", _client(c1, date(2026, 1, 5), True, exit=(date(2026, 3, 2), "employed_foundation", date(2026, 3, 2),
+                                                           False))),
+        ("kemi", _client(c2, date(2026, 1, 7), True, gender="male",
+                         exit=(date(2026, 6, 1), "employed_company", date(2026, 6, 10), False),
+                         six_months="employed_company")),
+        ("kemi", _client(c3, date(2026, 1, 9), True, age_band="25_29")),
+        ("kemi", _client(c4, date(2026, 2, 2), True,  # status 30 days after leaving: too late for ESF+
+                         exit=(date(2026, 4, 1), "in_education_or_training", date(2026, 5, 1), True))),
+        ("kemi", _client(c5, date(2026, 2, 3), True, gender="male",
+                         facts={"labour_market_status": "inactive", "education_level": "isced_5",
+                                "disability": "yes"})),
+        ("kemi", _client(c6, date(2026, 2, 4), False)),
+        ("tornio", _client(t1, date(2026, 1, 5), True, area="tornio")),
+        ("kemi", _placement(c1, "gig_work", "foundation", date(2026, 2, 2), (date(2026, 3, 1), "completed"))[1]),
+        ("kemi", _placement(c2, "pay_subsidised_work", "company", date(2026, 2, 10),
+                            (date(2026, 5, 31), "hired_by_employer"))[1]),
+        ("kemi", _placement(c3, "work_trial", "association", date(2026, 1, 20))[1]),
+        ("tornio", _placement(t1, "open_market", "company", date(2026, 1, 7))[1]),
+        ("kemi", _pathway(c1, date(2026, 1, 6), ("start_period", "coaching"), closed_on=date(2026, 3, 2))),
+        ("kemi", _pathway(c2, date(2026, 1, 8), ("pay_subsidised_work",))),
+        ("kemi", _pathway(c4, date(2026, 2, 3), ())),
+        ("kemi", _opening("hidden", date(2026, 2, 3), date(2026, 2, 20))),
+        ("kemi", _opening("hidden", date(2026, 2, 17))),
+        ("kemi", _opening("advertised", date(2026, 3, 2))),
+        ("kemi", [EmployerInvoiced(invoice_id=invoice_id, employer_id=uuid4(), period_start=date(2026, 2, 1),
+                                   period_end=date(2026, 2, 28), hours=Decimal("20.00"), amount=Decimal("500.00"),
+                                   vat_amount=Decimal("127.50"), total=Decimal("627.50"), vat_rules=("vat_25_5",),
+                                   reference=reference, rf_reference=rf_reference(reference),
+                                   issued_on=date(2026, 3, 5), due_on=date(2026, 3, 19), lines=())]),
+    ]
+
+
+# By hand, for kemi: 6 clients referred (5 enrolled); days enrolment -> first placement: c1 6.1. -> 2.2. = 27,
+# c2 8.1. -> 10.2. = 33, c3 10.1. -> 20.1. = 10; nearest-rank median 27, p90 33.
+EXPECTED_KEMI = {
+    "clients_by_status": [["enrolled", 2], ["exited", 3], ["referred", 1]],
+    "clients_by_municipality": [["Kemi", 6, True]],
+    "clients_by_month": [["2026-01", 3, 3], ["2026-02", 3, 2]],
+    "placements_by_kind_and_ending": [["gig_work", "completed", 1], ["pay_subsidised_work", "hired_by_employer", 1],
+                                      ["work_trial", "ongoing", 1]],
+    "hired_by_employer_type": [["company", 1]],
+    "openings_by_month": [["2026-02", 2, 1, 0], ["2026-03", 0, 0, 1]],
+    "gig_hours_by_month": [["2026-02", 1, "7.50"]],
+    "time_to_first_placement": [["enrolment_to_first_placement", 3, 27, 33]],
+    # Exits: c1 6.1. -> 2.3. = 55 days, c2 8.1. -> 1.6. = 144, c4 3.2. -> 1.4. = 57: median 57, p90 144.
+    "exits_by_status": [["employed_company", 1], ["employed_foundation", 1], ["in_education_or_training", 1]],
+    "exits_by_programme": [["kemi_model", 3]],
+    "exits_by_step_kind": [["coaching", "employed_foundation", 1], ["none", "in_education_or_training", 1],
+                           ["pay_subsidised_work", "employed_company", 1]],
+    "time_to_exit": [["enrolment_to_exit", 3, 57, 144]],
+}
+
+
+async def publish_follow_up_histories(js) -> int:
+    count = 0
+    for area, events in follow_up_histories():
+        for version, event in enumerate(events, start=1):
+            await publish(js, envelope_of(event, version, area=area))
+            count += 1
+    return count
