@@ -51,6 +51,7 @@ tracer = trace.get_tracer(__name__)
 # ValidationError, UnknownEventType and UnsupportedSchemaVersion are all ValueErrors.
 UNDECODABLE = (ValueError,)
 MAX_LINKS = 128
+PARKED_PER_PASS = 200  # parked events are few; a flood of them is tried a slice at a time
 
 
 @dataclass(frozen=True)
@@ -414,12 +415,14 @@ class InboxConsumer:
         metrics.parked_event(self.name)
 
     async def _apply_parked(self) -> None:
-        """Apply the parked events waiting for an aggregate that changed, in stream order, and those
-        waiting for what they changed in turn."""
+        """After a commit that changed something, try the parked events again, in stream order, until
+        a pass applies none. Every parked event is tried, not only those waiting for an aggregate that
+        changed: a handler may refuse before it reads the aggregate it needs (pathway checks the
+        client's area first), so what an event waits for is not always known."""
         while self.progressed is None or self.progressed:
-            async with self.engine.connect() as connection:
-                ready = await parking.waiting(connection, self.name, self.progressed)
             self.progressed = set()
+            async with self.engine.connect() as connection:
+                ready = await parking.waiting(connection, self.name, limit=PARKED_PER_PASS)
             for parked in ready:
                 await self._apply_one_parked(parked)
 

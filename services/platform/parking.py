@@ -30,12 +30,13 @@ async def park(connection: AsyncConnection, consumer: str, envelope: EventEnvelo
         envelope=envelope.model_dump_json(), reason=reason, parked_at=datetime.now(UTC)))
 
 
-async def waiting(connection: AsyncConnection, consumer: str, waiting_for: Iterable[str] | None = None) -> list[Parked]:
+async def waiting(connection: AsyncConnection, consumer: str, waiting_for: Iterable[str] | None = None,
+                  limit: int | None = None) -> list[Parked]:
     """The consumer's parked events waiting for any of `waiting_for` (None: all), in stream order."""
     query = select(parked_events).where(parked_events.c.consumer == consumer)
     if waiting_for is not None:
         query = query.where(parked_events.c.waiting_for.in_(list(waiting_for)))
-    rows = await connection.execute(query.order_by(parked_events.c.stream_sequence))
+    rows = await connection.execute(query.order_by(parked_events.c.stream_sequence).limit(limit))
     return [Parked(row.event_id, row.waiting_for, EventEnvelope.model_validate_json(row.envelope), row.reason,
                    row.parked_at) for row in rows]
 

@@ -7,9 +7,13 @@ from uuid import uuid4
 from sqlalchemy import select
 
 from contracts.events.employer import PlacementStarted
-from services.pathway.domain import pathway_id_of
+from contracts.events.intake import ClientEnrolled
+from services.pathway.domain.pathway import pathway_id_of
 from services.pathway.service import SERVICE as PATHWAY
 from services.platform import dead_letters, parking
+from services.platform.consumer import Subscription
+from services.platform.event_store import AggregateKind
+from services.platform.service import ServiceDefinition
 from services.platform.tables import events
 from tests.integration.histories import envelope_of
 from tests.integration.probe import client_of, enrolled_envelope, publish
@@ -52,22 +56,36 @@ async def test_a_placement_that_overtakes_the_enrolment_waits_for_it_and_uses_up
 
 async def test_an_event_of_another_area_than_the_aggregate_it_touches_is_dead_lettered_with_the_reason(
         start_service, nc):
-    pathway = await start_service(PATHWAY)
+    """A handler that changes one aggregate for every event: the Kemi event makes it Kemi's, and a
+    Tornio event that would change it never applies."""
+    kind = AggregateKind("Probe", (), lambda seen, event: (*seen, event))
+
+    async def change_one_aggregate(uow, event, envelope) -> None:
+        await uow.decide(kind, "one-aggregate", lambda _seen: [event], area=envelope.employmentarea)
+
+    definition = ServiceDefinition(name="areaprobe", description="test", routes=[],
+                                   subscription=Subscription("areaprobe", {ClientEnrolled: change_one_aggregate}))
+    runtime = await start_service(definition)
     js = nc.jetstream()
-    enrolled = enrolled_envelope(area="kemi")
-    client_id = client_of(enrolled)
-    await publish(js, enrolled)
-    await eventually(lambda: _pathway_is(pathway.engine, client_id, ["PathwayPlanned"]), what="pathway planned")
-    await publish(js, placement_started(client_id, area="tornio"))  # another area's employer, this client
+    await publish(js, enrolled_envelope(area="kemi"))
+    await eventually(lambda: _aggregate_versions(runtime.engine, 1), what="the Kemi event applied")
+    await publish(js, enrolled_envelope(area="tornio"))
 
     async def dead_lettered() -> bool:
         return len(await dead_letters.list_all(js, "POLKU_DEADLETTER")) == 1
 
-    await eventually(dead_lettered, what="the other area's placement dead-lettered")
+    await eventually(dead_lettered, what="the other area's event dead-lettered")
     [letter] = await dead_letters.list_all(js, "POLKU_DEADLETTER")
     assert letter.deliveries == 1, "it can never apply: no retries"
     assert letter.error.startswith("AreaMismatch: an event of area tornio")
-    assert await pathway_events(pathway.engine, client_id) == ["PathwayPlanned"]
+    assert await _aggregate_versions(runtime.engine, 1)
+
+
+async def _aggregate_versions(engine, expected: int) -> bool:
+    async with engine.connect() as connection:
+        rows = await connection.execute(select(events.c.aggregate_version).where(
+            events.c.aggregate_id == "one-aggregate"))
+        return len(list(rows)) == expected
 
 
 async def _parked(engine, expected: int) -> bool:
