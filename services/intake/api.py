@@ -306,5 +306,5 @@ ROUTES = [
           "Withdraw a consent, effective at once", response=ConsentView),
     Route("GET", "/clients/{client_id}/shared-data", shared_data,
           "Personal data for a partner (?partner=…&scope=…), under a consent in force today (audited)",
-          response=SharedData, query=ShareRequest),
+          response=SharedData),
 ]

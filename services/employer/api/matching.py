@@ -160,10 +160,10 @@ async def decline_proposal(request: web.Request, command: DeclineProposal) -> Pr
 ROUTES = [
     Route("GET", "/openings/{opening_id}/candidates", opening_candidates,
           "The area's available clients ranked for an opening (?limit=), with the reasons of each score",
-          response=list[CandidateView], query=CandidateQuery),
+          response=list[CandidateView]),
     Route("GET", "/gig-jobs/candidates", gig_job_candidates,
           "The area's available clients ranked for gig tasks to be pooled (?task_ids=a,b&limit=)",
-          response=list[CandidateView], query=CandidateQuery),
+          response=list[CandidateView]),
     Route("POST", "/proposals", propose, "Propose a client for an opening or gig tasks; the client's case worker "
           "decides", body=ProposeCandidate, response=ProposalView, status=201),
     Route("GET", "/proposals", list_proposals, "Proposals (?status=): a case worker's own clients', or the area's",
