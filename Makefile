@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench load install clean chromium
+.PHONY: run test bench load chaos install clean chromium
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(STAMP)
 
 load: $(STAMP)
 	$(VENV)/bin/python -m tests.load.run_load $(LOAD_ARGS)
+
+# Kills services and nats-server under load for a few minutes (CHAOS_ARGS="--seconds 300 --kills 40").
+chaos: $(STAMP)
+	$(VENV)/bin/python -m tests.chaos.run_chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf var .pytest_cache

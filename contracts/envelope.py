@@ -17,7 +17,9 @@ class EventEnvelope(BaseModel):
     `Nats-Msg-Id` header, so JetStream drops a duplicate publish inside its window.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # The published schema says what every envelope carries: specversion (required by CloudEvents)
+    # and the attributes with defaults are always written, so they are required there too.
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_serialization_defaults_required=True)
 
     specversion: Literal["1.0"] = "1.0"
     id: UUID

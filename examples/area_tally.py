@@ -1,8 +1,9 @@
 """An outside reporting consumer: follows one employment area's events with its restricted NATS user
 (`reporting-<area>`) and keeps its own tally of events by type in a JSON file.
 
-It needs nothing of Polku but nats-py: the user may create exactly one durable consumer, named after
-itself and filtered to `polku.events.<area>.>` (deploy/nats/users.conf), pull from it and ack. A tally
+It needs nothing of Polku but nats-py: `polku bootstrap` creates the user's durable pull consumer, named
+after it and filtered to `polku.events.<area>.>` (deploy/nats/users.conf); the user may pull from it
+and ack, and create no consumer of its own. A tally
 is saved before its messages are acked, and counts each event id once, so a crash or a redelivery
 never counts an event twice or loses one.
 
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import nats
 from nats.errors import TimeoutError as FetchTimeout
-from nats.js.api import AckPolicy, ConsumerConfig
 
 STREAM = "POLKU"
 
@@ -42,8 +42,6 @@ async def follow(server: str, area: str, password: str, tally_file: Path, idle_s
                             name=f"area-tally-{area}")
     try:
         js = nc.jetstream()
-        await js.add_consumer(STREAM, ConsumerConfig(name=user, durable_name=user, ack_policy=AckPolicy.EXPLICIT,
-                                                     filter_subject=f"polku.events.{area}.>"))
         subscription = await js.pull_subscribe_bind(user, stream=STREAM)
         tally = _load(tally_file)
         seen = set(tally["seen"])

@@ -11,6 +11,8 @@
                                  refill the stream from a service's own event log
   polku token ROLE [--area A]    print a development token (embedded default only)
   polku audit verify SERVICE     check the service's audit log chain; name the first broken link
+                                 (--checkpoints FILE: and that every checkpointed entry is still there)
+  polku audit checkpoint SERVICE --to FILE   append the chain's head to FILE, kept outside the database
   polku status [--watch S]       services, consumers, outboxes, dead letters, stream and cluster;
                                  exits 1 when something needs attention
   polku trace ID                 a trace as a tree across services (trace, correlation or event id),
@@ -18,9 +20,11 @@
 """
 import argparse
 import asyncio
+import json
 import os
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from services.platform import dead_letters
@@ -54,10 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--area", default="kemi", help="the employment area (default kemi)")
     token.add_argument("--user", default=None, help="the user id (default dev-<role>)")
     token.add_argument("--ttl-hours", type=float, default=8)
+    token.add_argument("--partner", default=None, help="the partner system an integration acts for (e.g. te_office)")
     audit = commands.add_parser("audit", help="check the audit log")
     audit_commands = audit.add_subparsers(dest="action", required=True)
     verify = audit_commands.add_parser("verify")
     verify.add_argument("service")
+    verify.add_argument("--checkpoints", type=Path, default=None, metavar="FILE",
+                        help="checkpoints of `polku audit checkpoint`: each must still be in the chain")
+    checkpoint = audit_commands.add_parser("checkpoint", help="append the chain's head to FILE, kept outside the database")
+    checkpoint.add_argument("service")
+    checkpoint.add_argument("--to", type=Path, required=True, metavar="FILE")
     status = commands.add_parser("status", help="what is healthy, what is behind; exit 1 when something needs attention")
     status.add_argument("--url", action="append", default=[], metavar="SERVICE=URL",
                         help="a service instance's base URL (repeat; default 127.0.0.1 and each service's port "
@@ -98,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _bootstrap(args) -> int:
     from services.platform.consumer import create_durable_consumers
-    from services.platform.nats_permissions import service_subscriptions
+    from services.platform.nats_permissions import REPORTING_AREAS, area_consumer_config, service_subscriptions
 
     settings = Settings(service="ops")
     nc = await connect(settings.nats_url, "polku-bootstrap", settings.nats_user, settings.nats_password)
@@ -107,6 +117,10 @@ async def _bootstrap(args) -> int:
             print(f"stream {name} ready")
         for name in await create_durable_consumers(nc.jetstream(), service_subscriptions(), settings):
             print(f"consumer {name} ready")
+        for area in REPORTING_AREAS:  # their users may only pull (services/platform/nats_permissions.py)
+            config = area_consumer_config(area)
+            await nc.jetstream().add_consumer(settings.stream, config)
+            print(f"consumer {config.name} ready")
     finally:
         await nc.close()
     return 0
@@ -177,7 +191,7 @@ def _token(args) -> int:
     settings = Settings(service="ops")
     try:
         print(issue_dev_token(settings, args.user or f"dev-{args.roles[0]}", args.roles, args.area,
-                              int(args.ttl_hours * 3600)))
+                              int(args.ttl_hours * 3600), partner=args.partner))
     except (ValueError, RuntimeError) as error:
         print(error, file=sys.stderr)
         return 2
@@ -185,12 +199,23 @@ def _token(args) -> int:
 
 
 async def _audit(args) -> int:
-    from services.platform.audit import first_broken_link
+    from services.platform.audit import first_broken_link, head_of
     from services.platform.database import create_engine
 
     engine = create_engine(Settings(service=args.service).resolved_database_url)
     try:
-        broken = await first_broken_link(engine)
+        if args.action == "checkpoint":
+            seq, digest = await head_of(engine)
+            with args.to.open("a") as checkpoints:
+                checkpoints.write(json.dumps({"service": args.service, "seq": seq, "hash": digest,
+                                              "at": datetime.now(UTC).isoformat()}) + "\n")
+            print(f"checkpointed entry {seq} of {args.service}'s audit log to {args.to}")
+            return 0
+        checkpoints = {}
+        if args.checkpoints:
+            lines = [json.loads(line) for line in args.checkpoints.read_text().splitlines() if line.strip()]
+            checkpoints = {line["seq"]: line["hash"] for line in lines if line["service"] == args.service and line["seq"]}
+        broken = await first_broken_link(engine, checkpoints=checkpoints)
     finally:
         await engine.dispose()
     if broken is None:

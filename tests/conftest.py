@@ -55,8 +55,10 @@ def token(signing_key_file) -> Callable[..., str]:
     """`token("manager", "kemi")`: a bearer token the in-process services accept."""
     settings = Settings(service="tests", signing_key_file=signing_key_file)
 
-    def make(role: str, area: str = "kemi", user: str | None = None) -> str:
-        return issue_dev_token(settings, user or f"test-{role}", [role], area)
+    def make(role: str, area: str = "kemi", user: str | None = None, partner: str | None = None) -> str:
+        # An integration acts for a partner system: the TE office's, unless the test names another.
+        partner = partner or ("te_office" if role == "integration" else None)
+        return issue_dev_token(settings, user or f"test-{role}", [role], area, partner=partner)
 
     return make
 

@@ -3,6 +3,11 @@
 Each entry's hash covers its own fields and the previous entry's hash, so changing, removing or
 reordering an entry breaks every link after it; `polku audit verify` finds the first broken one.
 Entries are written in the transaction of what they record: no change without its entry.
+
+Whoever can write the database could still write a whole new chain, head and all. So the head is
+checkpointed outside it (`polku audit checkpoint`, one JSON line a run, to wherever the operators
+keep what the database's owners cannot change), and `verify --checkpoints` checks that every
+checkpointed entry is still in the chain with the hash it had.
 """
 import hashlib
 import json
@@ -57,8 +62,18 @@ async def record(connection: AsyncConnection, actor: Principal, action: str, sub
     await connection.execute(SET_LAST_HASH, {"last_hash": digest})
 
 
-async def first_broken_link(engine: AsyncEngine, batch_size: int = 10_000) -> int | None:
-    """The sequence number of the first entry that does not verify, or None when the chain holds."""
+async def head_of(engine: AsyncEngine) -> tuple[int, str]:
+    """The last entry's sequence number and hash: what a checkpoint keeps."""
+    async with engine.connect() as connection:
+        head = (await connection.execute(select(audit_head))).one()
+    return head.last_seq, head.last_hash
+
+
+async def first_broken_link(engine: AsyncEngine, batch_size: int = 10_000,
+                            checkpoints: dict[int, str] | None = None) -> int | None:
+    """The sequence number of the first entry that does not verify, or None when the chain holds.
+    `checkpoints`: {seq: hash} kept outside the database; each must still be in the chain."""
+    checkpoints = checkpoints or {}
     previous_hash, expected_seq, last_seen = GENESIS, 1, 0
     async with engine.connect() as connection:
         while True:
@@ -66,7 +81,8 @@ async def first_broken_link(engine: AsyncEngine, batch_size: int = 10_000) -> in
                                              .order_by(audit_log.c.seq).limit(batch_size))).mappings().all()
             for row in rows:
                 if (row["seq"] != expected_seq or row["previous_hash"] != previous_hash
-                        or row["hash"] != entry_hash(previous_hash, row)):
+                        or row["hash"] != entry_hash(previous_hash, row)
+                        or checkpoints.get(row["seq"], row["hash"]) != row["hash"]):
                     return expected_seq
                 previous_hash, expected_seq, last_seen = row["hash"], expected_seq + 1, row["seq"]
             if len(rows) < batch_size:
@@ -74,6 +90,8 @@ async def first_broken_link(engine: AsyncEngine, batch_size: int = 10_000) -> in
         head = (await connection.execute(select(audit_head))).one()
     # The head remembers the last entry: cutting entries off the end is a break too.
     if (head.last_seq, head.last_hash) != (expected_seq - 1, previous_hash):
+        return expected_seq
+    if checkpoints and max(checkpoints) >= expected_seq:  # checkpointed entries cut off the end
         return expected_seq
     return None
 

@@ -22,6 +22,9 @@ ROLES: tuple[Role, ...] = get_args(Role)
 ALGORITHMS = ["RS256", "ES256"]
 # Claims a Polku token carries besides the registered ones (sub, iss, aud, exp).
 ROLES_CLAIM, AREA_CLAIM = "roles", "employment_area"
+# The partner system an integration token acts for (e.g. te_office): a partner asks only as itself.
+PARTNER_CLAIM = "partner_system"
+JWKS_REFETCH_COOLDOWN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -29,26 +32,36 @@ class Principal:
     user_id: str
     roles: frozenset[str]
     area: str
+    partner: str | None = None
 
 
 class Unauthenticated(Exception):
     """No valid token (HTTP 401); the message says what is wrong with it."""
 
 
+class KeysUnavailable(Exception):
+    """The identity provider's keys could not be fetched (HTTP 503): no fault of the token."""
+
+
 class TokenVerifier:
-    def __init__(self, key_source, issuer: str, audience: str, fetches_keys: bool = False):
-        """`fetches_keys`: `key_source` may fetch over the network (JWKS), so callers verify in a thread."""
+    def __init__(self, key_source, issuer: str, audience: str, fetches_keys: bool = False, leeway_s: float = 30.0):
+        """`fetches_keys`: `key_source` may fetch over the network (JWKS), so callers verify in a thread.
+        `leeway_s`: clocks of the identity provider and of this host may differ by this much."""
         self.key_source, self.issuer, self.audience = key_source, issuer, audience
-        self.fetches_keys = fetches_keys
+        self.fetches_keys, self.leeway_s = fetches_keys, leeway_s
 
     def verify(self, token: str) -> Principal:
         try:
             key = self.key_source(token)
             algorithms = _algorithms_for(key)
-            claims = jwt.decode(token, key, algorithms=algorithms, issuer=self.issuer,
-                                audience=self.audience, options={"require": ["exp", "iss", "aud", "sub"]})
+            claims = jwt.decode(token, key, algorithms=algorithms, issuer=self.issuer, audience=self.audience,
+                                leeway=self.leeway_s, options={"require": ["exp", "iss", "aud", "sub"]})
+        except jwt.PyJWKClientConnectionError as error:
+            raise KeysUnavailable(f"the identity provider's keys could not be fetched: {error}") from None
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise Unauthenticated("the token is not yet valid (nbf or iat in the future)") from None
         except jwt.InvalidAudienceError:
             raise Unauthenticated(f"the token is not for this audience (expected {self.audience})") from None
         except jwt.InvalidIssuerError:
@@ -81,7 +94,10 @@ def _principal(claims: dict) -> Principal:
     area = claims.get(AREA_CLAIM)
     if not isinstance(area, str) or not area:
         raise Unauthenticated(f"the token lacks the {AREA_CLAIM} claim")
-    return Principal(user_id=str(claims["sub"]), roles=frozenset(roles) & set(ROLES), area=area)
+    partner = claims.get(PARTNER_CLAIM)
+    if partner is not None and (not isinstance(partner, str) or not partner):
+        raise Unauthenticated(f"the token's {PARTNER_CLAIM} claim must name a partner system")
+    return Principal(user_id=str(claims["sub"]), roles=frozenset(roles) & set(ROLES), area=area, partner=partner)
 
 
 class LocalSigningKey:
@@ -112,14 +128,20 @@ def local_signing_key(path: Path) -> LocalSigningKey:
 
 def verifier_from(settings: Settings) -> TokenVerifier:
     if settings.jwks_url:
-        client = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
+        # The key set is kept for jwks_cache_s and fetched again for a key id it does not hold (the
+        # provider rotated a key in), at most once per JWKS_REFETCH_COOLDOWN_S however many unknown ids
+        # arrive. No per-key cache (cache_keys): PyJWT keeps those without a time limit, so a key the
+        # provider withdrew would verify tokens for as long as the process runs.
+        client = jwt.PyJWKClient(settings.jwks_url, cache_keys=False, lifespan=settings.jwks_cache_s, timeout=5,
+                                 cooldown_duration=JWKS_REFETCH_COOLDOWN_S)
         return TokenVerifier(lambda token: client.get_signing_key_from_jwt(token).key, settings.jwt_issuer,
-                             settings.jwt_audience, fetches_keys=True)
+                             settings.jwt_audience, fetches_keys=True, leeway_s=settings.jwt_leeway_s)
     return TokenVerifier(local_signing_key(settings.resolved_signing_key_file).public_key, settings.jwt_issuer,
-                         settings.jwt_audience)
+                         settings.jwt_audience, leeway_s=settings.jwt_leeway_s)
 
 
-def issue_dev_token(settings: Settings, user_id: str, roles: list[str], area: str, ttl_s: int = 8 * 3600) -> str:
+def issue_dev_token(settings: Settings, user_id: str, roles: list[str], area: str, ttl_s: int = 8 * 3600,
+                    partner: str | None = None) -> str:
     """A token signed with the local key, for development and tests; production tokens come from the IdP."""
     if settings.jwks_url:
         raise RuntimeError("POLKU_JWKS_URL is set: tokens come from the identity provider, not from Polku")
@@ -128,5 +150,5 @@ def issue_dev_token(settings: Settings, user_id: str, roles: list[str], area: st
         raise ValueError(f"unknown role(s) {sorted(unknown)}; roles are {', '.join(ROLES)}")
     now = int(time.time())
     claims = {"sub": user_id, "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": now,
-              "exp": now + ttl_s, ROLES_CLAIM: roles, AREA_CLAIM: area}
+              "exp": now + ttl_s, ROLES_CLAIM: roles, AREA_CLAIM: area} | ({PARTNER_CLAIM: partner} if partner else {})
     return jwt.encode(claims, local_signing_key(settings.resolved_signing_key_file).private_key, algorithm="ES256")

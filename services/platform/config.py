@@ -28,8 +28,12 @@ class Settings(BaseSettings):
     dead_letter_stream: str = "POLKU_DEADLETTER"
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, description="default: the service's port in SERVICE_PORTS")
+    sqlite_busy_timeout_s: float = Field(default=30.0, gt=0, description="how long a SQLite statement waits for "
+                                         "another writer's lock; then the consumer pauses as in an outage")
     max_deliver: int = Field(default=5, ge=1, description="deliveries before a message is dead-lettered")
-    nak_delays_s: tuple[float, ...] = Field(default=(0.2, 1.0, 5.0, 15.0), description="back-off before try 2, 3, …")
+    # 1+5+15+40 = 61 s of retries, longer than one redelivery after the ack wait (30 s): a message whose
+    # holder died is back before another that failed beside it runs out of tries.
+    nak_delays_s: tuple[float, ...] = Field(default=(1.0, 5.0, 15.0, 40.0), description="back-off before try 2, 3, …")
     max_ack_pending: int = Field(default=1000, ge=1, description="delivered but unacknowledged messages a consumer may have")
     ack_wait_s: float = Field(default=30.0, gt=0, description="redeliver a message not acked within this time")
     consumer_batch_size: int = Field(default=500, ge=1, description="most events a consumer applies in one transaction")
@@ -45,6 +49,8 @@ class Settings(BaseSettings):
     jwks_url: str | None = Field(default=None, description="the identity provider's JWKS; unset: the local dev key")
     jwt_issuer: str = Field(default="polku-local", description="the `iss` every token must carry")
     jwt_audience: str = Field(default="polku", description="the `aud` every token must carry")
+    jwt_leeway_s: float = Field(default=30.0, ge=0, le=120, description="clock difference allowed in exp, nbf and iat")
+    jwks_cache_s: float = Field(default=300.0, gt=0, description="how long the identity provider's keys are kept")
     signing_key_file: Path | None = Field(default=None, description="default: var/keys/jwt-es256.pem")
     master_key: SecretStr | None = Field(
         default=None, description="intake's vault master key, base64 of 32 random bytes; wraps every client's key. "
@@ -57,6 +63,12 @@ class Settings(BaseSettings):
             raise ValueError("must be the base64 of 32 random bytes, e.g. "
                              "`python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'`")
         return value
+
+    @property
+    def retry_budget_s(self) -> float:
+        """The back-off a failing message gets before it is dead-lettered."""
+        delays = self.nak_delays_s
+        return sum(delays[min(attempt, len(delays) - 1)] for attempt in range(self.max_deliver - 1))
 
     @property
     def resolved_database_url(self) -> str:

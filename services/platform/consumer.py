@@ -5,11 +5,16 @@ A consumer takes what has arrived, up to a batch, and applies it in one transact
 event that arrived, so an idle consumer adds no latency. An event whose handler fails is taken
 out of its batch and retried or dead-lettered alone while the others go on; any other failure
 applies the batch's events one at a time.
+
+An outage of the database or the bus (services/platform/outages.py) is no fault of the events: the
+consumer keeps the batch, tells the server it is still working on it (so nothing is redelivered and
+no delivery is counted), waits until the database answers again and applies the same batch.
 """
 import asyncio
 import contextlib
 import logging
 import time
+from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +26,17 @@ from nats.errors import ConnectionClosedError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import EventEnvelope, event_subject
 from contracts.events.base import Event
 from contracts.registry import decode
-from services.platform import dead_letters, metrics
+from services.platform import dead_letters, metrics, parking
+from services.platform.errors import REFUSALS, AreaMismatch
 from services.platform.config import Settings
 from services.platform.event_store import Cause
+from services.platform.outages import is_outage
 from services.platform.pull import Pull
 from services.platform.unit_of_work import UnitOfWork
 
@@ -43,6 +51,7 @@ tracer = trace.get_tracer(__name__)
 # ValidationError, UnknownEventType and UnsupportedSchemaVersion are all ValueErrors.
 UNDECODABLE = (ValueError,)
 MAX_LINKS = 128
+PARKED_PER_PASS = 200  # parked events are few; a flood of them is tried a slice at a time
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,14 @@ class Delivery:
     event_id: str  # the envelope's id as text, made once: the inbox and the acks look it up often
 
 
+class Refused(Exception):
+    """The domain refused an event for now (its prerequisite has not arrived): it waits for `waiting_for`."""
+
+    def __init__(self, error: Exception, waiting_for: str):
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.waiting_for = waiting_for
+
+
 class HandlerFailed(Exception):
     """One event's handler failed in a batch: the whole transaction rolls back, and this says which."""
 
@@ -131,13 +148,20 @@ class InboxConsumer:
         self.subscription, self.engine, self.js, self.settings, self.nc = subscription, engine, js, settings, nc
         self.on_commit = on_commit
         self.name = subscription.consumer
+        self.held: list[Msg] = []  # the batch in hand: kept alive on the server while it is applied
+        self.pull: Pull | None = None
+        self.paused_since: float | None = None
+        # Aggregates changed since parked events were last looked at; None: look at every parked event.
+        self.progressed: set[str] | None = set()
 
     async def run(self) -> None:
         """Pull and apply until cancelled; a lost connection or server restart only pauses it."""
         # Pulled messages arrive on the connection's own inbox, the only one its NATS user may read.
         nc = self.nc()
-        pull = await Pull(nc, self.settings.stream, self.name, nc.new_inbox(), self.settings.consumer_batch_size,
-                          self.settings.pull_wait_s).start()
+        pull = self.pull = await Pull(nc, self.settings.stream, self.name, nc.new_inbox(),
+                                      self.settings.consumer_batch_size, self.settings.pull_wait_s).start()
+        self.progressed = None  # what changed while this consumer was stopped is not known
+        keep_alive = asyncio.create_task(self._keep_held_alive(), name=f"{self.name}-keep-alive")
         try:
             while True:
                 try:
@@ -148,8 +172,12 @@ class InboxConsumer:
                     log.exception("pulling failed; retrying", extra={"consumer": self.name})
                     await asyncio.sleep(1)
                     continue
-                await self.process_batch(batch)
+                try:
+                    await self.process_batch(batch)
+                except Exception:  # what is not acked comes back after its ack wait
+                    log.exception("a batch failed; its messages come back", extra={"consumer": self.name})
         finally:
+            keep_alive.cancel()
             # A subscription left behind would hold up draining the connection when the service stops.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pull.stop(), 2)
@@ -185,7 +213,58 @@ class InboxConsumer:
         return differing
 
     async def process_batch(self, msgs: Sequence[Msg]) -> None:
+        """Apply a batch; through an outage of the database or the bus, hold it and apply it when it is over."""
         started = time.perf_counter()
+        self.held = list(msgs)
+        try:
+            while True:
+                try:
+                    if pending := [msg for msg in msgs if not msg.is_acked]:
+                        await self._process_pending(pending)
+                    await self._apply_parked()
+                    break
+                except Exception as error:
+                    if not is_outage(error):
+                        raise
+                    await self._wait_out_outage(error)
+        finally:
+            self.held = []
+        metrics.batch_processed(self.name, msgs, started)
+
+    async def _wait_out_outage(self, error: Exception) -> None:
+        """Pause (no pulling, no tries counted) until the database answers and the bus is connected."""
+        self.paused_since = self.paused_since or time.monotonic()
+        log.warning("database or bus unreachable; consumer paused, the batch is kept", extra={
+            "consumer": self.name, "error": f"{type(error).__name__}: {error}"})
+        delay = 0.2
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            try:
+                async with self.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+            except Exception as still:
+                if not is_outage(still):
+                    raise
+                continue
+            if self.nc is None or self.nc().is_connected:
+                break
+        log.info("consumer resumed", extra={"consumer": self.name,
+                                            "paused_s": round(time.monotonic() - self.paused_since, 3)})
+        self.paused_since = None
+        self.progressed = None  # what changed during the outage is not known: look at every parked event
+
+    async def _keep_held_alive(self) -> None:
+        """Every third of the ack wait, tell the server that held messages (the batch in hand and those
+        pulled behind it) are still being worked on: a slow batch or an outage is then never redelivered."""
+        while True:
+            await asyncio.sleep(self.settings.ack_wait_s / 3)
+            for msg in [*self.held, *(self.pull.arrived if self.pull else ())]:
+                if not msg.is_acked:
+                    with contextlib.suppress(Exception):  # the bus itself may be away
+                        await msg.in_progress()
+
+    async def _process_pending(self, msgs: Sequence[Msg]) -> None:
         deliveries = []
         for msg in msgs:
             try:
@@ -197,7 +276,6 @@ class InboxConsumer:
             await self._process_one(deliveries[0])
         elif deliveries:
             await self._process_together(deliveries)
-        metrics.batch_processed(self.name, msgs, started)
 
     async def _process_together(self, deliveries: list[Delivery]) -> None:
         # Each event's trace shows its processing; the batch's SQL is under a batch span linked to them all.
@@ -223,6 +301,8 @@ class InboxConsumer:
             try:
                 retry = await self._apply(deliveries, spans)
             except HandlerFailed as failed:
+                if is_outage(failed.error):
+                    raise failed.error from None
                 at = deliveries.index(failed.delivery)
                 log.info("an event failed in a batch; it is tried alone", extra={
                     "consumer": self.name, "event_id": failed.delivery.event_id, "events": len(deliveries),
@@ -233,6 +313,8 @@ class InboxConsumer:
                 deliveries = deliveries[at + 1:]
                 continue
             except Exception as error:
+                if is_outage(error):
+                    raise
                 log.info("batch failed; applying its events one at a time", extra={
                     "consumer": self.name, "events": len(deliveries), "error": f"{type(error).__name__}: {error}"})
                 for delivery in deliveries:
@@ -245,7 +327,17 @@ class InboxConsumer:
         with self._span(delivery) as span:
             try:
                 retry = await self._apply([delivery])
+            except Refused as refused:
+                await self._park(delivery, refused)
+                retry = {}
+            except AreaMismatch as error:
+                span.set_status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}")
+                await self._dead_letter(delivery.msg, error)  # no later event can make it apply
+                return
             except Exception as error:
+                if is_outage(error):
+                    span.set_status(trace.StatusCode.ERROR, f"outage: {type(error).__name__}: {error}")
+                    raise
                 retry = {delivery.event_id: error}
             if error := retry.get(delivery.event_id):  # `polku trace` and trace viewers show the failed try
                 span.set_status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}")
@@ -276,6 +368,8 @@ class InboxConsumer:
                     fresh[delivery.event_id] = delivery
             retry = await self._handle(uow, list(fresh.values()), spans)
             await uow.mark_processed(self.name, [event_id for event_id in fresh if event_id not in retry])
+        self._note_progress(uow.changed_aggregates | {d.envelope.aggregateid for d in fresh.values()
+                                                      if d.event_id not in retry})
         return retry
 
     async def _handle(self, uow: UnitOfWork, deliveries: list[Delivery],
@@ -288,15 +382,78 @@ class InboxConsumer:
             return {str(envelope.id): reason for (envelope, _), reason in deferred}
         for delivery in deliveries:
             uow.cause = Cause.of(delivery.envelope)  # what the handler appends was caused by this event
+            uow.event_area = delivery.envelope.employmentarea
             # Its SQL goes under its own span: alone, that span is already current; in a batch, make it so.
             with trace.use_span(spans[delivery.event_id]) if spans else contextlib.nullcontext():
                 try:
-                    await self.subscription.handlers[type(delivery.event)](uow, delivery.event, delivery.envelope)
+                    try:
+                        await self.subscription.handlers[type(delivery.event)](uow, delivery.event, delivery.envelope)
+                    except REFUSALS as refusal:
+                        # It waits for the aggregate it was refused on: the last one the handler read.
+                        waiting_for = uow.touched[-1] if uow.touched else delivery.envelope.aggregateid
+                        raise Refused(refusal, waiting_for) from refusal
                 except Exception as error:
                     if spans is None:
                         raise
                     raise HandlerFailed(delivery, error) from error
         return {}
+
+    def _note_progress(self, aggregates: set[str]) -> None:
+        if self.progressed is not None:
+            self.progressed |= aggregates
+
+    async def _park(self, delivery: Delivery, refused: Refused) -> None:
+        """Keep the event in this consumer's database until what it waits for changes; the inbox
+        takes it in the same transaction, so a redelivery is a duplicate."""
+        async with self.engine.begin() as connection:
+            await parking.park(connection, self.name, delivery.envelope, delivery.msg.metadata.sequence.stream,
+                               refused.waiting_for, str(refused))
+            await UnitOfWork.mark_in(connection, self.name, [delivery.event_id])
+        log.info("event parked until its prerequisite arrives", extra={
+            "consumer": self.name, "event_id": delivery.event_id, "event_type": delivery.envelope.type,
+            "waiting_for": refused.waiting_for, "reason": str(refused)})
+        metrics.parked_event(self.name)
+
+    async def _apply_parked(self) -> None:
+        """After a commit that changed something, try the parked events again, in stream order, until
+        a pass applies none. Every parked event is tried, not only those waiting for an aggregate that
+        changed: a handler may refuse before it reads the aggregate it needs (pathway checks the
+        client's area first), so what an event waits for is not always known."""
+        while self.progressed is None or self.progressed:
+            self.progressed = set()
+            async with self.engine.connect() as connection:
+                ready = await parking.waiting(connection, self.name, limit=PARKED_PER_PASS)
+            for parked in ready:
+                await self._apply_one_parked(parked)
+
+    async def _apply_one_parked(self, parked: parking.Parked) -> None:
+        envelope = parked.envelope
+        uow = UnitOfWork(self.engine, self.settings.service, Cause.of(envelope), self.on_commit)
+        uow.event_area = envelope.employmentarea
+        try:
+            async with uow:
+                try:
+                    await self.subscription.handlers[type(decode(envelope))](uow, decode(envelope), envelope)
+                except REFUSALS as refusal:
+                    raise Refused(refusal, uow.touched[-1] if uow.touched else envelope.aggregateid) from refusal
+                await parking.release(uow.connection, self.name, parked.event_id)
+        except Refused as refused:
+            if refused.waiting_for != parked.waiting_for or str(refused) != parked.reason:
+                async with self.engine.begin() as connection:
+                    await parking.still_waiting(connection, self.name, parked.event_id, refused.waiting_for,
+                                                str(refused))
+            return
+        except Exception as error:
+            if is_outage(error):
+                raise
+            # A parked event is acked already: it stays parked, for the operators (polku status), not lost.
+            log.error("a parked event failed; it stays parked", extra={
+                "consumer": self.name, "event_id": parked.event_id, "error": f"{type(error).__name__}: {error}"})
+            return
+        log.info("parked event applied", extra={"consumer": self.name, "event_id": parked.event_id,
+                                                 "parked_s": round((datetime.now(UTC) - _aware(parked.parked_at))
+                                                                   .total_seconds(), 3)})
+        self._note_progress(uow.changed_aggregates | {envelope.aggregateid})
 
     async def _settle(self, deliveries: list[Delivery], retry: dict[str, Exception]) -> None:
         """After the commit: ack what is done, and nak with back-off (or dead-letter) what is to retry."""
@@ -327,6 +484,11 @@ class InboxConsumer:
         await dead_letters.send(self.js(), self.settings.dead_letter_stream, msg, self.name, error)
         await msg.term()
         metrics.dead_lettered(self.name)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back a naive datetime of what was stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _context_of(msg: Msg):

@@ -3,18 +3,20 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.platform import sqlite_on_loop
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x706F6C6B75  # "polku": the advisory lock a migration holds on PostgreSQL
 
 
-def create_engine(url: str, statements_on_loop: bool = True) -> AsyncEngine:
+def create_engine(url: str, statements_on_loop: bool = True, sqlite_busy_timeout_s: float = 30.0) -> AsyncEngine:
     """`statements_on_loop`: SQLite statements run on the event loop's thread (sqlite_on_loop.py);
-    rebuild turns it off, to let its big inserts run beside the decoding of the next batch."""
+    rebuild turns it off, to let its big inserts run beside the decoding of the next batch.
+    `sqlite_busy_timeout_s`: how long a statement waits for another writer's lock before it fails."""
     # A statement's parameters never reach a log or an error text: payroll's hold wages.
     options = {"hide_parameters": True}
     if url.startswith("sqlite"):
@@ -22,9 +24,10 @@ def create_engine(url: str, statements_on_loop: bool = True) -> AsyncEngine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         if statements_on_loop:
-            engine = create_async_engine(url, async_creator=lambda: sqlite_on_loop.connect(path), **options)
+            engine = create_async_engine(url, async_creator=lambda: sqlite_on_loop.connect(path, sqlite_busy_timeout_s),
+                                         **options)
         else:
-            engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
+            engine = create_async_engine(url, connect_args={"timeout": sqlite_busy_timeout_s}, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, **options)
@@ -57,4 +60,7 @@ async def migrate(engine: AsyncEngine, service_migrations: Path | None = None) -
         command.upgrade(config, "heads")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Instances starting at once take turns: the first migrates, the others then find nothing to do.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await connection.run_sync(upgrade)

@@ -7,6 +7,7 @@ from nats.js.errors import NotFoundError
 
 DEAD_LETTER_ROOT = "polku.deadletter"
 MAX_ERROR_LENGTH = 1000
+EVENT_ID_HEADER = "polku-event-id"
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class DeadLetter:
 async def send(js: JetStreamContext, stream: str, msg: Msg, consumer: str, error: BaseException) -> None:
     """Publish the failed message with why it failed; waits for the ack before the caller acks."""
     headers = msg.headers or {}
-    event_id = headers.get("Nats-Msg-Id", "unknown")
+    # A replayed event travels under a message id of its own (replay:…) and names its event id here.
+    event_id = headers.get(EVENT_ID_HEADER) or headers.get("Nats-Msg-Id", "unknown")
     await js.publish(
         f"{DEAD_LETTER_ROOT}.{consumer}",
         msg.data,
@@ -34,7 +36,7 @@ async def send(js: JetStreamContext, stream: str, msg: Msg, consumer: str, error
             # Unique per delivery that failed, so a replayed message that fails again is kept too.
             "Nats-Msg-Id": f"{consumer}:{event_id}:{msg.metadata.sequence.stream}",
             "polku-consumer": consumer,
-            "polku-event-id": event_id,
+            EVENT_ID_HEADER: event_id,
             "polku-event-type": headers.get("ce-type", "unknown"),
             "polku-original-subject": msg.subject,
             "polku-deliveries": str(msg.metadata.num_delivered),
@@ -61,7 +63,7 @@ async def list_all(js: JetStreamContext, stream: str) -> list[DeadLetter]:
             sequence=sequence,
             consumer=headers.get("polku-consumer", ""),
             event_type=headers.get("polku-event-type", ""),
-            event_id=headers.get("polku-event-id", ""),
+            event_id=headers.get(EVENT_ID_HEADER, ""),
             original_subject=headers.get("polku-original-subject", ""),
             deliveries=int(headers.get("polku-deliveries", "0")),
             error=headers.get("polku-error", ""),
@@ -80,7 +82,8 @@ async def replay(js: JetStreamContext, events_stream: str, dead_letter_stream: s
         letter.original_subject,
         letter.body,
         stream=events_stream,
-        headers={"Nats-Msg-Id": f"replay:{letter.event_id}:{letter.sequence}", "ce-type": letter.event_type,
+        headers={"Nats-Msg-Id": f"replay:{letter.event_id}:{letter.sequence}", EVENT_ID_HEADER: letter.event_id,
+                 "ce-type": letter.event_type,
                  **({"traceparent": letter.traceparent} if letter.traceparent else {})},
     )
     await js.delete_msg(dead_letter_stream, letter.sequence)

@@ -33,3 +33,12 @@ class Forbidden(Exception):
 
 class Gone(Exception):
     """The addressed thing existed and was deliberately removed, e.g. erased personal data (HTTP 410)."""
+
+
+class AreaMismatch(Exception):
+    """An event of one employment area touches an aggregate of another: it can never apply, and is
+    dead-lettered with this reason instead."""
+
+
+# What the domain refuses: in an event handler, the event waits for what it needs (services/platform/parking.py).
+REFUSALS = (StateConflict, RuleViolated, NotFound)

@@ -11,7 +11,8 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from services.platform.auth import Principal, TokenVerifier, Unauthenticated
+from services.platform.auth import PARTNER_CLAIM, KeysUnavailable, Principal, TokenVerifier, Unauthenticated
+from services.platform import idempotency
 from services.platform.errors import ConcurrencyConflict, Forbidden, Gone, NotFound, RuleViolated, StateConflict
 from services.platform.tracing import traced_application
 
@@ -40,6 +41,7 @@ class Route:
     body: type[BaseModel] | None = None
     response: Any = None
     status: int = 200
+    # The query parameters the handler reads, for the OpenAPI document (a list: comma-separated or repeated).
     query: type[BaseModel] | None = None
     # A page with no data of its own (reporting's dashboard): a browser loads it without a token, and
     # the page calls the token-guarded API. Not part of the API, so not in OpenAPI or the access matrix.
@@ -170,7 +172,9 @@ async def problems(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except RuleViolated as error:
         raise Problem(422, "Rule violated", str(error), [{"field": error.field, "rule": error.rule}]) from None
-    except (ConcurrencyConflict, StateConflict) as error:
+    except idempotency.KeyReused as error:
+        raise invalid(idempotency.HEADER, str(error).split(": ", 1)[1]) from None
+    except (ConcurrencyConflict, StateConflict, idempotency.FirstStillOpen) as error:
         raise Problem(409, "Conflict", str(error)) from None
     except NotFound as error:
         raise Problem(404, "Not found", str(error)) from None
@@ -204,15 +208,42 @@ def guard(verifier: TokenVerifier, access: dict[str, frozenset[str]], pages: fro
             principal = await asyncio.to_thread(verify, token.strip()) if verifier.fetches_keys else verify(token.strip())
         except Unauthenticated as error:
             raise _unauthorized(str(error)) from None
+        except KeysUnavailable as error:
+            raise Problem(503, "Service unavailable", str(error)) from None
         endpoint = f"{request.method} {resource.canonical}"
         allowed = access.get(endpoint, frozenset())
         if not principal.roles & allowed:
             raise Forbidden(f"{endpoint} is for {', '.join(sorted(allowed)) or 'no role'}; "
                             f"the token has {', '.join(sorted(principal.roles)) or 'no role'}")
+        _check_partner(request, principal)
         request[PRINCIPAL] = principal
         return await handler(request)
 
     return authenticate
+
+
+def _check_partner(request: web.Request, principal: Principal) -> None:
+    """A partner's system asks only as itself: a `partner` query parameter must be the partner
+    system its token names (claim `partner_system`), never one the caller merely says it is."""
+    for asked in request.query.getall("partner", []):
+        if principal.partner is None:
+            raise Forbidden(f"partner: the token names no partner system ({PARTNER_CLAIM} claim), so it cannot "
+                            f"ask as {asked}")
+        if asked != principal.partner:
+            raise Forbidden(f"partner: the token is {principal.partner}'s, not {asked}'s")
+
+
+@web.middleware
+async def idempotent(request: web.Request, handler) -> web.StreamResponse:
+    """A POST with an Idempotency-Key runs once per caller and key (services/platform/idempotency.py)."""
+    try:
+        key = idempotency.key_of(request)
+    except ValueError as error:
+        raise invalid(idempotency.HEADER, str(error)) from None
+    if key is None or PRINCIPAL not in request:
+        return await handler(request)
+    return await idempotency.answer_once(request, handler, request.app[RUNTIME].engine,
+                                         principal_of(request).user_id, key)
 
 
 def _unauthorized(reason: str) -> Problem:
@@ -237,6 +268,15 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
                           "401": {"description": "no valid bearer token; `detail` says what is wrong"},
                           "403": {"description": "the token's roles may not call this"}},
         }
+        if route.method == "POST":
+            operation["parameters"] = [{
+                "name": idempotency.HEADER, "in": "header", "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+                "description": "the same key and request again: the first response again, nothing written; "
+                               "the same key with another request: 422"}]
+            operation["responses"]["409"] = {"description": "the request conflicts with the current state, or "
+                                                            "the first request with this Idempotency-Key is still open"}
+            operation["responses"]["422"] = {"description": "a field or header breaks a rule; `errors` names each"}
         if route.body is not None:
             schemas.update(_schemas_of(route.body))
             operation["requestBody"] = {"required": True, "content": {"application/json": {
@@ -251,16 +291,21 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
             schema = TypeAdapter(route.response).json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
             operation["responses"][str(route.status)]["content"] = {"application/json": {"schema": schema}}
-        parameters = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+        parameters = [{"name": part[1:-1], "in": "path", "required": True,
+                       "schema": {"type": "string", "format": "uuid"} if part.endswith("_id}") else {"type": "string"}}
                       for part in route.path.split("/") if part.startswith("{")]
-        if route.query is not None:
-            query = route.query.model_json_schema()
-            parameters += [{"name": name, "in": "query", "required": name in query.get("required", []),
-                            "description": field.get("description", ""), "schema": field}
-                           for name, field in query["properties"].items()]
-            operation["responses"]["422"] = {"description": "a query parameter breaks a rule; `errors` names each"}
         if parameters:
-            operation["parameters"] = parameters
+            operation["responses"]["404"] = {"description": "nothing of that id in the caller's employment area"}
+            operation["responses"].setdefault("422", {"description": "a path id is not a UUID, or a field breaks a "
+                                                                     "rule; `errors` names each"})
+        if route.query is not None:
+            parameters += _query_parameters(route.query)
+            operation["responses"].setdefault("422", {"description": "a query parameter breaks a rule; `errors` "
+                                                                     "names each"})
+        parameters.append({"name": PURPOSE_HEADER, "in": "header", "required": False,
+                           "schema": {"type": "string", "maxLength": 255},
+                           "description": "why the caller acts, kept in the audit log; required to read personal data"})
+        operation["parameters"] = parameters + operation.get("parameters", [])
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -269,6 +314,23 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
         "components": {"schemas": schemas, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     }
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = schema.get("$defs", {})
+    parameters = []
+    for name, field in schema["properties"].items():
+        field = {key: value for key, value in field.items() if key != "title"}
+        if "$ref" in field:  # an enum of its own: inline, a parameter has no components of its own here
+            field = definitions[field["$ref"].rsplit("/", 1)[1]]
+        if "items" in field and "$ref" in field["items"]:
+            field = field | {"items": definitions[field["items"]["$ref"].rsplit("/", 1)[1]]}
+        parameter = {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": field}
+        if field.get("type") == "array":
+            parameter |= {"style": "form", "explode": False}
+        parameters.append(parameter)
+    return parameters
 
 
 def _schemas_of(model: type[BaseModel]) -> dict[str, Any]:
@@ -286,7 +348,8 @@ def build_app(title: str, description: str, routes: Sequence[Route],
         raise ValueError(f"{title}: no roles in services/access.yaml for {', '.join(missing)}")
     largest = max([MAX_BODY_BYTES, *(route.max_body_bytes for route in routes)])
     pages = frozenset(route.path for route in routes if route.page)
-    app = traced_application(client_max_size=largest, middlewares=[problems, guard(verifier, access, pages)])
+    app = traced_application(client_max_size=largest,
+                             middlewares=[problems, guard(verifier, access, pages), idempotent])
     app[MAX_BODY] = largest
     document = openapi_document(title, description, routes, access)
 

@@ -38,6 +38,11 @@ def setup_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # FastStream logs every message at INFO; the consumer logs what matters itself.
-    logging.getLogger("faststream").setLevel(logging.WARNING)
+    # FastStream logs every message at INFO; the consumer logs what matters itself. Its logger comes
+    # with a coloured plain-text handler of its own that does not propagate ("Connection broken with
+    # UnexpectedEOF()" and a bare traceback when nats-server goes away): ours formats it instead.
+    faststream = logging.getLogger("faststream")
+    faststream.handlers[:] = []
+    faststream.propagate = True
+    faststream.setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -40,6 +40,8 @@ redeliveries = meter.create_counter(
     "polku.consumer.redeliveries", unit="{message}", description="events delivered again after a failure or timeout")
 dead_letters = meter.create_counter(
     "polku.consumer.dead_letters", unit="{message}", description="events a consumer gave up on (dead-lettered)")
+parked = meter.create_counter(
+    "polku.consumer.parked", unit="{message}", description="events that waited in a consumer's database for a prerequisite")
 publish_duration = meter.create_histogram(
     "messaging.client.operation.duration", unit="s",
     description="the relay's publish of a batch of outbox rows until JetStream acknowledged it")
@@ -82,6 +84,10 @@ def dead_lettered(consumer: str) -> None:
     dead_letters.add(1, consumer_attributes(consumer))
 
 
+def parked_event(consumer: str) -> None:
+    parked.add(1, consumer_attributes(consumer))
+
+
 def relay_published(service: str, stream: str, rows: int, started: float) -> None:
     attributes = {"messaging.system": "nats", "messaging.operation.name": "publish",
                   "messaging.destination.name": stream, "polku.service": service}
@@ -97,7 +103,7 @@ class ServiceGauges:
         self.values: dict[str, tuple[float, dict[str, str]]] = {}
         _GAUGED.add(self)
         if runtime.consumer:  # counters start at 0, so that the first event is an increase (rate() sees it)
-            for counter in (consumed, redeliveries, dead_letters):
+            for counter in (consumed, redeliveries, dead_letters, parked):
                 counter.add(0, consumer_attributes(runtime.consumer.name))
 
     async def refresh(self) -> None:

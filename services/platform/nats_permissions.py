@@ -22,10 +22,11 @@ What a user may do is a list of subjects, so the rules follow the subjects the c
   `$JS.API.CONSUMER.CREATE.<stream>.<consumer>` with the filters only in the request body, which a
   permission cannot see, so a service allowed to create its consumer could widen its filter to
   every event.
-- an area consumer (`reporting-<area>`) creates its own durable through the subject form that
-  names the filter, `$JS.API.CONSUMER.CREATE.<stream>.<consumer>.<filter>`, which nats-server
-  (>= 2.9) refuses when the body's filter differs; its permission is that subject with the
-  filter `polku.events.<area>.>`. It gets no `$JS.API.STREAM.MSG.GET`, `$JS.API.DIRECT.GET` or
+- an area consumer (`reporting-<area>`) is created by `polku bootstrap` too, as a pull consumer
+  filtered to `polku.events.<area>.>` (`area_consumer_config`); its user may look it up, pull and
+  ack, and neither create, change nor delete a consumer: one allowed to create its own could make
+  it a push consumer with any `deliver_subject`, and the server would then publish the area's
+  events to whoever listens there. It gets no `$JS.API.STREAM.MSG.GET`, `$JS.API.DIRECT.GET` or
   `$JS.API.STREAM.INFO` (which would read or count messages of every area) and may publish
   nothing else.
 - replies: every client receives its JetStream replies and pulled messages on an inbox. Each
@@ -51,6 +52,8 @@ from services.platform.dead_letters import DEAD_LETTER_ROOT
 from services.platform.key_files import write_private
 
 if TYPE_CHECKING:
+    from nats.js.api import ConsumerConfig
+
     from services.platform.consumer import Subscription
 
 OPS_USER = "ops"
@@ -83,6 +86,15 @@ def area_consumer_user(area: str) -> str:
 def area_filter(area: str) -> str:
     """Every event of one employment area: the only filter an area consumer may have."""
     return f"{SUBJECT_ROOT}.{area}.>"
+
+
+def area_consumer_config(area: str) -> "ConsumerConfig":
+    """The durable pull consumer of an area's reporting user, as `polku bootstrap` creates it: no
+    deliver_subject, so the server sends its messages only to whoever pulls as that user."""
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    name = area_consumer_user(area)
+    return ConsumerConfig(name=name, durable_name=name, filter_subject=area_filter(area), ack_policy=AckPolicy.EXPLICIT)
 
 
 def password_variable(user: str) -> str:
@@ -142,9 +154,7 @@ def area_user(area: str, stream: str) -> NatsUser:
         name, f"read-only reporting consumer of employment area {area}: one durable consumer, "
               f"named {name}, filtered to {area_filter(area)}",
         (
-            f"$JS.API.CONSUMER.CREATE.{stream}.{name}.{area_filter(area)}",
             f"$JS.API.CONSUMER.INFO.{stream}.{name}",
-            f"$JS.API.CONSUMER.DELETE.{stream}.{name}",
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}",
             f"$JS.ACK.{stream}.{name}.>",
         ),

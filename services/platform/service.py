@@ -1,5 +1,6 @@
 """Runs one service: database, outbox relay, event consumer and HTTP API, started and stopped together."""
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -23,6 +24,7 @@ from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
+from services.platform.idempotency import CLAIM
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.inbound import Inbound, answer
 from services.platform.logs import setup_logging
@@ -53,7 +55,7 @@ class ServiceRuntime:
 
     def __init__(self, definition: ServiceDefinition, settings: Settings):
         self.definition, self.settings = definition, settings
-        self.engine = create_engine(settings.resolved_database_url)
+        self.engine = create_engine(settings.resolved_database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
         self.broker = NatsBroker(seed_servers(settings.nats_url), max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                  inbox_prefix=inbox_prefix(settings.nats_user),  # NATS permissions allow only its own
                                  security=SASLPlaintext(username=settings.nats_user,
@@ -90,7 +92,7 @@ class ServiceRuntime:
         if request is None:
             return UnitOfWork(self.engine, self.settings.service, Cause.new(), on_commit=self.wake_relay)
         return UnitOfWork(self.engine, self.settings.service, self._request_cause(request), self.wake_relay,
-                          actor=principal_of(request), purpose=_purpose_of(request))
+                          actor=principal_of(request), purpose=_purpose_of(request), claim=request.get(CLAIM))
 
     @staticmethod
     def _request_cause(request: web.Request) -> Cause:
@@ -173,8 +175,21 @@ class ServiceRuntime:
                 log.warning("relay lease not released; another instance takes over when it runs out", exc_info=True)
         if self._runner:
             await self._runner.cleanup()
-        await self.broker.stop()
+        await self._disconnect()
         await self.engine.dispose()
+
+    async def _disconnect(self) -> None:
+        """Drain the bus connection, or just close it when nats-server has gone: a connection that is
+        reconnecting cannot drain (nats-py raises), and waiting for it would hold up the stop."""
+        state = self.broker.config.connection_state
+        connection = state.connection if state else None
+        if connection is not None and not connection.is_connected:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 2)
+        try:
+            await asyncio.wait_for(self.broker.stop(), 10)
+        except Exception as error:  # the bus is away: nothing is left to hand over
+            log.info("bus connection closed without draining", extra={"error": f"{type(error).__name__}: {error}"})
 
 
 def _purpose_of(request: web.Request) -> str:

@@ -70,3 +70,29 @@ relay_lease = Table(
     Column("holder", String(64), nullable=False),
     Column("expires_at_ms", BigInteger, nullable=False),
 )
+
+# The first answer to a POST with an Idempotency-Key, per caller and key (services/platform/idempotency.py).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(128), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer),  # NULL until the first request's response is kept
+    Column("response", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Events whose prerequisite has not arrived, per consumer, until what they wait for changes
+# (services/platform/parking.py). The inbox already holds them: a redelivery is a duplicate.
+parked_events = Table(
+    "parked_events",
+    metadata,
+    Column("consumer", String(128), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("waiting_for", String(64), nullable=False),
+    Column("stream_sequence", BigInteger, nullable=False),  # applied in stream order once free
+    Column("envelope", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False),
+)

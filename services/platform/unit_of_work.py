@@ -11,8 +11,9 @@ from contracts.events.base import Event
 from contracts.registry import decode
 from services.platform import audit
 from services.platform.auth import Principal
-from services.platform.errors import Forbidden, NotFound, RuleViolated
+from services.platform.errors import AreaMismatch, Forbidden, NotFound, RuleViolated
 from services.platform.event_store import AggregateKind, Cause, EventStore, fold
+from services.platform.idempotency import Claim
 from services.platform.tables import inbox
 
 State = TypeVar("State")
@@ -29,11 +30,16 @@ class UnitOfWork:
     """
 
     def __init__(self, engine: AsyncEngine, service: str, cause: Cause, on_commit: Callable[[], None] | None = None,
-                 actor: Principal | None = None, purpose: str = ""):
+                 actor: Principal | None = None, purpose: str = "", claim: Claim | None = None):
         """`actor` is the caller of an HTTP request: it sees and changes its own employment area only,
-        and every change it makes is written to the audit log. Event handlers act without one."""
+        and every change it makes is written to the audit log. Event handlers act without one.
+        `claim`: the request's Idempotency-Key, taken in this transaction (services/platform/idempotency.py)."""
         self.engine, self.service, self.cause, self.on_commit = engine, service, cause, on_commit
-        self.actor, self.purpose = actor, purpose
+        self.actor, self.purpose, self.claim = actor, purpose, claim
+        # In an event handler: the employment area of the event at hand, which every aggregate it
+        # touches must share (set by the consumer), and the aggregates read, the last one first to blame.
+        self.event_area: str | None = None
+        self.touched: list[str] = []
         self.appended: list[EventEnvelope] = []
         self.decided: list[Event] = []
         self._appended_to: dict[str, list[EventEnvelope]] = {}
@@ -47,11 +53,15 @@ class UnitOfWork:
     async def __aexit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
+                if self.claim:
+                    await self.claim.write(self.connection)
                 if self.appended:
                     await self.events.write(self.appended)
                     if self.actor:
                         await self._audit_changes()
                 await self.connection.commit()
+                if self.claim:
+                    self.claim.written = True
             else:
                 await self.connection.rollback()
         finally:
@@ -85,9 +95,13 @@ class UnitOfWork:
         """Load the aggregate, let the pure `decide` function choose new events, append them.
 
         An aggregate belongs to one employment area: a new one is given it, an existing one keeps
-        the area of its first event. Returns the state after the new events.
+        the area of its first event. Without `area` the aggregate must exist (NotFound: 404 for a
+        request; for an event, it waits until it does). Returns the state after the new events.
         """
-        return await self._decide(kind, aggregate_id, await self._visible_history(kind, aggregate_id), decide, area)
+        history = await self._visible_history(kind, aggregate_id)
+        if not history and area is None:  # nothing to change, and nothing that says it is to be made
+            raise NotFound(f"no {kind.name.lower()} {aggregate_id}")
+        return await self._decide(kind, aggregate_id, history, decide, area)
 
     async def create(
         self,
@@ -106,6 +120,9 @@ class UnitOfWork:
         new_events = decide(state)
         if new_events:
             area = history[0].employmentarea if history else area
+            if self.event_area and area is not None and area != self.event_area:
+                raise AreaMismatch(f"an event of area {self.event_area} would change {kind.name.lower()} "
+                                   f"{aggregate_id} of area {area}")
             if area is None:
                 raise ValueError(f"{kind.name} {aggregate_id} is new and needs an employment area")
             if self.actor and area != self.actor.area:
@@ -118,9 +135,18 @@ class UnitOfWork:
 
     async def _visible_history(self, kind: AggregateKind, aggregate_id: str) -> list[EventEnvelope]:
         history = await self.events.load(aggregate_id) + self._appended_to.get(aggregate_id, [])
+        self.touched.append(aggregate_id)
+        if history and self.event_area and history[0].employmentarea != self.event_area:
+            raise AreaMismatch(f"an event of area {self.event_area} touches {kind.name.lower()} {aggregate_id} "
+                               f"of area {history[0].employmentarea}")
         if history and self.actor and history[0].employmentarea != self.actor.area:
             raise NotFound(f"no {kind.name.lower()} {aggregate_id}")  # another area's data is invisible
         return history
+
+    @property
+    def changed_aggregates(self) -> set[str]:
+        """The aggregates this unit appended events to."""
+        return set(self._appended_to)
 
     async def audit_read(self, subject: str, what: str) -> None:
         """Record that the actor read personal data of `subject`, in this transaction."""
@@ -145,9 +171,13 @@ class UnitOfWork:
 
     async def mark_processed(self, consumer: str, event_ids: list[str]) -> None:
         """The inbox rows; their primary key makes a concurrent second processing fail and roll back."""
+        await self.mark_in(self.connection, consumer, event_ids)
+
+    @staticmethod
+    async def mark_in(connection: AsyncConnection, consumer: str, event_ids: list[str]) -> None:
         if event_ids:
             now = datetime.now(UTC)
-            await self.connection.execute(
+            await connection.execute(
                 insert(inbox), [{"consumer": consumer, "event_id": event_id, "processed_at": now}
                                 for event_id in event_ids])
 

@@ -8,6 +8,7 @@ from nats.js.errors import NotFoundError
 
 from examples.area_tally import follow
 from services.platform.bus import bootstrap_streams, connect, stream_configs
+from services.platform.nats_permissions import area_consumer_config
 from services.platform.nats_permissions import OPS_USER, write_embedded_config
 from services.platform.nats_server import LocalNatsServer
 from tests.integration.histories import client_history, envelope_of
@@ -33,6 +34,8 @@ async def test_the_example_tallies_its_own_areas_events_once(secured, tmp_path):
                 pass
         await bootstrap_streams(ops, replicas=1)
         js = ops.jetstream()
+        for area in ("kemi", "tornio"):  # as polku bootstrap does: the area users only pull
+            await js.add_consumer("POLKU", area_consumer_config(area))
         for area, clients in (("kemi", 2), ("tornio", 1)):
             for _ in range(clients):
                 client_id = uuid4()

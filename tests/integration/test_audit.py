@@ -17,7 +17,7 @@ from services import cli
 from services.intake.service import SERVICE as INTAKE
 from services.platform import audit
 from services.platform.auth import Principal
-from services.platform.tables import audit_log, events
+from services.platform.tables import audit_head, audit_log, events
 from tests.support import BOTH_DATABASES, bearer, employer_body, eventually, get_json, referral_body, settled, url_of
 
 REFERRAL = referral_body(case_worker="cw-kemi-1")
@@ -287,3 +287,40 @@ async def test_verify_detects_a_removed_entry(engine_factory, monkeypatch, capsy
     assert code == 1
     assert re.search(r"broken at entry (\d+)", err)[1] == str(broken_at), err
 
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url_factory", ["postgres"], indirect=True)
+async def test_the_database_refuses_to_truncate_the_log(engine_factory):
+    engine = await engine_factory("audit")
+    await _entries(engine, 2)
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with engine.begin() as connection:
+            await connection.execute(text("TRUNCATE audit_log"))
+    assert len(await _rows(engine)) == 2
+
+
+@BOTH_DATABASES
+async def test_a_chain_written_anew_head_and_all_is_caught_by_a_checkpoint_kept_outside(
+        engine_factory, monkeypatch, capsys, tmp_path):
+    engine = await engine_factory("audit")
+    await _entries(engine, 4)
+    checkpoints = tmp_path / "audit-checkpoints.jsonl"
+    code, out, _ = await _cli(monkeypatch, capsys, _url(engine), "audit", "checkpoint", "intake", "--to", str(checkpoints))
+    assert code == 0 and "entry 4" in out
+    # Whoever owns the database writes a consistent chain in which entry 2 says something else.
+    await _drop_triggers(engine)
+    rows = await _rows(engine)
+    previous = audit.GENESIS
+    async with engine.begin() as connection:
+        await connection.execute(audit_log.delete())
+        for row in rows:
+            forged = row | {"purpose": "nothing to see"} if row["seq"] == 2 else dict(row)
+            forged |= {"previous_hash": previous, "hash": audit.entry_hash(previous, forged)}
+            previous = forged["hash"]
+            await connection.execute(audit_log.insert(), forged)
+        await connection.execute(audit_head.update().values(last_hash=previous))
+    assert await audit.first_broken_link(engine) is None, "the chain alone cannot tell"
+    code, _, err = await _cli(monkeypatch, capsys, _url(engine), "audit", "verify", "intake",
+                              "--checkpoints", str(checkpoints))
+    assert code == 1 and re.search(r"broken at entry (\d+)", err)[1] == "4", err

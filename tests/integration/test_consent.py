@@ -1,6 +1,7 @@
 """Consent to share personal data with a partner: recorded and withdrawn by the client's own case
 worker; a partner's system gets exactly the consented fields, only while a consent is in force."""
 from datetime import date, timedelta
+from urllib.parse import parse_qs
 
 from sqlalchemy import select
 
@@ -27,8 +28,10 @@ async def record(intake, token, client_id: str, user: str = "cw-own", **override
 
 async def shared(intake, token, client_id: str, query: str, area: str = "kemi",
                  headers: dict | None = None) -> tuple[int, dict, str]:
+    # The partner system's own token: the partner it asks as is the one its token names.
+    partner = parse_qs(query).get("partner", [None])[0]
     return await call("GET", f"{base_url(intake)}/clients/{client_id}/shared-data?{query}",
-                      token("integration", area=area, user="te-office-system"), headers=headers)
+                      token("integration", area=area, user="te-office-system", partner=partner), headers=headers)
 
 
 async def test_a_partner_gets_the_consented_fields_only_and_the_read_is_audited(start_service, token):

@@ -28,7 +28,8 @@ from services.platform.config import SERVICE_PORTS, Settings
 from services.platform.database import create_engine, migrate
 from services.platform.consumer import create_durable_consumers, durable_consumer_config
 from services.platform.nats_permissions import (
-    OPS_USER, area_consumer_user, area_filter, inbox_prefix, service_subscriptions, write_embedded_config,
+    OPS_USER, area_consumer_config, area_consumer_user, area_filter, inbox_prefix, service_subscriptions,
+    write_embedded_config,
 )
 from services.platform.nats_server import LocalNatsServer, free_port
 from services.platform.service import ServiceDefinition, ServiceRuntime
@@ -348,15 +349,16 @@ async def publish_both_areas(ops: Connection) -> dict[str, int]:
     return published
 
 
-def area_consumer(area: str, filter_subject: str | None) -> ConsumerConfig:
+def area_consumer(area: str, filter_subject: str | None, **config) -> ConsumerConfig:
     name = area_consumer_user(area)
-    return ConsumerConfig(name=name, durable_name=name, filter_subject=filter_subject, ack_policy=AckPolicy.EXPLICIT)
+    return ConsumerConfig(name=name, durable_name=name, filter_subject=filter_subject, ack_policy=AckPolicy.EXPLICIT,
+                          **config)
 
 
 async def test_an_area_consumer_reads_its_own_areas_events(ops, connect_as):
     published = await publish_both_areas(ops)
+    await ops.js.add_consumer("POLKU", area_consumer_config("kemi"))  # as polku bootstrap does
     kemi = await connect_as("reporting-kemi")
-    await kemi.js.add_consumer("POLKU", area_consumer("kemi", area_filter("kemi")))
     subscription = await kemi.js.pull_subscribe_bind("reporting-kemi", stream="POLKU")
     messages = await subscription.fetch(10, timeout=2)
     assert len(messages) == published["kemi"]
@@ -373,44 +375,33 @@ async def test_an_area_consumer_reads_its_own_areas_events(ops, connect_as):
     assert kemi.violations() == []
 
 
-@pytest.mark.parametrize(("name_area", "filter_subject"), [
-    ("kemi", "polku.events.tornio.>"),  # another area
-    ("kemi", "polku.events.>"),  # every area
-    ("kemi", "polku.events.*.intake.>"),  # one service's events of every area
-    ("kemi", None),  # no filter: the whole stream
-    ("tornio", "polku.events.kemi.>"),  # its own area, under another consumer's name
+@pytest.mark.parametrize(("name_area", "filter_subject", "push"), [
+    ("kemi", "polku.events.kemi.>", True),  # its own area, pushed to a subject anyone may listen on
+    ("kemi", "polku.events.kemi.>", False),  # even its own pull consumer: bootstrap makes that one
+    ("kemi", "polku.events.tornio.>", False),  # another area
+    ("kemi", "polku.events.>", False),  # every area
+    ("kemi", None, False),  # no filter: the whole stream
+    ("tornio", "polku.events.kemi.>", False),  # under another consumer's name
 ])
-async def test_an_area_consumer_cannot_create_a_consumer_beyond_its_area(ops, connect_as, name_area, filter_subject):
+async def test_an_area_consumer_cannot_create_or_change_a_consumer(ops, connect_as, name_area, filter_subject, push):
     await publish_both_areas(ops)
     kemi = await connect_as("reporting-kemi")
-    config = area_consumer(name_area, filter_subject)
+    config = area_consumer(name_area, filter_subject, **({"deliver_subject": "anyone.listening"} if push else {}))
     with pytest.raises(nats.errors.TimeoutError):
         await kemi.js.add_consumer("POLKU", config, timeout=DENIED_TIMEOUT_S)
     subject = f"$JS.API.CONSUMER.CREATE.POLKU.{config.name}" + (f".{filter_subject}" if filter_subject else "")
     assert await kemi.refused("publish", subject)
     with pytest.raises(NotFoundError):
         await ops.js.consumer_info("POLKU", config.name)
-    # Its own filter under its own name is allowed.
-    await kemi.js.add_consumer("POLKU", area_consumer("kemi", area_filter("kemi")))
 
 
-@pytest.mark.parametrize("body", [
-    {"filter_subject": "polku.events.tornio.>"},
-    {"filter_subjects": ["polku.events.tornio.>"]},
-    {"filter_subjects": ["polku.events.kemi.>", "polku.events.tornio.>"]},
-    {},
-])
-async def test_the_server_refuses_a_body_whose_filter_differs_from_the_permitted_subject(ops, connect_as, body):
-    """The permission pins the filter in the subject; nats-server checks the body against it."""
+async def test_an_area_consumer_cannot_delete_its_consumer(ops, connect_as):
+    await ops.js.add_consumer("POLKU", area_consumer_config("kemi"))
     kemi = await connect_as("reporting-kemi")
-    request = {"stream_name": "POLKU", "config": {"name": "reporting-kemi", "durable_name": "reporting-kemi",
-                                                  "ack_policy": "explicit", **body}}
-    reply = await kemi.nc.request("$JS.API.CONSUMER.CREATE.POLKU.reporting-kemi.polku.events.kemi.>",
-                                  json.dumps(request).encode(), timeout=2)
-    error = json.loads(reply.data)["error"]
-    assert error["code"] == 400, error
-    with pytest.raises(NotFoundError):
-        await ops.js.consumer_info("POLKU", "reporting-kemi")
+    with pytest.raises(nats.errors.TimeoutError):
+        await kemi.nc.jetstream(timeout=DENIED_TIMEOUT_S).delete_consumer("POLKU", "reporting-kemi")
+    assert await kemi.refused("publish", "$JS.API.CONSUMER.DELETE.POLKU.reporting-kemi")
+    assert (await ops.js.consumer_info("POLKU", "reporting-kemi")).config.deliver_subject is None
 
 
 async def test_an_area_consumer_cannot_get_messages_directly_count_them_or_publish(ops, connect_as):

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from services import cli
-from services.platform.auth import (AREA_CLAIM, ROLES, ROLES_CLAIM, LocalSigningKey, Principal, Unauthenticated,
-                                    issue_dev_token, verifier_from)
+from services.platform.auth import (AREA_CLAIM, JWKS_REFETCH_COOLDOWN_S, PARTNER_CLAIM, ROLES, ROLES_CLAIM, KeysUnavailable, LocalSigningKey,
+                                    Principal, Unauthenticated, issue_dev_token, verifier_from)
 from services.platform.config import Settings
 from tests.support import local_http_server
 
@@ -79,7 +79,8 @@ REFUSED = {
     "three garbage parts": (lambda _settings: "abc.def.ghi", "malformed"),
     "unsigned (alg none)": (lambda _settings: jwt.encode(claims(), None, algorithm="none"),
                             "algorithm is not the key's"),
-    "expired": (_local(exp=int(time.time()) - 60), "expired"),
+    "expired past the leeway": (_local(exp=int(time.time()) - 90), "expired"),
+    "not valid before, past the leeway": (_local(nbf=int(time.time()) + 3600), "not yet valid"),
     "signed by another key": (_token_signed_by_another_es256_key, "signature does not verify"),
     "RS256 against the local EC key": (_token_with_a_foreign_algorithm, "algorithm is not the key's"),
     "wrong audience": (_local(aud="someone-else"), "audience"),
@@ -99,6 +100,25 @@ def test_a_bad_token_is_refused_with_the_reason(settings, make, reason):
     token = make(settings)
     with pytest.raises(Unauthenticated, match=reason):
         verifier_from(settings).verify(token)
+
+
+def test_clocks_a_little_apart_are_allowed_for(settings):
+    """A token that expired 20 s ago, or is valid from 20 s on, verifies: clocks differ by that much."""
+    for changes in ({"exp": int(time.time()) - 20}, {"nbf": int(time.time()) + 20, "iat": int(time.time()) + 20}):
+        token = jwt.encode(claims(**changes), local_private_key(settings), algorithm="ES256")
+        assert verifier_from(settings).verify(token).user_id == "cw-7"
+
+
+def test_the_partner_system_comes_from_the_token(settings):
+    token = jwt.encode(claims(**{ROLES_CLAIM: ["integration"], PARTNER_CLAIM: "te_office"}),
+                       local_private_key(settings), algorithm="ES256")
+    assert verifier_from(settings).verify(token).partner == "te_office"
+    assert verifier_from(settings).verify(issue_dev_token(settings, "x", ["integration"], "kemi",
+                                                          partner="city")).partner == "city"
+    for bad in (["te_office"], ""):
+        token = jwt.encode(claims(**{PARTNER_CLAIM: bad}), local_private_key(settings), algorithm="ES256")
+        with pytest.raises(Unauthenticated, match=PARTNER_CLAIM):
+            verifier_from(settings).verify(token)
 
 
 # --- an identity provider's JWKS -----------------------------------------------------------
@@ -185,6 +205,40 @@ async def test_the_identity_provider_s_issuer_and_audience_are_checked(identity_
                            keys["rsa-1"], algorithm="RS256", headers={"kid": "rsa-1"})
         with pytest.raises(Unauthenticated, match=reason):
             await asyncio.to_thread(verifier.verify, token)
+
+
+async def test_the_keys_are_cached_and_fetched_again_for_a_key_id_not_yet_known(identity_provider):
+    settings, keys, fetches = identity_provider
+    verifier = verifier_from(settings)
+    for user in ("a", "b", "c"):
+        token = _idp_token(settings, keys["rsa-1"], "rsa-1", "RS256", sub=user)
+        assert (await asyncio.to_thread(verifier.verify, token)).user_id == user
+    assert len(fetches) == 1, "one fetch for three tokens"
+    await asyncio.sleep(JWKS_REFETCH_COOLDOWN_S)  # unknown key ids fetch at most this often
+    keys["ec-2"] = ec.generate_private_key(ec.SECP256R1())  # the provider rotates a key in
+    token = _idp_token(settings, keys["ec-2"], "ec-2", "ES256", sub="after-rotation")
+    assert (await asyncio.to_thread(verifier.verify, token)).user_id == "after-rotation"
+    assert len(fetches) == 2, "the unknown key id fetched the keys again at once"
+
+
+async def test_the_cached_keys_expire_and_a_withdrawn_key_stops_verifying(identity_provider):
+    settings, keys, fetches = identity_provider
+    verifier = verifier_from(settings.model_copy(update={"jwks_cache_s": 0.2}))
+    withdrawn = keys["rsa-1"]
+    await asyncio.to_thread(verifier.verify, _idp_token(settings, withdrawn, "rsa-1", "RS256"))
+    del keys["rsa-1"]
+    await asyncio.sleep(0.3)
+    with pytest.raises(Unauthenticated, match="signing key"):
+        await asyncio.to_thread(verifier.verify, _idp_token(settings, withdrawn, "rsa-1", "RS256", sub="later"))
+    assert len(fetches) == 2
+
+
+def test_an_unreachable_identity_provider_is_no_fault_of_the_token(tmp_path):
+    settings = Settings(service="tests", jwks_url="http://127.0.0.1:9/jwks.json", var_dir=tmp_path)
+    token = jwt.encode(claims(), rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256",
+                       headers={"kid": "rsa-1"})
+    with pytest.raises(KeysUnavailable, match="could not be fetched"):
+        verifier_from(settings).verify(token)
 
 
 def test_with_a_jwks_url_polku_issues_no_tokens_of_its_own(tmp_path):

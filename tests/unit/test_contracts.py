@@ -473,6 +473,11 @@ class FakeMsg:
     async def term(self):
         self.calls.append("term")
 
+    @property
+    def is_acked(self) -> bool:
+        """Settled, as nats-py's Msg says after an ack, nak or term."""
+        return bool(self.calls)
+
 
 async def test_consumer_dead_letters_an_event_without_an_upcaster_on_the_first_delivery():
     """No handler runs, no database is touched (engine=None), and the message is not retried."""
@@ -493,6 +498,12 @@ async def test_consumer_dead_letters_an_event_without_an_upcaster_on_the_first_d
     assert (subject, payload, stream) == ("polku.deadletter.pathway", body, "POLKU_DEADLETTER")
     assert headers["polku-error"].startswith("UnsupportedSchemaVersion: dataschema: ClientEnrolled schema version 0")
     assert headers["polku-deliveries"] == "1"
+
+
+def test_the_published_envelope_schema_requires_specversion_as_cloudevents_does():
+    from contracts.generate import envelope_schema
+    required = set(envelope_schema()["required"])
+    assert {"specversion", "id", "source", "type"} <= required
 
 
 # --- payroll-billing's upcasters ----------------------------------------------------------------------

@@ -336,15 +336,16 @@ def test_published_port_ranges_do_not_overlap(compose):
                 taken[number] = name
 
 
-def test_each_service_has_its_own_database(compose):
-    init_sql = (ROOT / "deploy" / "postgres" / "init-databases.sql").read_text()
+def test_each_service_has_its_own_database_and_database_user(compose):
+    init_script = (ROOT / "deploy" / "postgres" / "init-databases.sh").read_text()
+    created = init_script.split("for service in", 1)[1].split(";", 1)[0].split()
     databases = {}
     for name in SERVICES:
         url = make_url(compose["services"][name]["environment"]["POLKU_DATABASE_URL"])
         assert url.drivername == "postgresql+asyncpg"
         assert url.host == "postgres" and "postgres" in compose["services"]
-        assert url.database == f"polku_{name}", f"{name} uses {url.database}"
-        assert re.search(rf"CREATE DATABASE {url.database};", init_sql), f"init script does not create {url.database}"
+        assert url.database == f"polku_{name}" and url.username == f"polku_{name}", f"{name}: {url}"
+        assert name in created, f"the init script does not create polku_{name}"
         databases[name] = url.database
     assert len(set(databases.values())) == len(SERVICES)
 

@@ -212,7 +212,8 @@ async def test_openapi_lists_the_routes(client):
     assert create["operationId"] == "create_greeting"
     assert create["summary"] == "Create a greeting"
     assert create["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Greeting"}
-    assert create["responses"].keys() == {"201", "400", "401", "403", "422"}
+    assert create["responses"].keys() == {"201", "400", "401", "403", "409", "422"}
+    assert [parameter["name"] for parameter in create["parameters"]] == ["X-Purpose", "Idempotency-Key"]
     assert create["x-polku-roles"] == ["manager"] and create["security"] == [{"bearer": []}]
     response_schema = create["responses"]["201"]["content"]["application/json"]["schema"]
     assert response_schema["title"] == "Greeting"
@@ -220,7 +221,9 @@ async def test_openapi_lists_the_routes(client):
     assert {"Greeting", "Address"} <= document["components"]["schemas"].keys()
     assert document["components"]["schemas"]["Greeting"]["required"] == ["name", "count"]
     thing = document["paths"]["/things/{thing_id}"]["get"]
-    assert thing["parameters"] == [{"name": "thing_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    assert thing["parameters"][0] == {"name": "thing_id", "in": "path", "required": True,
+                                      "schema": {"type": "string", "format": "uuid"}}
+    assert thing["responses"].keys() == {"200", "401", "403", "404", "422"}
     assert "requestBody" not in thing
 
 
