@@ -1,9 +1,10 @@
 """HTTP API of matching: ranked candidates for work, proposals and the case worker's decision on them."""
 from datetime import date
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.employer.domain import matching, proposals
 from services.employer.domain.employers import EMPLOYER
@@ -14,7 +15,7 @@ from services.employer.domain.proposals import PROPOSAL, DeclineProposal, Propos
 from services.employer.candidates import area_clients
 from services.employer.lookups import client_facts, proposal_ids, record_decision, record_proposal
 from services.platform.errors import RuleViolated
-from services.platform.http import RUNTIME, Route, invalid_fields, path_uuid, principal_of
+from services.platform.http import RUNTIME, Route, path_uuid, principal_of
 from services.platform.unit_of_work import UnitOfWork
 
 
@@ -44,18 +45,19 @@ class ProposalView(BaseModel):
     decided_on: date | None
 
 
+def _comma_separated(value: Any) -> Any:
+    return [each for each in value.split(",") if each] if isinstance(value, str) else value
+
+
 class CandidateQuery(BaseModel):
-    limit: int = Field(default=50, ge=1, le=500)
-    task_ids: list[UUID] = Field(default=[], max_length=200)
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=500, description="how many of the best to show")
 
 
-def _query(request: web.Request) -> CandidateQuery:
-    asked = {"limit": request.query.get("limit", "50"),
-             "task_ids": [each for value in request.query.getall("task_ids", []) for each in value.split(",") if each]}
-    try:
-        return CandidateQuery.model_validate(asked)
-    except ValidationError as error:
-        raise invalid_fields(error) from None
+class GigTasksQuery(CandidateQuery):
+    task_ids: Annotated[list[UUID], BeforeValidator(_comma_separated)] = Field(
+        min_length=1, max_length=200, description="the gig tasks to be pooled, comma-separated")
 
 
 async def _work_of_opening(uow: UnitOfWork, opening_id: UUID) -> Work:
@@ -81,18 +83,14 @@ def _candidate_view(candidate: matching.Candidate) -> CandidateView:
                             "skill_tags": list(candidate.skill_tags)})
 
 
-async def opening_candidates(request: web.Request) -> list[CandidateView]:
-    query = _query(request)
+async def opening_candidates(request: web.Request, query: CandidateQuery) -> list[CandidateView]:
     async with request.app[RUNTIME].unit_of_work(request) as uow:
         work = await _work_of_opening(uow, path_uuid(request, "opening_id"))
         clients = await area_clients(request.app[RUNTIME].engine, uow.connection, principal_of(request).area)
     return [_candidate_view(candidate) for candidate in matching.rank(work, clients, query.limit)]
 
 
-async def gig_job_candidates(request: web.Request) -> list[CandidateView]:
-    query = _query(request)
-    if not query.task_ids:
-        raise RuleViolated("task_ids", "name the gig tasks to be pooled: ?task_ids=<id>,<id>")
+async def gig_job_candidates(request: web.Request, query: GigTasksQuery) -> list[CandidateView]:
     async with request.app[RUNTIME].unit_of_work(request) as uow:
         work = await _work_of_tasks(uow, query.task_ids)
         clients = await area_clients(request.app[RUNTIME].engine, uow.connection, principal_of(request).area)
@@ -160,10 +158,10 @@ async def decline_proposal(request: web.Request, command: DeclineProposal) -> Pr
 ROUTES = [
     Route("GET", "/openings/{opening_id}/candidates", opening_candidates,
           "The area's available clients ranked for an opening (?limit=), with the reasons of each score",
-          response=list[CandidateView]),
+          response=list[CandidateView], query=CandidateQuery),
     Route("GET", "/gig-jobs/candidates", gig_job_candidates,
           "The area's available clients ranked for gig tasks to be pooled (?task_ids=a,b&limit=)",
-          response=list[CandidateView]),
+          response=list[CandidateView], query=GigTasksQuery),
     Route("POST", "/proposals", propose, "Propose a client for an opening or gig tasks; the client's case worker "
           "decides", body=ProposeCandidate, response=ProposalView, status=201),
     Route("GET", "/proposals", list_proposals, "Proposals (?status=): a case worker's own clients', or the area's",
