@@ -2,7 +2,7 @@
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, ValidationInfo, field_validator
 from stdnum.exceptions import InvalidChecksum, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fi import ytunnus
@@ -78,3 +78,16 @@ def _only_line_breaks(value: str) -> str:
 
 # Free text of several lines (a case worker's notes): line breaks and tabs, no other control characters.
 MultilineText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_only_line_breaks)]
+
+
+def not_before(earlier: str, later: str):
+    """A model's field validator: the date `later` is not before the date `earlier` (either may be absent).
+
+    In the class body: `_ends_after_start = not_before("starts_on", "planned_end_on")`."""
+    def check(cls, value, info: ValidationInfo):
+        start = info.data.get(earlier)
+        if value is not None and start is not None and value < start:
+            raise ValueError(f"must not be before {earlier}")
+        return value
+
+    return field_validator(later)(classmethod(check))

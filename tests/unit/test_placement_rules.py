@@ -195,11 +195,18 @@ def test_every_kind_has_a_rule_with_a_source():
     assert all(rule.source for rule in PLACEMENT_RULES)
 
 
-@given(st.integers(min_value=1, max_value=3000))
-def test_months_grow_with_each_day_as_365_days_make_12(days):
-    first = date(2024, 3, 1)
-    assert months(first, first + timedelta(days=days - 1)) == Decimal(days) / (Decimal(365) / 12)
-    assert months(first, first + timedelta(days=364)) == 12
+@given(st.integers(min_value=1, max_value=400), st.integers(min_value=1, max_value=400))
+def test_earlier_and_new_trials_add_up_to_twelve_months_exactly(earlier_days, new_days):
+    """12 months are 365 days, however the days are split between trials with other employers."""
+    earlier = [Span(UUID(int=50), UUID(int=77), "work_trial", date(2023, 1, 1), days_from(date(2023, 1, 1),
+                                                                                         earlier_days))]
+    command = placement_command(planned_end_on=days_from(STARTS, new_days))
+    if new_days * 12 > 6 * 365 or earlier_days + new_days > 365:
+        with pytest.raises(RuleViolated):
+            start(PLACEMENT_ID, command, registered(), enrolled(), earlier)
+    else:
+        assert start(PLACEMENT_ID, command, registered(), enrolled(), earlier)
+    assert months(365) == 12
 
 
 # --- extension and end ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """HTTP API of placements: started (or pooled from gig tasks), extended and ended."""
 from datetime import date
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from aiohttp import web
 

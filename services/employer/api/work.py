@@ -4,7 +4,6 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from contracts.events.employer import GigTaskOffered, OpeningRegistered
 from services.employer.domain import gig_tasks, openings

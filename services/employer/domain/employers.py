@@ -3,12 +3,12 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events.base import Event
 from contracts.events.employer import (AgreementEnding, AgreementScope, EmployerDetailsCorrected, EmployerRegistered,
                                        IndustryCode, PartnershipAgreementEnded, PartnershipAgreementSigned)
-from contracts.values import AreaCode, BusinessId, EmployerType, Text
+from contracts.values import AreaCode, BusinessId, EmployerType, Text, not_before
 from services.platform.errors import RuleViolated, StateConflict
 from services.platform.event_store import AggregateKind
 
@@ -43,12 +43,7 @@ class SignAgreement(BaseModel):
             raise ValueError("each scope at most once")
         return scope
 
-    @field_validator("valid_to")
-    @classmethod
-    def _not_before_valid_from(cls, valid_to: date, info: ValidationInfo) -> date:
-        if "valid_from" in info.data and valid_to < info.data["valid_from"]:
-            raise ValueError("must not be before valid_from")
-        return valid_to
+    _valid_to_not_before_valid_from = not_before("valid_from", "valid_to")
 
 
 class EndAgreement(BaseModel):

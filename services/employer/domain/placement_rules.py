@@ -1,6 +1,6 @@
 """The rules of placements, as data: each with its validity and source (../shared/RULES.md,
 "Services on a pathway"). A city corrects a figure here, not in the code that applies it
-(services/employer/domain/placements.py). Months are counted as days / (365/12)."""
+(services/employer/domain/placements.py). Months are counted as days / (365/12), compared in whole days."""
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal

@@ -5,19 +5,21 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from contracts.events.base import Event
 from contracts.events.employer import (GigJobPooled, PlacementEnded, PlacementEnding, PlacementExtended, PlacementKind,
                                        PlacementStarted, Schedule)
-from contracts.values import Money, Text
+from contracts.values import Money, Text, not_before
 from services.employer.domain.clients import ClientFacts, ensure_placeable
 from services.employer.domain.employers import Employer
 from services.employer.domain.placement_rules import PLACEMENT_RULES, PlacementRule, rule_for
 from services.platform.errors import RuleViolated, StateConflict
 from services.platform.event_store import AggregateKind
 
-DAYS_PER_MONTH = Decimal(365) / 12
+# A month is 365/12 days. Limits are compared in whole days (days * 12 against months * 365), so spans
+# add up exactly; a month figure is only shown.
+DAYS_IN_12_MONTHS = 365
 
 
 class StartPlacement(BaseModel):
@@ -32,13 +34,7 @@ class StartPlacement(BaseModel):
     hourly_billing_rate: Money = Decimal("0.00")
     pay_subsidy_decision: Text | None = None
     opening_id: UUID | None = None
-
-    @field_validator("planned_end_on")
-    @classmethod
-    def _not_before_start(cls, planned_end_on: date | None, info: ValidationInfo) -> date | None:
-        if planned_end_on and "starts_on" in info.data and planned_end_on < info.data["starts_on"]:
-            raise ValueError("must not be before starts_on")
-        return planned_end_on
+    _end_not_before_start = not_before("starts_on", "planned_end_on")
 
 
 class ExtendPlacement(BaseModel):
@@ -65,12 +61,21 @@ class Span:
     last_day: date
 
     @property
-    def months(self) -> Decimal:
-        return months(self.starts_on, self.last_day)
+    def days(self) -> int:
+        return (self.last_day - self.starts_on).days + 1
 
 
-def months(first_day: date, last_day: date) -> Decimal:
-    return Decimal((last_day - first_day).days + 1) / DAYS_PER_MONTH
+def months(days: int) -> Decimal:
+    """Days as months, for messages."""
+    return Decimal(days * 12) / DAYS_IN_12_MONTHS
+
+
+def at_most_months(days: int, limit: int) -> bool:
+    return days * 12 <= limit * DAYS_IN_12_MONTHS
+
+
+def at_least_months(days: int, limit: int) -> bool:
+    return days * 12 >= limit * DAYS_IN_12_MONTHS
 
 
 @dataclass(frozen=True)
@@ -164,19 +169,20 @@ def check_duration(rule: PlacementRule, span: Span, planned_end_on: date | None,
         raise RuleViolated("planned_end_on", f"required: a {span.kind} placement has a month limit {where}")
     if rule.period_months:
         low, high = rule.period_months
-        if not low <= span.months <= high:
-            raise RuleViolated("planned_end_on", f"a period of {low}-{high} months, not {span.months:.1f} {where}")
+        if not (at_least_months(span.days, low) and at_most_months(span.days, high)):
+            raise RuleViolated("planned_end_on", f"a period of {low}-{high} months, not {months(span.days):.1f} "
+                                                 f"{where}")
     same_kind = [other for other in earlier if other.kind == span.kind and other.placement_id != span.placement_id]
     if rule.max_months_with_one_employer:
-        with_employer = span.months + sum(other.months for other in same_kind if other.employer_id == span.employer_id)
-        if with_employer > rule.max_months_with_one_employer:
+        with_employer = span.days + sum(other.days for other in same_kind if other.employer_id == span.employer_id)
+        if not at_most_months(with_employer, rule.max_months_with_one_employer):
             raise RuleViolated("planned_end_on", f"at most {rule.max_months_with_one_employer} months with the same "
-                                                 f"employer; this would make {with_employer:.1f} {where}")
+                                                 f"employer; this would make {months(with_employer):.1f} {where}")
     if rule.max_months_in_total:
-        in_total = span.months + sum(other.months for other in same_kind)
-        if in_total > rule.max_months_in_total:
+        in_total = span.days + sum(other.days for other in same_kind)
+        if not at_most_months(in_total, rule.max_months_in_total):
             raise RuleViolated("planned_end_on", f"at most {rule.max_months_in_total} months in total; this would "
-                                                 f"make {in_total:.1f} {where}")
+                                                 f"make {months(in_total):.1f} {where}")
 
 
 def extend(placement: Placement, command: ExtendPlacement, earlier: list[Span],

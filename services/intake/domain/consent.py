@@ -3,9 +3,10 @@ from datetime import date
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events.base import Event
+from contracts.values import not_before
 from contracts.events.intake import ClientDataErased, ConsentRecorded, ConsentScope, ConsentWithdrawn, Partner
 from services.intake.domain.client import Client, Consent, ensure_own_client, existing, not_erased
 from services.platform.auth import Principal
@@ -30,13 +31,7 @@ class RecordConsent(BaseModel):
             raise ValueError("name each scope at most once")
         return scope
 
-    @field_validator("valid_to")
-    @classmethod
-    def _not_before_valid_from(cls, valid_to: date, info: ValidationInfo) -> date:
-        valid_from = info.data.get("valid_from")
-        if valid_from is not None and valid_to < valid_from:
-            raise ValueError("must not be before valid_from")
-        return valid_to
+    _valid_to_not_before_valid_from = not_before("valid_from", "valid_to")
 
 
 class EraseClientData(BaseModel):

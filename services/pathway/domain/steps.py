@@ -5,9 +5,10 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.base import Event
+from contracts.values import not_before
 from contracts.events.pathway import (CaseWorkerStepKind, PathwayGoalSet, PathwayKind, Provider, StepCancelled,
                                       StepCompleted, StepInterrupted, StepPlanned, StepStarted)
 from services.pathway.domain.pathway import Pathway, Step, StepState
@@ -34,13 +35,7 @@ class PlanStep(BaseModel):
     hours_per_day: Decimal | None = Field(default=None, gt=0, le=12, max_digits=3, decimal_places=1)
     provider: Provider
 
-    @field_validator("planned_end_on")
-    @classmethod
-    def _not_before_start(cls, planned_end_on: date | None, info: ValidationInfo) -> date | None:
-        start = info.data.get("planned_start_on")
-        if planned_end_on is not None and start is not None and planned_end_on < start:
-            raise ValueError("must not be before planned_start_on")
-        return planned_end_on
+    _end_not_before_start = not_before("planned_start_on", "planned_end_on")
 
     @property
     def hours_per_week(self) -> Decimal | None:
