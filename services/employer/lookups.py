@@ -1,4 +1,5 @@
 """Reading and writing employer's lookup tables (services/employer/tables.py) within a unit of work."""
+import weakref
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -53,11 +54,21 @@ async def clients_changed_since(connection: AsyncConnection, area: str, revision
             for row in await connection.execute(CHANGED_SINCE, {"area": area, "revision": revision})]
 
 
+# The revision each transaction took, by area: all it changes commit at once, so they can share one
+# number (a batch of 500 events bumped the counter 500 times). Keyed by the innermost transaction: a
+# savepoint rolled back takes its bump with it, and the next one must bump again.
+_TAKEN: "weakref.WeakKeyDictionary[object, dict[str, int]]" = weakref.WeakKeyDictionary()
+
+
 async def _next_revision(connection: AsyncConnection, area: str) -> int:
-    revision = (await connection.execute(BUMP, {"area": area})).scalar_one_or_none()
-    if revision is None:
-        await connection.execute(insert(client_revisions).values(employment_area=area, revision=1))
-        revision = 1
+    sync = connection.sync_connection
+    taken = _TAKEN.setdefault(sync.get_nested_transaction() or sync.get_transaction(), {})
+    if (revision := taken.get(area)) is None:
+        revision = (await connection.execute(BUMP, {"area": area})).scalar_one_or_none()
+        if revision is None:
+            await connection.execute(insert(client_revisions).values(employment_area=area, revision=1))
+            revision = 1
+        taken[area] = revision
     return revision
 
 
