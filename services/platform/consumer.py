@@ -302,9 +302,10 @@ class InboxConsumer:
                 span.end()
 
     async def _apply_together(self, deliveries: list[Delivery], spans: dict[str, trace.Span]) -> None:
-        """The batch in one transaction (`spans`: each event's own span, if it has one). An event whose handler fails is taken out: those before it
-        are applied together again, it is tried alone (and retried or dead-lettered), and the rest
-        go on together. Any other failure applies every event alone."""
+        """The batch in one transaction (`spans`: each event's own span, if events have one). An event
+        whose handler fails is taken out: those before it are applied together again, it is tried
+        alone (and retried or dead-lettered), and the rest go on together. Any other failure applies
+        every event alone."""
         while deliveries:
             try:
                 retry = await self._apply(deliveries, spans)
