@@ -60,7 +60,9 @@ async def migrate(engine: AsyncEngine, service_migrations: Path | None = None) -
         command.upgrade(config, "heads")
 
     async with engine.begin() as connection:
+        # Instances starting at once take turns: the first migrates, the others then find nothing to do.
         if connection.dialect.name == "postgresql":
-            # Instances starting at once take turns: the first migrates, the others then find nothing to do.
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        else:  # SQLite: the write lock before the schema is read
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
         await connection.run_sync(upgrade)
