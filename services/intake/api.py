@@ -18,7 +18,8 @@ from services.intake.domain.consent import EraseClientData, RecordConsent
 from services.intake.domain.journey import (CorrectEntryFacts, ExitClient, ReassignCaseWorker, RecordFollowUp,
                                             RecordSkillTags)
 from services.intake.domain.personal_data import SHARED_FIELDS, PersonalData
-from services.intake.domain.referral import ReferClient, refer
+from services.intake.domain.referral import ReferClient
+from services.intake.sender_referrals import Taken, take
 from services.intake.vault import scrub, shred, vault_for
 from services.platform.errors import NotFound
 from services.platform.http import (RUNTIME, Route, invalid_fields, path_int, path_uuid, principal_of,
@@ -120,27 +121,37 @@ async def _decided(uow: UnitOfWork, client_id: UUID, decide) -> Client:
     return client
 
 
-async def refer_client(request: web.Request, referral: ReferClient) -> ClientView:
-    runtime, client_id = request.app[RUNTIME], uuid4()
-    async with runtime.unit_of_work(request) as uow:
-        client = await uow.create(CLIENT, str(client_id),
-                                  lambda client: refer(client, client_id, referral, date.today()),
-                                  area=referral.employment_area)
-        await caseload.save(uow.connection, client_id, client)
+async def refer_client(request: web.Request, referral: ReferClient) -> ClientView | web.Response:
+    runtime = request.app[RUNTIME]
+
+    async def keep_person(uow: UnitOfWork, client_id: UUID, _client: Client) -> None:
         if referral.person is not None:
             await vault_for(runtime.settings).store(uow.connection, str(client_id), referral.person)
-    return _view(client_id, client)
+
+    return _answer(await take(lambda: runtime.unit_of_work(request), runtime.engine, referral, date.today(),
+                              also=keep_person))
 
 
-async def refer_again(request: web.Request, referral: ReferClient) -> ClientView:
+async def refer_again(request: web.Request, referral: ReferClient) -> ClientView | web.Response:
     """A client who left (or was refused) comes back: a new enrolment period, the earlier ones kept."""
     client_id, runtime = path_uuid(request, "client_id"), request.app[RUNTIME]
-    async with runtime.unit_of_work(request) as uow:
-        client = await _decided(uow, client_id, lambda client: refer(client, client_id, referral, date.today()))
+
+    async def keep_person(uow: UnitOfWork, client_id: UUID, client: Client) -> None:
         if referral.person is not None:
             consent.store_personal_data(client, client_id, principal_of(request))  # not after an erasure
             await vault_for(runtime.settings).store(uow.connection, str(client_id), referral.person)
-    return _view(client_id, client)
+
+    return _answer(await take(lambda: runtime.unit_of_work(request), runtime.engine, referral, date.today(),
+                              returning=client_id, also=keep_person))
+
+
+def _answer(taken: Taken) -> ClientView | web.Response:
+    """A referral its sender sent before is answered like a replayed Idempotency-Key: the first client,
+    201, `Idempotent-Replayed: true`."""
+    view = _view(taken.client_id, taken.client)
+    if not taken.again:
+        return view
+    return web.json_response(view.model_dump(mode="json"), status=201, headers={"Idempotent-Replayed": "true"})
 
 
 async def _journey(request: web.Request, decide) -> ClientView:
