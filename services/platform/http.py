@@ -5,6 +5,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.platform.auth import PARTNER_CLAIM, KeysUnavailable, Principal, TokenVerifier, Unauthenticated
 from services.platform import idempotency
+from services.platform.purposes import codes_in_force
 from services.platform.errors import ConcurrencyConflict, Forbidden, Gone, NotFound, RuleViolated, StateConflict
 from services.platform.tracing import traced_application
 
@@ -130,12 +132,16 @@ def callers_area(request: web.Request) -> str:
 
 
 def stated_purpose(request: web.Request, required: bool = False) -> str | None:
-    """The X-Purpose header: why the caller acts, kept in the audit log (at most 255 characters)."""
+    """The X-Purpose header: why the caller acts, a code of services/purposes.yaml in force today, kept in
+    the audit log."""
     purpose = request.headers.get(PURPOSE_HEADER, "").strip()
     if required and not purpose:
-        raise invalid(PURPOSE_HEADER, "required: say why the personal data is read")
-    if len(purpose) > 255:
-        raise invalid(PURPOSE_HEADER, "at most 255 characters")
+        raise invalid(PURPOSE_HEADER, "required: say why the personal data is read, with a purpose code "
+                                      "(services/purposes.yaml)")
+    in_force = codes_in_force(date.today())
+    if purpose and purpose not in in_force:
+        raise invalid(PURPOSE_HEADER, "must be a purpose code in force today (services/purposes.yaml), one of "
+                                      + ", ".join(in_force))
     return purpose or None
 
 
@@ -303,8 +309,9 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
             operation["responses"].setdefault("422", {"description": "a query parameter breaks a rule; `errors` "
                                                                      "names each"})
         parameters.append({"name": PURPOSE_HEADER, "in": "header", "required": False,
-                           "schema": {"type": "string", "maxLength": 255},
-                           "description": "why the caller acts, kept in the audit log; required to read personal data"})
+                           "schema": {"type": "string", "enum": codes_in_force(date.today())},
+                           "description": "why the caller acts, a purpose code of services/purposes.yaml, kept in "
+                                          "the audit log; required to read personal data"})
         operation["parameters"] = parameters + operation.get("parameters", [])
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
