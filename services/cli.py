@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from services.platform import dead_letters
@@ -84,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
                                   "with the new key)")
     rotate.add_argument("--new-key-file", type=Path, required=True,
                         help="a file holding the new master key: the base64 of 32 random bytes")
+    intake = commands.add_parser("intake", help="intake's own maintenance")
+    intake_commands = intake.add_subparsers(dest="intake_command", required=True)
+    expired = intake_commands.add_parser(
+        "erase-expired", help="erase the personal data of referrals never enrolled whose retention period "
+                              "(services/intake/retention.yaml) ended; intake does this itself every "
+                              "POLKU_RETENTION_INTERVAL_S, this is for cron or an operator")
+    expired.add_argument("--today", type=date.fromisoformat, default=None, help=argparse.SUPPRESS)
     trace = commands.add_parser("trace", help="print a trace as a tree across services")
     trace.add_argument("id", help="a trace id, correlation id or event id")
     args = parser.parse_args(argv)
@@ -279,6 +286,24 @@ async def _vault(args) -> int:
     return 0
 
 
+async def _intake(args) -> int:
+    from services.intake.retention import erase_expired, rule_on
+    from services.intake.service import SERVICE
+    from services.platform.database import create_engine, migrate
+
+    settings, today = Settings(service="intake"), args.today or date.today()
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await migrate(engine, SERVICE.migrations)
+        erased = await erase_expired(engine, today)
+    finally:
+        await engine.dispose()
+    rule = rule_on(today)
+    print(f"{len(erased)} clients' personal data erased (referrals not enrolled within {rule.days} days; "
+          f"the events go out when intake's relay runs)")
+    return 0
+
+
 async def _status(args) -> int:
     from services.platform.nats_permissions import service_subscriptions
     from services.platform.status import Line, Thresholds, bus_lines, render, service_lines
@@ -317,7 +342,7 @@ def _trace(args) -> int:
 
 
 _COMMANDS = {"audit": _audit, "bootstrap": _bootstrap, "dead-letters": _dead_letters, "rebuild": _rebuild,
-             "republish": _republish, "status": _status, "vault": _vault}
+             "intake": _intake, "republish": _republish, "status": _status, "vault": _vault}
 
 if __name__ == "__main__":
     sys.exit(main())

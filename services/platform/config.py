@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     publish_timeout_s: float = 10.0
     relay_lease_s: float = Field(default=10.0, gt=0, description="an instance's hold on its outbox relay; "
                                  "another instance takes over this long after the holder died")
+    retention_interval_s: float = Field(default=3600.0, gt=0, description="how often intake erases the personal "
+                                        "data whose retention period ended (services/intake/retention.yaml)")
     local_traces: bool = Field(default=True, description="keep spans under var/traces/ for `polku trace`")
     local_traces_mb: float = Field(default=20.0, gt=0, description="size of a service's span file before it rolls over")
     log_level: str = "INFO"

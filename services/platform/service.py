@@ -5,7 +5,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -48,6 +48,8 @@ class ServiceDefinition:
     migrations: Path | None = None
     # Core NATS subjects it answers (request and reply), each built with the running service.
     inbound: tuple[Callable[["ServiceRuntime"], Inbound], ...] = ()
+    # Work of its own that runs beside the API while the service runs (e.g. intake's retention erasure).
+    tasks: tuple[Callable[["ServiceRuntime"], Awaitable[None]], ...] = ()
 
 
 class ServiceRuntime:
@@ -147,6 +149,8 @@ class ServiceRuntime:
             service=self.settings.service,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.settings.service}-relay"))
+        for task in self.definition.tasks:
+            self._tasks.append(asyncio.create_task(task(self), name=f"{self.settings.service}-{task.__name__}"))
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):  # Prometheus refreshes the gauges as it scrapes
             self._tasks.append(asyncio.create_task(self.gauges.refresh_every(EXPORT_INTERVAL_S)))
         app = build_app(f"Polku {self.definition.name}", self.definition.description,
