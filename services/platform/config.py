@@ -1,10 +1,13 @@
 """Configuration from environment variables; every default runs the embedded setup."""
 import base64
 import binascii
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.platform.idempotency import KeyTimes
 
 SERVICE_PORTS = {"intake": 8101, "pathway": 8102, "employer": 8103, "payroll_billing": 8104, "reporting": 8105}
 
@@ -43,6 +46,10 @@ class Settings(BaseSettings):
     publish_timeout_s: float = 10.0
     relay_lease_s: float = Field(default=10.0, gt=0, description="an instance's hold on its outbox relay; "
                                  "another instance takes over this long after the holder died")
+    idempotency_keys_kept_h: float = Field(default=24.0, gt=0, description="how long an Idempotency-Key and its "
+                                           "answer are kept; after that the key is free again and deleted")
+    idempotency_open_s: float = Field(default=30.0, gt=0, description="how long a claimed key without a kept answer "
+                                      "counts as still answering (409); after that a retry gets 410, the change recorded")
     retention_interval_s: float = Field(default=3600.0, gt=0, description="how often intake erases the personal "
                                         "data whose retention period ended (services/intake/retention.yaml)")
     local_traces: bool = Field(default=True, description="keep spans under var/traces/ for `polku trace`")
@@ -71,6 +78,10 @@ class Settings(BaseSettings):
         """The back-off a failing message gets before it is dead-lettered."""
         delays = self.nak_delays_s
         return sum(delays[min(attempt, len(delays) - 1)] for attempt in range(self.max_deliver - 1))
+
+    @property
+    def idempotency_key_times(self) -> KeyTimes:
+        return KeyTimes(kept=timedelta(hours=self.idempotency_keys_kept_h), open=timedelta(seconds=self.idempotency_open_s))
 
     @property
     def resolved_database_url(self) -> str:

@@ -184,6 +184,8 @@ async def problems(request: web.Request, handler) -> web.StreamResponse:
         raise Problem(409, "Conflict", str(error)) from None
     except NotFound as error:
         raise Problem(404, "Not found", str(error)) from None
+    except idempotency.AnswerLost as error:
+        raise Problem(410, "Answer lost", str(error), [{"field": idempotency.HEADER, "rule": "answered once"}]) from None
     except Gone as error:
         raise Problem(410, "Gone", str(error)) from None
     except Forbidden as error:
@@ -248,8 +250,9 @@ async def idempotent(request: web.Request, handler) -> web.StreamResponse:
         raise invalid(idempotency.HEADER, str(error)) from None
     if key is None or PRINCIPAL not in request:
         return await handler(request)
-    return await idempotency.answer_once(request, handler, request.app[RUNTIME].engine,
-                                         principal_of(request).user_id, key)
+    runtime = request.app[RUNTIME]
+    return await idempotency.answer_once(request, handler, runtime.engine, principal_of(request).user_id, key,
+                                         runtime.settings.idempotency_key_times)
 
 
 def _unauthorized(reason: str) -> Problem:
@@ -283,6 +286,9 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
             operation["responses"]["409"] = {"description": "the request conflicts with the current state, or "
                                                             "the first request with this Idempotency-Key is still open"}
             operation["responses"]["422"] = {"description": "a field or header breaks a rule; `errors` names each"}
+            operation["responses"]["410"] = {"description": "the first request with this Idempotency-Key made its "
+                                                            "change but its answer was lost (its process stopped); "
+                                                            "`detail` names what changed; it does not run again"}
         if route.body is not None:
             schemas.update(_schemas_of(route.body))
             operation["requestBody"] = {"required": True, "content": {"application/json": {

@@ -24,7 +24,7 @@ from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
-from services.platform.idempotency import CLAIM
+from services.platform.idempotency import CLAIM, purge_every
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.inbound import Inbound, answer
 from services.platform.logs import setup_logging
@@ -149,6 +149,8 @@ class ServiceRuntime:
             service=self.settings.service,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.settings.service}-relay"))
+        self._tasks.append(asyncio.create_task(purge_every(self.engine, self.settings.idempotency_key_times.kept),
+                                               name=f"{self.settings.service}-idempotency-purge"))
         for task in self.definition.tasks:
             self._tasks.append(asyncio.create_task(task(self), name=f"{self.settings.service}-{task.__name__}"))
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):  # Prometheus refreshes the gauges as it scrapes

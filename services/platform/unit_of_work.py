@@ -54,7 +54,7 @@ class UnitOfWork:
         try:
             if exc_type is None:
                 if self.claim:
-                    await self.claim.write(self.connection)
+                    await self.claim.write(self.connection, self.appended)
                 if self.appended:
                     await self.events.write(self.appended)
                     if self.actor:

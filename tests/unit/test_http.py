@@ -212,7 +212,7 @@ async def test_openapi_lists_the_routes(client):
     assert create["operationId"] == "create_greeting"
     assert create["summary"] == "Create a greeting"
     assert create["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Greeting"}
-    assert create["responses"].keys() == {"201", "400", "401", "403", "409", "422"}
+    assert create["responses"].keys() == {"201", "400", "401", "403", "409", "410", "422"}
     assert [parameter["name"] for parameter in create["parameters"]] == ["X-Purpose", "Idempotency-Key"]
     assert create["parameters"][0]["schema"]["enum"][:3] == ["client_referral", "service_planning", "client_meeting"]
     assert create["x-polku-roles"] == ["manager"] and create["security"] == [{"bearer": []}]
