@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a consumer with work and no delivery for this long needs attention (default 60)")
     status.add_argument("--outbox-age", type=float, default=60.0, metavar="SECONDS",
                         help="an outbox row older than this needs attention (default 60)")
+    status.add_argument("--parked-age", type=float, default=300.0, metavar="SECONDS",
+                        help="an event parked (waiting for a prerequisite) longer than this needs attention "
+                             "(default 300; POLKU_MAX_PARKED_S dead-letters it)")
     vault = commands.add_parser("vault", help="intake's personal-data vault")
     vault_commands = vault.add_subparsers(dest="vault_command", required=True)
     rotate = vault_commands.add_parser(
@@ -309,7 +312,8 @@ async def _status(args) -> int:
     from services.platform.status import Line, Thresholds, bus_lines, render, service_lines
 
     settings = Settings(service="ops")
-    thresholds = Thresholds(outbox_age_s=args.outbox_age, stalled_after_s=args.stalled_after)
+    thresholds = Thresholds(outbox_age_s=args.outbox_age, stalled_after_s=args.stalled_after,
+                            parked_age_s=args.parked_age)
     lines = await service_lines(_service_urls(args.url), thresholds)
     try:
         nc = await asyncio.wait_for(connect(settings.nats_url, "polku-status", settings.nats_user,

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
                                            "answer are kept; after that the key is free again and deleted")
     idempotency_open_s: float = Field(default=30.0, gt=0, description="how long a claimed key without a kept answer "
                                       "counts as still answering (409); after that a retry gets 410, the change recorded")
+    max_parked_s: float = Field(default=86400.0, gt=0, description="an event parked longer than this waiting for "
+                                "a prerequisite is dead-lettered with the reason")
     retention_interval_s: float = Field(default=3600.0, gt=0, description="how often intake erases the personal "
                                         "data whose retention period ended (services/intake/retention.yaml)")
     local_traces: bool = Field(default=True, description="keep spans under var/traces/ for `polku trace`")

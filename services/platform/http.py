@@ -22,7 +22,8 @@ from services.platform.tracing import traced_application
 RUNTIME: web.AppKey = web.AppKey("runtime")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 MAX_BODY: web.AppKey[int] = web.AppKey("max_body", int)  # the largest body any route takes
-PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/metrics"})
+# /parked: the events a consumer keeps waiting (ids, types, reasons), for `polku status` like /metrics.
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/metrics", "/parked"})
 
 MAX_BODY_BYTES = 64 * 1024
 PURPOSE_HEADER = "X-Purpose"

@@ -24,6 +24,7 @@ from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
+from services.platform import parking
 from services.platform.idempotency import CLAIM, purge_every
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.inbound import Inbound, answer
@@ -133,6 +134,7 @@ class ServiceRuntime:
         if self.consumer:
             await self.consumer.create_if_missing()
             self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.settings.service}-consumer"))
+            self._tasks.append(asyncio.create_task(parking.sweep_every(self), name=f"{self.settings.service}-parked"))
             try:
                 await self.consumer.settings_differing_on_server()
             except Exception:  # a check for the operators, never a reason not to start
@@ -160,6 +162,7 @@ class ServiceRuntime:
                         allowed_roles(self.definition.name))
         app[RUNTIME] = self
         app.router.add_get("/metrics", metrics_endpoint(self.gauges))
+        app.router.add_get("/parked", parking.parked_endpoint(self))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.settings.http_host, self.settings.resolved_http_port)

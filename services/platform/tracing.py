@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # HTTP spans and the http.server.request.duration metric by the stable conventions (http.route,
 # http.response.status_code); probes and scrapes start no trace (an idle system must not fill the store).
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-os.environ.setdefault("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", "/health,/ready,/metrics,/openapi.json")
+os.environ.setdefault("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", "/health,/ready,/metrics,/openapi.json,/parked")
 
 
 def setup_tracing(service: str, exporter: SpanExporter | None = None, local_dir: Path | None = None,
