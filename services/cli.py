@@ -121,7 +121,8 @@ async def _bootstrap(args) -> int:
     from services.platform.nats_permissions import REPORTING_AREAS, area_consumer_config, service_subscriptions
 
     settings = Settings(service="ops")
-    nc = await connect(settings.nats_url, "polku-bootstrap", settings.nats_user, settings.nats_password)
+    nc = await connect(settings.nats_url, "polku-bootstrap", settings.nats_user, settings.nats_password,
+                       tls_ca=settings.nats_tls_ca)
     try:
         for name in await bootstrap_streams(nc, args.replicas):
             print(f"stream {name} ready")
@@ -138,7 +139,8 @@ async def _bootstrap(args) -> int:
 
 async def _dead_letters(args) -> int:
     settings = Settings(service="ops")
-    nc = await connect(settings.nats_url, "polku-ops", settings.nats_user, settings.nats_password)
+    nc = await connect(settings.nats_url, "polku-ops", settings.nats_user, settings.nats_password,
+                       tls_ca=settings.nats_tls_ca)
     js = nc.jetstream()
     try:
         letters = await dead_letters.list_all(js, settings.dead_letter_stream)
@@ -170,7 +172,8 @@ async def _rebuild(args) -> int:
     settings = Settings(service="reporting")
     engine = create_engine(settings.resolved_database_url, statements_on_loop=False)
     await migrate(engine, SERVICE.migrations)
-    nc = await connect(settings.nats_url, "polku-rebuild", settings.nats_user, settings.nats_password)
+    nc = await connect(settings.nats_url, "polku-rebuild", settings.nats_user, settings.nats_password,
+                       tls_ca=settings.nats_tls_ca)
     try:
         replayed = await rebuild(engine, nc, settings.stream, args.batch_size)
         print(f"rebuilt reporting's projections from {replayed} events")
@@ -317,7 +320,7 @@ async def _status(args) -> int:
     lines = await service_lines(_service_urls(args.url), thresholds)
     try:
         nc = await asyncio.wait_for(connect(settings.nats_url, "polku-status", settings.nats_user,
-                                            settings.nats_password, max_reconnect_attempts=0), 5)
+                                            settings.nats_password, settings.nats_tls_ca, max_reconnect_attempts=0), 5)
     except Exception as error:
         lines.append(Line("nats", settings.nats_url, "ATTENTION", f"unreachable ({type(error).__name__})"))
     else:

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     )
     nats_user: str | None = Field(default=None, description="this service's own NATS user (deploy/nats/)")
     nats_password: str | None = None
+    nats_tls_ca: Path | None = Field(default=None, description="the authority that signed the NATS nodes' "
+                                     "certificates: connect with TLS (deploy/nats/node-tls.conf)")
     stream: str = "POLKU"
     dead_letter_stream: str = "POLKU_DEADLETTER"
     http_host: str = "127.0.0.1"

@@ -12,14 +12,14 @@ from uuid import UUID
 
 from aiohttp import web
 from faststream.nats import NatsBroker
-from faststream.security import SASLPlaintext
+from faststream.security import BaseSecurity, SASLPlaintext
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import text
 
 from services.platform.access import allowed_roles
 from services.platform.audit import AUDIT_ROUTES
 from services.platform.auth import Principal, verifier_from
-from services.platform.bus import inbox_prefix, parse_headers_plainly, seed_servers
+from services.platform.bus import inbox_prefix, parse_headers_plainly, seed_servers, tls_context
 from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
@@ -61,9 +61,7 @@ class ServiceRuntime:
         self.engine = create_engine(settings.resolved_database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
         self.broker = NatsBroker(seed_servers(settings.nats_url), max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                  inbox_prefix=inbox_prefix(settings.nats_user),  # NATS permissions allow only its own
-                                 security=SASLPlaintext(username=settings.nats_user,
-                                                        password=settings.nats_password or "")
-                                 if settings.nats_user else None,
+                                 security=_security(settings),
                                  logger=logging.getLogger("faststream"))
         self.relay: OutboxRelay | None = None
         self.consumer = (
@@ -199,6 +197,14 @@ class ServiceRuntime:
             await asyncio.wait_for(self.broker.stop(), 10)
         except Exception as error:  # the bus is away: nothing is left to hand over
             log.info("bus connection closed without draining", extra={"error": f"{type(error).__name__}: {error}"})
+
+
+def _security(settings: Settings) -> BaseSecurity | None:
+    """The service's NATS user and, with POLKU_NATS_TLS_CA, TLS."""
+    tls = tls_context(settings.nats_tls_ca)
+    if settings.nats_user:
+        return SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "", ssl_context=tls)
+    return BaseSecurity(ssl_context=tls) if tls else None
 
 
 def _purpose_of(request: web.Request) -> str:
