@@ -1,13 +1,10 @@
 """Configuration from environment variables; every default runs the embedded setup."""
 import base64
 import binascii
-from datetime import timedelta
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from services.platform.idempotency import KeyTimes
 
 SERVICE_PORTS = {"intake": 8101, "pathway": 8102, "employer": 8103, "payroll_billing": 8104, "reporting": 8105}
 
@@ -82,10 +79,6 @@ class Settings(BaseSettings):
         """The back-off a failing message gets before it is dead-lettered."""
         delays = self.nak_delays_s
         return sum(delays[min(attempt, len(delays) - 1)] for attempt in range(self.max_deliver - 1))
-
-    @property
-    def idempotency_key_times(self) -> KeyTimes:
-        return KeyTimes(kept=timedelta(hours=self.idempotency_keys_kept_h), open=timedelta(seconds=self.idempotency_open_s))
 
     @property
     def resolved_database_url(self) -> str:

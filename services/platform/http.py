@@ -272,7 +272,7 @@ async def idempotent(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     runtime = request.app[RUNTIME]
     return await idempotency.answer_once(request, handler, runtime.engine, principal_of(request).user_id, key,
-                                         runtime.settings.idempotency_key_times)
+                                         idempotency.KeyTimes.of(runtime.settings))
 
 
 def _unauthorized(reason: str) -> Problem:

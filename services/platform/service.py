@@ -25,7 +25,7 @@ from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
 from services.platform import parking
-from services.platform.idempotency import CLAIM, purge_every
+from services.platform.idempotency import CLAIM, KeyTimes, purge_every
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.inbound import Inbound, answer
 from services.platform.logs import setup_logging
@@ -149,7 +149,7 @@ class ServiceRuntime:
             service=self.settings.service,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.settings.service}-relay"))
-        self._tasks.append(asyncio.create_task(purge_every(self.engine, self.settings.idempotency_key_times.kept),
+        self._tasks.append(asyncio.create_task(purge_every(self.engine, KeyTimes.of(self.settings).kept),
                                                name=f"{self.settings.service}-idempotency-purge"))
         for task in self.definition.tasks:
             self._tasks.append(asyncio.create_task(task(self), name=f"{self.settings.service}-{task.__name__}"))

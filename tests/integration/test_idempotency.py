@@ -91,7 +91,7 @@ async def test_a_key_expires_after_its_retention_and_is_purged(start_service, to
         async with http.post(url, headers=case_worker, json=referral_body()) as first:
             first_body = await first.json()
         # The clock moves on past the retention (24 h by default): the key's row is older than that.
-        kept = intake.settings.idempotency_key_times.kept
+        kept = idempotency.KeyTimes.of(intake.settings).kept
         async with intake.engine.begin() as connection:
             await connection.execute(update(idempotency_keys).values(
                 created_at=datetime.now(UTC) - kept - timedelta(minutes=1)))
