@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import EventEnvelope
+from services.platform.commit_groups import transaction
 from services.platform.tables import idempotency_keys
 
 HEADER = "Idempotency-Key"
@@ -146,7 +147,7 @@ def _aware(moment: datetime) -> datetime:
 
 async def keep_answer(engine: AsyncEngine, claim: Claim, response: web.StreamResponse) -> None:
     body = response.body if isinstance(response, web.Response) else None
-    async with engine.begin() as connection:
+    async with transaction(engine) as connection:
         await connection.execute(update(idempotency_keys).where(*_row_of(claim.caller, claim.key)).values(
             status=response.status, response=bytes(body).decode() if body else ""))
 
@@ -154,7 +155,7 @@ async def keep_answer(engine: AsyncEngine, claim: Claim, response: web.StreamRes
 async def purge_expired(engine: AsyncEngine, kept: timedelta) -> int:
     """Delete the keys older than `kept`; returns how many. Housekeeping: no part of any trace."""
     with suppress_instrumentation():
-        async with engine.begin() as connection:
+        async with transaction(engine) as connection:
             result = await connection.execute(delete(idempotency_keys).where(
                 idempotency_keys.c.created_at < datetime.now(UTC) - kept))
     return result.rowcount

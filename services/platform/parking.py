@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import EventEnvelope
 from services.platform import dead_letters
+from services.platform.commit_groups import transaction
 from services.platform.tables import inbox, parked_events
 
 OVERDUE_PER_SWEEP = 100
@@ -102,7 +103,7 @@ async def dead_letter_overdue(engine: AsyncEngine, js, dead_letter_stream: str, 
                 .order_by(parked_events.c.stream_sequence).limit(OVERDUE_PER_SWEEP))).all()
     sent = []
     for row in overdue:
-        async with engine.begin() as connection:
+        async with transaction(engine) as connection:
             taken = await connection.execute(delete(parked_events).where(
                 parked_events.c.consumer == consumer, parked_events.c.event_id == row.event_id,
                 parked_events.c.parked_at < cutoff))

@@ -1,4 +1,5 @@
-"""One SQL transaction around a change: events, outbox and inbox commit together or not at all."""
+"""One SQL transaction around a change: events, outbox and inbox commit together or not at all
+(on SQLite, concurrent units of work share the commit: services/platform/commit_groups.py)."""
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -11,6 +12,7 @@ from contracts.events.base import Event
 from contracts.registry import decode
 from services.platform import audit
 from services.platform.auth import Principal
+from services.platform.commit_groups import transaction
 from services.platform.errors import AreaMismatch, Forbidden, NotFound, RuleViolated
 from services.platform.event_store import AggregateKind, Cause, EventStore, fold
 from services.platform.idempotency import Claim
@@ -45,29 +47,29 @@ class UnitOfWork:
         self._appended_to: dict[str, list[EventEnvelope]] = {}
 
     async def __aenter__(self) -> "UnitOfWork":
-        self.connection: AsyncConnection = await self.engine.connect()
-        await self.connection.begin()
+        self._transaction = transaction(self.engine)
+        self.connection: AsyncConnection = await self._transaction.__aenter__()
         self.events = EventStore(self.connection, self.service)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
+        if exc_type is None:
+            try:
                 if self.claim:
                     await self.claim.write(self.connection, self.appended)
                 if self.appended:
                     await self.events.write(self.appended)
                     if self.actor:
                         await self._audit_changes()
-                await self.connection.commit()
-                if self.claim:
-                    self.claim.written = True
-            else:
-                await self.connection.rollback()
-        finally:
-            await self.connection.close()
-        if exc_type is None and self.appended and self.on_commit:
-            self.on_commit()
+            except BaseException as error:
+                await self._transaction.__aexit__(type(error), error, error.__traceback__)
+                raise
+        await self._transaction.__aexit__(exc_type, exc, tb)  # commits, or rolls back on an error
+        if exc_type is None:
+            if self.claim:
+                self.claim.written = True
+            if self.appended and self.on_commit:
+                self.on_commit()
 
     async def read(self, kind: AggregateKind[State], aggregate_id: str) -> tuple[State, int]:
         """The aggregate's state and version; NotFound if it has no events or is of another area."""
