@@ -4,7 +4,8 @@ transaction, and so one fsync.
 SQLite has one writer at a time and, with synchronous=FULL, an fsync per commit; concurrent units
 of work of a process used to wait for each other's lock by polling it, and each paid its own fsync
 (3-7 ms on this machine under load). Here they take turns (FIFO) on one connection instead: each
-runs inside a SAVEPOINT of the group's transaction, so a failing one rolls back alone, and the one
+after the first runs inside a SAVEPOINT of the group's transaction, so a failing one rolls back
+alone (a failing first one rolls back the transaction, which holds nothing else yet), and the one
 that finds nobody waiting behind it (or the group full) commits the group. Every member's `async
 with` ends only after that commit, so nothing is answered or acknowledged before it is durable;
 if the commit fails, every member of the group fails with it.
@@ -50,6 +51,7 @@ class _Group:
         self.members = 0  # members whose changes are in the transaction
         self.committed: asyncio.Future = asyncio.get_running_loop().create_future()
         self.broken: BaseException | None = None  # a failure that spoils the whole transaction
+        # (with members, they fail with it; the first member's own failure only rolls it back)
 
 
 class CommitGroups:
@@ -72,18 +74,23 @@ class CommitGroups:
         group: _Group | None = None
         try:
             group = self._group or await self._open()
-            savepoint = await group.connection.begin_nested()
+            # The first member needs no savepoint: if it fails, the whole transaction is rolled back.
+            savepoint = await group.connection.begin_nested() if group.members else None
             try:
                 yield group.connection
-            except BaseException:
-                try:
-                    await savepoint.rollback()
-                except BaseException as error:
-                    group.broken = error
+            except BaseException as failure:
+                if savepoint is None:
+                    group.broken = failure
+                else:
+                    try:
+                        await savepoint.rollback()
+                    except BaseException as error:
+                        group.broken = error
                 raise
             else:
                 try:
-                    await savepoint.commit()
+                    if savepoint is not None:
+                        await savepoint.commit()
                     group.members += 1
                 except BaseException as error:
                     group.broken = error

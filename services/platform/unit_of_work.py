@@ -3,6 +3,7 @@
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
+from uuid import UUID
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -45,6 +46,8 @@ class UnitOfWork:
         self.appended: list[EventEnvelope] = []
         self.decided: list[Event] = []
         self._appended_to: dict[str, list[EventEnvelope]] = {}
+        self._loaded: dict[str, list[EventEnvelope]] = {}  # each aggregate's stored history, read once
+        self._events_of: dict[UUID, Event] = {}  # each envelope's event, decoded once
 
     async def __aenter__(self) -> "UnitOfWork":
         self._transaction = transaction(self.engine)
@@ -76,7 +79,7 @@ class UnitOfWork:
         history = await self._visible_history(kind, aggregate_id)
         if not history:
             raise NotFound(f"no {kind.name.lower()} {aggregate_id}")
-        return _state(kind, history), len(history)
+        return self._state(kind, history), len(history)
 
     async def read_referenced(self, kind: AggregateKind[State], aggregate_id: str, field: str) -> State:
         """An aggregate a command's body names: one that does not exist (or is another area's) breaks a
@@ -118,7 +121,7 @@ class UnitOfWork:
 
     async def _decide(self, kind: AggregateKind[State], aggregate_id: str, history: list[EventEnvelope],
                       decide: Callable[[State], Sequence[Event]], area: str | None) -> State:
-        state = _state(kind, history)
+        state = self._state(kind, history)
         new_events = decide(state)
         if new_events:
             area = history[0].employmentarea if history else area
@@ -136,7 +139,10 @@ class UnitOfWork:
         return fold(kind, new_events, state)
 
     async def _visible_history(self, kind: AggregateKind, aggregate_id: str) -> list[EventEnvelope]:
-        history = await self.events.load(aggregate_id) + self._appended_to.get(aggregate_id, [])
+        # Read once a unit: within its transaction only the unit itself adds to an aggregate's history.
+        if (stored := self._loaded.get(aggregate_id)) is None:
+            stored = self._loaded[aggregate_id] = await self.events.load(aggregate_id)
+        history = stored + self._appended_to.get(aggregate_id, [])
         self.touched.append(aggregate_id)
         if history and self.event_area and history[0].employmentarea != self.event_area:
             raise AreaMismatch(f"an event of area {self.event_area} touches {kind.name.lower()} {aggregate_id} "
@@ -144,6 +150,14 @@ class UnitOfWork:
         if history and self.actor and history[0].employmentarea != self.actor.area:
             raise NotFound(f"no {kind.name.lower()} {aggregate_id}")  # another area's data is invisible
         return history
+
+    def _state(self, kind: AggregateKind[State], history: list[EventEnvelope]) -> State:
+        return fold(kind, [self._event_of(envelope) for envelope in history])
+
+    def _event_of(self, envelope: EventEnvelope) -> Event:
+        if (event := self._events_of.get(envelope.id)) is None:
+            event = self._events_of[envelope.id] = decode(envelope)
+        return event
 
     @property
     def changed_aggregates(self) -> set[str]:
@@ -184,5 +198,4 @@ class UnitOfWork:
                                 for event_id in event_ids])
 
 
-def _state(kind: AggregateKind[State], history: list[EventEnvelope]) -> State:
-    return fold(kind, [decode(envelope) for envelope in history])
+

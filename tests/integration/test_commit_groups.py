@@ -59,11 +59,12 @@ async def test_a_lone_writer_commits_at_once(engine, commits):
     assert len(commits) == 1 and await stored(engine) == {1}
 
 
-async def test_a_failing_writer_rolls_back_alone(engine):
-    results = await asyncio.gather(*(write(engine, child_id, fail=child_id == 3) for child_id in range(1, 6)),
+@pytest.mark.parametrize("failing", [1, 3], ids=["the group's first", "one in the middle"])
+async def test_a_failing_writer_rolls_back_alone(engine, failing):
+    results = await asyncio.gather(*(write(engine, child_id, fail=child_id == failing) for child_id in range(1, 6)),
                                    return_exceptions=True)
-    assert [type(result).__name__ for result in results] == ["NoneType"] * 2 + ["RuntimeError"] + ["NoneType"] * 2
-    assert await stored(engine) == {1, 2, 4, 5}
+    assert [isinstance(result, RuntimeError) for result in results] == [child == failing for child in range(1, 6)]
+    assert await stored(engine) == set(range(1, 6)) - {failing}
 
 
 async def test_a_failed_commit_fails_every_writer_of_the_group(engine):
