@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from services.platform import dead_letters
@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a consumer with work and no delivery for this long needs attention (default 60)")
     status.add_argument("--outbox-age", type=float, default=60.0, metavar="SECONDS",
                         help="an outbox row older than this needs attention (default 60)")
+    status.add_argument("--parked-age", type=float, default=300.0, metavar="SECONDS",
+                        help="an event parked (waiting for a prerequisite) longer than this needs attention "
+                             "(default 300; POLKU_MAX_PARKED_S dead-letters it)")
     vault = commands.add_parser("vault", help="intake's personal-data vault")
     vault_commands = vault.add_subparsers(dest="vault_command", required=True)
     rotate = vault_commands.add_parser(
@@ -84,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
                                   "with the new key)")
     rotate.add_argument("--new-key-file", type=Path, required=True,
                         help="a file holding the new master key: the base64 of 32 random bytes")
+    intake = commands.add_parser("intake", help="intake's own maintenance")
+    intake_commands = intake.add_subparsers(dest="intake_command", required=True)
+    expired = intake_commands.add_parser(
+        "erase-expired", help="erase the personal data of referrals never enrolled whose retention period "
+                              "(services/intake/retention.yaml) ended; intake does this itself every "
+                              "POLKU_RETENTION_INTERVAL_S, this is for cron or an operator")
+    expired.add_argument("--today", type=date.fromisoformat, default=None, help=argparse.SUPPRESS)
     trace = commands.add_parser("trace", help="print a trace as a tree across services")
     trace.add_argument("id", help="a trace id, correlation id or event id")
     args = parser.parse_args(argv)
@@ -111,7 +121,8 @@ async def _bootstrap(args) -> int:
     from services.platform.nats_permissions import REPORTING_AREAS, area_consumer_config, service_subscriptions
 
     settings = Settings(service="ops")
-    nc = await connect(settings.nats_url, "polku-bootstrap", settings.nats_user, settings.nats_password)
+    nc = await connect(settings.nats_url, "polku-bootstrap", settings.nats_user, settings.nats_password,
+                       tls_ca=settings.nats_tls_ca)
     try:
         for name in await bootstrap_streams(nc, args.replicas):
             print(f"stream {name} ready")
@@ -128,7 +139,8 @@ async def _bootstrap(args) -> int:
 
 async def _dead_letters(args) -> int:
     settings = Settings(service="ops")
-    nc = await connect(settings.nats_url, "polku-ops", settings.nats_user, settings.nats_password)
+    nc = await connect(settings.nats_url, "polku-ops", settings.nats_user, settings.nats_password,
+                       tls_ca=settings.nats_tls_ca)
     js = nc.jetstream()
     try:
         letters = await dead_letters.list_all(js, settings.dead_letter_stream)
@@ -160,7 +172,8 @@ async def _rebuild(args) -> int:
     settings = Settings(service="reporting")
     engine = create_engine(settings.resolved_database_url, statements_on_loop=False)
     await migrate(engine, SERVICE.migrations)
-    nc = await connect(settings.nats_url, "polku-rebuild", settings.nats_user, settings.nats_password)
+    nc = await connect(settings.nats_url, "polku-rebuild", settings.nats_user, settings.nats_password,
+                       tls_ca=settings.nats_tls_ca)
     try:
         replayed = await rebuild(engine, nc, settings.stream, args.batch_size)
         print(f"rebuilt reporting's projections from {replayed} events")
@@ -279,16 +292,35 @@ async def _vault(args) -> int:
     return 0
 
 
+async def _intake(args) -> int:
+    from services.intake.retention import erase_expired, rule_on
+    from services.intake.service import SERVICE
+    from services.platform.database import create_engine, migrate
+
+    settings, today = Settings(service="intake"), args.today or date.today()
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await migrate(engine, SERVICE.migrations)
+        erased = await erase_expired(engine, today)
+    finally:
+        await engine.dispose()
+    rule = rule_on(today)
+    print(f"{len(erased)} clients' personal data erased (referrals not enrolled within {rule.days} days; "
+          f"the events go out when intake's relay runs)")
+    return 0
+
+
 async def _status(args) -> int:
     from services.platform.nats_permissions import service_subscriptions
     from services.platform.status import Line, Thresholds, bus_lines, render, service_lines
 
     settings = Settings(service="ops")
-    thresholds = Thresholds(outbox_age_s=args.outbox_age, stalled_after_s=args.stalled_after)
+    thresholds = Thresholds(outbox_age_s=args.outbox_age, stalled_after_s=args.stalled_after,
+                            parked_age_s=args.parked_age)
     lines = await service_lines(_service_urls(args.url), thresholds)
     try:
         nc = await asyncio.wait_for(connect(settings.nats_url, "polku-status", settings.nats_user,
-                                            settings.nats_password, max_reconnect_attempts=0), 5)
+                                            settings.nats_password, settings.nats_tls_ca, max_reconnect_attempts=0), 5)
     except Exception as error:
         lines.append(Line("nats", settings.nats_url, "ATTENTION", f"unreachable ({type(error).__name__})"))
     else:
@@ -317,7 +349,7 @@ def _trace(args) -> int:
 
 
 _COMMANDS = {"audit": _audit, "bootstrap": _bootstrap, "dead-letters": _dead_letters, "rebuild": _rebuild,
-             "republish": _republish, "status": _status, "vault": _vault}
+             "intake": _intake, "republish": _republish, "status": _status, "vault": _vault}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,7 @@ from datetime import date
 from uuid import UUID, uuid4
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events.intake import ClientStatus, ConsentScope, EntryFacts, ExitStatus, Partner
 from services.intake import caseload
@@ -18,11 +18,11 @@ from services.intake.domain.consent import EraseClientData, RecordConsent
 from services.intake.domain.journey import (CorrectEntryFacts, ExitClient, ReassignCaseWorker, RecordFollowUp,
                                             RecordSkillTags)
 from services.intake.domain.personal_data import SHARED_FIELDS, PersonalData
-from services.intake.domain.referral import ReferClient, refer
+from services.intake.domain.referral import ReferClient
+from services.intake.sender_referrals import Taken, take
 from services.intake.vault import scrub, shred, vault_for
 from services.platform.errors import NotFound
-from services.platform.http import (RUNTIME, Route, invalid_fields, path_int, path_uuid, principal_of,
-                                    stated_purpose)
+from services.platform.http import RUNTIME, Route, path_int, path_uuid, principal_of, stated_purpose
 from services.platform.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,17 @@ class SharedData(BaseModel):
 
 
 class ShareRequest(BaseModel):
-    partner: Partner
-    scope: list[ConsentScope]
+    """`?partner=te_office&scope=contact_details,personal_data` (or `scope` repeated)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partner: Partner = Field(description="the partner system asking: the one its token names")
+    scope: list[ConsentScope] = Field(min_length=1, description="what it asks for, comma-separated or repeated")
+
+    @field_validator("scope")
+    @classmethod
+    def _once_each(cls, scope: list[str]) -> list[str]:
+        return list(dict.fromkeys(scope))
 
 
 def _consent_view(consent: Consent) -> ConsentView:
@@ -120,27 +129,37 @@ async def _decided(uow: UnitOfWork, client_id: UUID, decide) -> Client:
     return client
 
 
-async def refer_client(request: web.Request, referral: ReferClient) -> ClientView:
-    runtime, client_id = request.app[RUNTIME], uuid4()
-    async with runtime.unit_of_work(request) as uow:
-        client = await uow.create(CLIENT, str(client_id),
-                                  lambda client: refer(client, client_id, referral, date.today()),
-                                  area=referral.employment_area)
-        await caseload.save(uow.connection, client_id, client)
+async def refer_client(request: web.Request, referral: ReferClient) -> ClientView | web.Response:
+    runtime = request.app[RUNTIME]
+
+    async def keep_person(uow: UnitOfWork, client_id: UUID, _client: Client) -> None:
         if referral.person is not None:
             await vault_for(runtime.settings).store(uow.connection, str(client_id), referral.person)
-    return _view(client_id, client)
+
+    return _answer(await take(lambda: runtime.unit_of_work(request), runtime.engine, referral, date.today(),
+                              also=keep_person))
 
 
-async def refer_again(request: web.Request, referral: ReferClient) -> ClientView:
+async def refer_again(request: web.Request, referral: ReferClient) -> ClientView | web.Response:
     """A client who left (or was refused) comes back: a new enrolment period, the earlier ones kept."""
     client_id, runtime = path_uuid(request, "client_id"), request.app[RUNTIME]
-    async with runtime.unit_of_work(request) as uow:
-        client = await _decided(uow, client_id, lambda client: refer(client, client_id, referral, date.today()))
+
+    async def keep_person(uow: UnitOfWork, client_id: UUID, client: Client) -> None:
         if referral.person is not None:
             consent.store_personal_data(client, client_id, principal_of(request))  # not after an erasure
             await vault_for(runtime.settings).store(uow.connection, str(client_id), referral.person)
-    return _view(client_id, client)
+
+    return _answer(await take(lambda: runtime.unit_of_work(request), runtime.engine, referral, date.today(),
+                              returning=client_id, also=keep_person))
+
+
+def _answer(taken: Taken) -> ClientView | web.Response:
+    """A referral its sender sent before is answered like a replayed Idempotency-Key: the first client,
+    201, `Idempotent-Replayed: true`."""
+    view = _view(taken.client_id, taken.client)
+    if not taken.again:
+        return view
+    return web.json_response(view.model_dump(mode="json"), status=201, headers={"Idempotent-Replayed": "true"})
 
 
 async def _journey(request: web.Request, decide) -> ClientView:
@@ -234,10 +253,9 @@ async def withdraw_consent(request: web.Request) -> ConsentView:
     return _consent_view(next(given for given in client.consents if given.consent_id == consent_id))
 
 
-async def shared_data(request: web.Request) -> SharedData:
+async def shared_data(request: web.Request, asked: ShareRequest) -> SharedData:
     """For a partner's system: the fields of the asked scopes, only under consents in force today."""
     client_id, runtime = path_uuid(request, "client_id"), request.app[RUNTIME]
-    asked = _share_request(request)
     async with runtime.unit_of_work(request) as uow:
         client, _ = await uow.read(CLIENT, str(client_id))
         consents = consent.consents_to_share(client, client_id, asked.partner, asked.scope, date.today())
@@ -251,22 +269,6 @@ async def shared_data(request: web.Request) -> SharedData:
     fields = [field for scope in asked.scope for field in SHARED_FIELDS[scope]]
     return SharedData(client_id=client_id, partner=asked.partner, scope=asked.scope, consent_ids=consent_ids,
                       data={field: getattr(person, field) for field in dict.fromkeys(fields)})
-
-
-def _share_request(request: web.Request) -> ShareRequest:
-    """`?partner=te_office&scope=contact_details,personal_data` (or `scope` repeated)."""
-    query = {"partner": request.query.get("partner"),
-             "scope": [scope for value in request.query.getall("scope", []) for scope in value.split(",") if scope]}
-    if query["partner"] is None:
-        del query["partner"]
-    if not query["scope"]:
-        del query["scope"]
-    try:
-        asked = ShareRequest.model_validate(query)
-    except ValidationError as error:
-        raise invalid_fields(error) from None
-    asked.scope = list(dict.fromkeys(asked.scope))
-    return asked
 
 
 ROUTES = [
@@ -306,5 +308,5 @@ ROUTES = [
           "Withdraw a consent, effective at once", response=ConsentView),
     Route("GET", "/clients/{client_id}/shared-data", shared_data,
           "Personal data for a partner (?partner=…&scope=…), under a consent in force today (audited)",
-          response=SharedData),
+          response=SharedData, query=ShareRequest),
 ]

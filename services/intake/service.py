@@ -5,6 +5,7 @@ from services.intake.api import ROUTES
 from services.intake.bus_referrals import bus_referrals
 from services.intake.caseload_api import ROUTES as CASELOAD_ROUTES
 from services.intake.policies import SUBSCRIPTION
+from services.intake.retention import erase_expired_periodically
 from services.platform.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -17,4 +18,5 @@ SERVICE = ServiceDefinition(
     subscription=SUBSCRIPTION,
     migrations=Path(__file__).parent / "migrations",
     inbound=(bus_referrals,),
+    tasks=(erase_expired_periodically,),
 )

@@ -52,3 +52,15 @@ follow_ups = Table(
     Column("recorded_on", Date),
     Index("follow_ups_due", "employment_area", "recorded_on", "due_on"),
 )
+
+# The sending system's own referral ids (sender_referrals.py): a referral sent again is the first one.
+sender_referrals = Table(
+    "sender_referrals",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("referred_by", String(16), primary_key=True),
+    Column("sender_referral_id", String(64), primary_key=True),
+    Column("client_id", String(36), nullable=False),
+    Column("referral_id", String(36), nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+)

@@ -10,7 +10,7 @@ from services.pathway.domain.placements import (end_placement_step, extend_place
                                                 start_placement_step)
 from services.pathway.pathways import current_pathway_id, pathway_with_step
 from services.platform.consumer import Subscription
-from services.platform.errors import StateConflict
+from services.platform.errors import AreaMismatch, StateConflict
 from services.platform.unit_of_work import UnitOfWork
 
 
@@ -27,14 +27,15 @@ async def reassign(uow: UnitOfWork, event: CaseWorkerAssigned, envelope: EventEn
 
 
 async def _same_area(uow: UnitOfWork, client_id: UUID, envelope: EventEnvelope) -> None:
-    """An event about a client comes from the client's own area; another area's is refused (it ends in
-    the dead letters after its retries). A client not enrolled here yet is waited for (a retry)."""
+    """An event about a client comes from the client's own area; another area's is the platform's
+    AreaMismatch (dead-lettered at once: nothing later makes it apply). A client not enrolled here yet is
+    waited for (parked)."""
     owner = await case_workers.owner_of(uow.connection, client_id)
     if owner is None:
         raise StateConflict(f"client {client_id} is not enrolled here yet")
     if owner.employment_area != envelope.employmentarea:
-        raise ValueError(f"employmentarea: {envelope.type} of area {envelope.employmentarea} names client "
-                         f"{client_id} of area {owner.employment_area}")
+        raise AreaMismatch(f"an event of area {envelope.employmentarea} ({envelope.type}) names client {client_id} "
+                           f"of area {owner.employment_area}")
 
 
 async def close_pathway(uow: UnitOfWork, event: ClientExited, envelope: EventEnvelope) -> None:

@@ -14,12 +14,12 @@ import json
 from datetime import UTC, datetime
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.platform.auth import Principal
-from services.platform.http import RUNTIME, Route, invalid, principal_of
+from services.platform.http import RUNTIME, Route, principal_of
 from services.platform.tables import audit_head, audit_log
 from services.platform.tracing import current_trace_id
 
@@ -96,40 +96,42 @@ async def first_broken_link(engine: AsyncEngine, batch_size: int = 10_000,
     return None
 
 
-async def query_audit(request: web.Request) -> list[AuditEntry]:
-    """The entries of the auditor's own employment area. Filters: actor, subject, action (prefix),
-    since and until (ISO times), limit (at most 1000)."""
+class AuditQuery(BaseModel):
+    """The filters of GET /audit; every one optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str | None = Field(default=None, max_length=128, description="the user id that acted")
+    subject: str | None = Field(default=None, max_length=200, description="e.g. `Client <uuid>`")
+    action: str | None = Field(default=None, max_length=200, description="the beginning of the action, e.g. `read`")
+    since: datetime | None = Field(default=None, description="entries at or after this ISO 8601 time (UTC if "
+                                                             "no offset)")
+    until: datetime | None = Field(default=None, description="entries before this ISO 8601 time")
+    limit: int = Field(default=100, ge=1, le=1000, description="at most this many, the oldest first")
+
+
+async def query_audit(request: web.Request, asked: AuditQuery) -> list[AuditEntry]:
+    """The entries of the auditor's own employment area, filtered, oldest first."""
     query = select(audit_log).where(audit_log.c.area == principal_of(request).area).order_by(audit_log.c.seq)
-    params = request.query
-    if "actor" in params:
-        query = query.where(audit_log.c.actor == params["actor"])
-    if "subject" in params:
-        query = query.where(audit_log.c.subject == params["subject"])
-    if "action" in params:
+    if asked.actor is not None:
+        query = query.where(audit_log.c.actor == asked.actor)
+    if asked.subject is not None:
+        query = query.where(audit_log.c.subject == asked.subject)
+    if asked.action is not None:
         # Not LIKE (startswith): its _ and % would be wildcards, and SQLite's LIKE ignores case.
-        prefix = params["action"]
-        query = query.where(func.substr(audit_log.c.action, 1, len(prefix)) == prefix)
-    for name, compare in (("since", audit_log.c.at.__ge__), ("until", audit_log.c.at.__lt__)):
-        if name in params:
-            query = query.where(compare(_iso_time(name, params[name])))
-    query = query.limit(_limit(params.get("limit", "100")))
+        query = query.where(func.substr(audit_log.c.action, 1, len(asked.action)) == asked.action)
+    if asked.since is not None:
+        query = query.where(audit_log.c.at >= _utc(asked.since))
+    if asked.until is not None:
+        query = query.where(audit_log.c.at < _utc(asked.until))
     async with request.app[RUNTIME].engine.connect() as connection:
-        return [AuditEntry(**row) for row in (await connection.execute(query)).mappings()]
+        return [AuditEntry(**row) for row in (await connection.execute(query.limit(asked.limit))).mappings()]
 
 
-def _iso_time(name: str, value: str) -> str:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise invalid(name, "must be an ISO 8601 time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-
-
-def _limit(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= 1000:
-        raise invalid("limit", "must be a whole number from 1 to 1000")
-    return int(value)
+def _utc(moment: datetime) -> str:
+    """As the entries keep their times: ISO 8601 in UTC."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
 AUDIT_ROUTES = [Route("GET", "/audit", query_audit, "The audit log of this service, oldest first",
-                      response=list[AuditEntry])]
+                      response=list[AuditEntry], query=AuditQuery)]

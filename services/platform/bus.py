@@ -1,5 +1,6 @@
 """The NATS JetStream bus: connecting, and creating the streams once from deploy/nats/streams.yaml."""
 import logging
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,13 +27,20 @@ def seed_servers(url: str) -> list[str]:
     return [server.strip() for server in url.split(",") if server.strip()]
 
 
-async def connect(url: str, name: str, user: str | None = None, password: str | None = None, **options) -> Client:
-    """`url`: one or several seed servers (seed_servers). `options` go to nats.connect (e.g. error_cb)
-    and override the defaults here."""
+def tls_context(ca_file: Path | None) -> ssl.SSLContext | None:
+    """With POLKU_NATS_TLS_CA: TLS to the nodes, whose certificates that authority signed (deploy/nats)."""
+    return ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+
+
+async def connect(url: str, name: str, user: str | None = None, password: str | None = None,
+                  tls_ca: Path | None = None, **options) -> Client:
+    """`url`: one or several seed servers (seed_servers); `tls_ca`: the authority of the nodes'
+    certificates (TLS). `options` go to nats.connect (e.g. error_cb) and override the defaults here."""
     return await nats.connect(seed_servers(url), **{
         "name": name,
         "user": user,
         "password": password,
+        "tls": tls_context(tls_ca),
         # A user receives replies on its own inbox, the only one its NATS permissions let it read.
         "inbox_prefix": inbox_prefix(user),
         "max_reconnect_attempts": -1,  # keep trying: a restarted server must not strand a service

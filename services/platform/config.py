@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     )
     nats_user: str | None = Field(default=None, description="this service's own NATS user (deploy/nats/)")
     nats_password: str | None = None
+    nats_tls_ca: Path | None = Field(default=None, description="the authority that signed the NATS nodes' "
+                                     "certificates: connect with TLS (deploy/nats/node-tls.conf)")
     stream: str = "POLKU"
     dead_letter_stream: str = "POLKU_DEADLETTER"
     http_host: str = "127.0.0.1"
@@ -45,6 +47,14 @@ class Settings(BaseSettings):
     publish_timeout_s: float = 10.0
     relay_lease_s: float = Field(default=10.0, gt=0, description="an instance's hold on its outbox relay; "
                                  "another instance takes over this long after the holder died")
+    idempotency_keys_kept_h: float = Field(default=24.0, gt=0, description="how long an Idempotency-Key and its "
+                                           "answer are kept; after that the key is free again and deleted")
+    idempotency_open_s: float = Field(default=30.0, gt=0, description="how long a claimed key without a kept answer "
+                                      "counts as still answering (409); after that a retry gets 410, the change recorded")
+    max_parked_s: float = Field(default=86400.0, gt=0, description="an event parked longer than this waiting for "
+                                "a prerequisite is dead-lettered with the reason")
+    retention_interval_s: float = Field(default=3600.0, gt=0, description="how often intake erases the personal "
+                                        "data whose retention period ended (services/intake/retention.yaml)")
     local_traces: bool = Field(default=True, description="keep spans under var/traces/ for `polku trace`")
     local_traces_mb: float = Field(default=20.0, gt=0, description="size of a service's span file before it rolls over")
     trace_sql: bool = Field(default=False, description="a span for every SQL statement: for finding a slow query; "

@@ -452,6 +452,8 @@ class InboxConsumer:
                     await parking.still_waiting(connection, self.name, parked.event_id, refused.waiting_for,
                                                 str(refused))
             return
+        except parking.NoLongerParked:
+            return  # dead-lettered meanwhile for waiting too long (parking.dead_letter_overdue): rolled back
         except Exception as error:
             if is_outage(error):
                 raise

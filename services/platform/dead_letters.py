@@ -48,6 +48,27 @@ async def send(js: JetStreamContext, stream: str, msg: Msg, consumer: str, error
     )
 
 
+async def send_parked(js: JetStreamContext, stream: str, consumer: str, envelope, reason: str) -> None:
+    """An event that waited in the consumer's database too long (services/platform/parking.py): it was
+    acked when parked, so it is published from its envelope, under the subject it came on."""
+    event_id = str(envelope.id)
+    await js.publish(
+        f"{DEAD_LETTER_ROOT}.{consumer}",
+        envelope.model_dump_json().encode(),
+        stream=stream,
+        headers={
+            "Nats-Msg-Id": f"{consumer}:{event_id}:parked",
+            "polku-consumer": consumer,
+            EVENT_ID_HEADER: event_id,
+            "polku-event-type": envelope.type,
+            "polku-original-subject": envelope.nats_subject,
+            "polku-deliveries": "1",
+            "polku-error": f"Parked too long: {reason}"[:MAX_ERROR_LENGTH],
+            **({"traceparent": envelope.traceparent} if envelope.traceparent else {}),
+        },
+    )
+
+
 async def list_all(js: JetStreamContext, stream: str) -> list[DeadLetter]:
     state = (await js.stream_info(stream)).state
     letters = []

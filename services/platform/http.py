@@ -5,7 +5,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, get_args, get_origin
 from uuid import UUID
 
 from aiohttp import web
@@ -13,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.platform.auth import PARTNER_CLAIM, KeysUnavailable, Principal, TokenVerifier, Unauthenticated
 from services.platform import idempotency
+from services.platform.purposes import codes_in_force
 from services.platform.errors import ConcurrencyConflict, Forbidden, Gone, NotFound, RuleViolated, StateConflict
 from services.platform.tracing import traced_application
 
@@ -20,7 +22,8 @@ from services.platform.tracing import traced_application
 RUNTIME: web.AppKey = web.AppKey("runtime")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 MAX_BODY: web.AppKey[int] = web.AppKey("max_body", int)  # the largest body any route takes
-PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/metrics"})
+# /parked: the events a consumer keeps waiting (ids, types, reasons), for `polku status` like /metrics.
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json", "/metrics", "/parked"})
 
 MAX_BODY_BYTES = 64 * 1024
 PURPOSE_HEADER = "X-Purpose"
@@ -107,17 +110,36 @@ def path_uuid(request: web.Request, name: str) -> UUID:
 
 def path_int(request: web.Request, name: str, most: int = 1000) -> int:
     value = request.match_info[name]
-    if not value.isdigit() or not 1 <= int(value) <= most:
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses (a 500 the fuzzing found).
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= most:
         raise invalid(name, f"must be a whole number from 1 to {most}")
     return int(value)
 
 
 def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
-    """The query string as `model` (one value per name); 422 naming each parameter and its rule."""
+    """The query string as `model`; 422 naming each parameter and its rule. A list field takes its values
+    comma-separated, repeated, or both (`?scope=a,b` = `?scope=a&scope=b`); any other field one value."""
+    values: dict[str, Any] = {}
+    for name in request.query.keys():
+        if name in values:
+            continue
+        if _is_list(model, name):
+            values[name] = [part for value in request.query.getall(name) for part in value.split(",") if part]
+        elif len(given := request.query.getall(name)) > 1:
+            raise invalid(name, "one value only")
+        else:
+            values[name] = given[0]
     try:
-        return model.model_validate(dict(request.query))
+        return model.model_validate(values)
     except ValidationError as error:
         raise invalid_fields(error) from None
+
+
+def _is_list(model: type[BaseModel], name: str) -> bool:
+    field = model.model_fields.get(name)
+    if field is None:
+        return False
+    return any(get_origin(kind) is list for kind in (field.annotation, *get_args(field.annotation)))
 
 
 def callers_area(request: web.Request) -> str:
@@ -130,12 +152,16 @@ def callers_area(request: web.Request) -> str:
 
 
 def stated_purpose(request: web.Request, required: bool = False) -> str | None:
-    """The X-Purpose header: why the caller acts, kept in the audit log (at most 255 characters)."""
+    """The X-Purpose header: why the caller acts, a code of services/purposes.yaml in force today, kept in
+    the audit log."""
     purpose = request.headers.get(PURPOSE_HEADER, "").strip()
     if required and not purpose:
-        raise invalid(PURPOSE_HEADER, "required: say why the personal data is read")
-    if len(purpose) > 255:
-        raise invalid(PURPOSE_HEADER, "at most 255 characters")
+        raise invalid(PURPOSE_HEADER, "required: say why the personal data is read, with a purpose code "
+                                      "(services/purposes.yaml)")
+    in_force = codes_in_force(date.today())
+    if purpose and purpose not in in_force:
+        raise invalid(PURPOSE_HEADER, "must be a purpose code in force today (services/purposes.yaml), one of "
+                                      + ", ".join(in_force))
     return purpose or None
 
 
@@ -178,6 +204,8 @@ async def problems(request: web.Request, handler) -> web.StreamResponse:
         raise Problem(409, "Conflict", str(error)) from None
     except NotFound as error:
         raise Problem(404, "Not found", str(error)) from None
+    except idempotency.AnswerLost as error:
+        raise Problem(410, "Answer lost", str(error), [{"field": idempotency.HEADER, "rule": "answered once"}]) from None
     except Gone as error:
         raise Problem(410, "Gone", str(error)) from None
     except Forbidden as error:
@@ -242,8 +270,9 @@ async def idempotent(request: web.Request, handler) -> web.StreamResponse:
         raise invalid(idempotency.HEADER, str(error)) from None
     if key is None or PRINCIPAL not in request:
         return await handler(request)
-    return await idempotency.answer_once(request, handler, request.app[RUNTIME].engine,
-                                         principal_of(request).user_id, key)
+    runtime = request.app[RUNTIME]
+    return await idempotency.answer_once(request, handler, runtime.engine, principal_of(request).user_id, key,
+                                         idempotency.KeyTimes.of(runtime.settings))
 
 
 def _unauthorized(reason: str) -> Problem:
@@ -277,6 +306,9 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
             operation["responses"]["409"] = {"description": "the request conflicts with the current state, or "
                                                             "the first request with this Idempotency-Key is still open"}
             operation["responses"]["422"] = {"description": "a field or header breaks a rule; `errors` names each"}
+            operation["responses"]["410"] = {"description": "the first request with this Idempotency-Key made its "
+                                                            "change but its answer was lost (its process stopped); "
+                                                            "`detail` names what changed; it does not run again"}
         if route.body is not None:
             schemas.update(_schemas_of(route.body))
             operation["requestBody"] = {"required": True, "content": {"application/json": {
@@ -303,8 +335,9 @@ def openapi_document(title: str, description: str, routes: Sequence[Route],
             operation["responses"].setdefault("422", {"description": "a query parameter breaks a rule; `errors` "
                                                                      "names each"})
         parameters.append({"name": PURPOSE_HEADER, "in": "header", "required": False,
-                           "schema": {"type": "string", "maxLength": 255},
-                           "description": "why the caller acts, kept in the audit log; required to read personal data"})
+                           "schema": {"type": "string", "enum": codes_in_force(date.today())},
+                           "description": "why the caller acts, a purpose code of services/purposes.yaml, kept in "
+                                          "the audit log; required to read personal data"})
         operation["parameters"] = parameters + operation.get("parameters", [])
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {

@@ -5,26 +5,27 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
 from aiohttp import web
 from faststream.nats import NatsBroker
-from faststream.security import SASLPlaintext
+from faststream.security import BaseSecurity, SASLPlaintext
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import text
 
 from services.platform.access import allowed_roles
 from services.platform.audit import AUDIT_ROUTES
 from services.platform.auth import Principal, verifier_from
-from services.platform.bus import inbox_prefix, parse_headers_plainly, seed_servers
+from services.platform.bus import inbox_prefix, parse_headers_plainly, seed_servers, tls_context
 from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
-from services.platform.idempotency import CLAIM
+from services.platform import parking
+from services.platform.idempotency import CLAIM, KeyTimes, purge_every
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.inbound import Inbound, answer
 from services.platform.logs import setup_logging
@@ -48,6 +49,8 @@ class ServiceDefinition:
     migrations: Path | None = None
     # Core NATS subjects it answers (request and reply), each built with the running service.
     inbound: tuple[Callable[["ServiceRuntime"], Inbound], ...] = ()
+    # Work of its own that runs beside the API while the service runs (e.g. intake's retention erasure).
+    tasks: tuple[Callable[["ServiceRuntime"], Awaitable[None]], ...] = ()
 
 
 class ServiceRuntime:
@@ -58,9 +61,7 @@ class ServiceRuntime:
         self.engine = create_engine(settings.resolved_database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
         self.broker = NatsBroker(seed_servers(settings.nats_url), max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                  inbox_prefix=inbox_prefix(settings.nats_user),  # NATS permissions allow only its own
-                                 security=SASLPlaintext(username=settings.nats_user,
-                                                        password=settings.nats_password or "")
-                                 if settings.nats_user else None,
+                                 security=_security(settings),
                                  logger=logging.getLogger("faststream"))
         self.relay: OutboxRelay | None = None
         self.consumer = (
@@ -132,6 +133,7 @@ class ServiceRuntime:
         if self.consumer:
             await self.consumer.create_if_missing()
             self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.settings.service}-consumer"))
+            self._tasks.append(asyncio.create_task(parking.sweep_every(self), name=f"{self.settings.service}-parked"))
             try:
                 await self.consumer.settings_differing_on_server()
             except Exception:  # a check for the operators, never a reason not to start
@@ -148,6 +150,10 @@ class ServiceRuntime:
             service=self.settings.service,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.settings.service}-relay"))
+        self._tasks.append(asyncio.create_task(purge_every(self.engine, KeyTimes.of(self.settings).kept),
+                                               name=f"{self.settings.service}-idempotency-purge"))
+        for task in self.definition.tasks:
+            self._tasks.append(asyncio.create_task(task(self), name=f"{self.settings.service}-{task.__name__}"))
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):  # Prometheus refreshes the gauges as it scrapes
             self._tasks.append(asyncio.create_task(self.gauges.refresh_every(EXPORT_INTERVAL_S)))
         app = build_app(f"Polku {self.definition.name}", self.definition.description,
@@ -155,6 +161,7 @@ class ServiceRuntime:
                         allowed_roles(self.definition.name))
         app[RUNTIME] = self
         app.router.add_get("/metrics", metrics_endpoint(self.gauges))
+        app.router.add_get("/parked", parking.parked_endpoint(self))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.settings.http_host, self.settings.resolved_http_port)
@@ -191,6 +198,14 @@ class ServiceRuntime:
             await asyncio.wait_for(self.broker.stop(), 10)
         except Exception as error:  # the bus is away: nothing is left to hand over
             log.info("bus connection closed without draining", extra={"error": f"{type(error).__name__}: {error}"})
+
+
+def _security(settings: Settings) -> BaseSecurity | None:
+    """The service's NATS user and, with POLKU_NATS_TLS_CA, TLS."""
+    tls = tls_context(settings.nats_tls_ca)
+    if settings.nats_user:
+        return SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "", ssl_context=tls)
+    return BaseSecurity(ssl_context=tls) if tls else None
 
 
 def _purpose_of(request: web.Request) -> str:

@@ -1,7 +1,7 @@
 """`polku status`: what is healthy, what is behind, what needs attention, in one table.
 
 Reads what an operator would otherwise gather by hand: each service's /ready and /metrics (its
-outbox and relay), each durable consumer and the streams on NATS (as the ops user), and the
+outbox and relay) and /parked (the events its consumer keeps waiting for a prerequisite), each durable consumer and the streams on NATS (as the ops user), and the
 dead letters per consumer. A line that needs attention makes the command exit 1, so it can be
 a cron check.
 """
@@ -22,6 +22,7 @@ class Thresholds:
     outbox_age_s: float = 60.0  # an outbox row older than this: the relay cannot publish
     stalled_after_s: float = 60.0  # a consumer with work and no delivery for this long: stopped or stuck
     stream_full_ratio: float = 0.9
+    parked_age_s: float = 300.0  # an event parked this long waits for something that is late
 
 
 @dataclass(frozen=True)
@@ -42,24 +43,35 @@ def _line(section: str, name: str, bad: bool, detail: str) -> Line:
 
 async def service_lines(urls: Sequence[tuple[str, str]], thresholds: Thresholds) -> list[Line]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as http:
-        return list(await asyncio.gather(*(_service_line(http, name, url, thresholds) for name, url in urls)))
+        found = await asyncio.gather(*(_service_line(http, name, url, thresholds) for name, url in urls))
+    return [line for lines in found for line in lines]
 
 
-async def _service_line(http: aiohttp.ClientSession, name: str, url: str, thresholds: Thresholds) -> Line:
+async def _service_line(http: aiohttp.ClientSession, name: str, url: str, thresholds: Thresholds) -> list[Line]:
     try:
         async with http.get(f"{url}/ready") as response:
             ready = await response.json()
         async with http.get(f"{url}/metrics") as response:
             samples = _samples(await response.text())
-    except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-        return _line("service", name, True, f"{url} unreachable ({type(error).__name__})")
+        async with http.get(f"{url}/parked") as response:
+            parked = (await response.json())["parked"]
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as error:
+        return [_line("service", name, True, f"{url} unreachable ({type(error).__name__})")]
     backlog = samples.get("polku_outbox_backlog", 0)
     oldest = samples.get("polku_outbox_oldest_age_seconds", 0)
     active = samples.get("polku_relay_active", 0)
     failing = [check for check, ok in ready.get("checks", {}).items() if not ok]
     detail = (f"{url} {'ready' if ready.get('ready') else 'NOT READY: ' + ', '.join(failing)}; "
               f"outbox {backlog:.0f} rows, oldest {oldest:.0f} s; relay {'active' if active else 'standby'}")
-    return _line("service", name, not ready.get("ready") or oldest > thresholds.outbox_age_s, detail)
+    if parked:
+        detail += f"; {len(parked)} parked, the oldest {parked[0]['parked_s']:.0f} s"
+    lines = [_line("service", name, not ready.get("ready") or oldest > thresholds.outbox_age_s, detail)]
+    # Each parked event: waiting is normal for seconds; one waiting long is named (and dead-lettered at
+    # POLKU_MAX_PARKED_S).
+    lines += [_line("parked", f"{name} {event['event_id']}", event["parked_s"] > thresholds.parked_age_s,
+                    f"{event['event_type']} {event['parked_s']:.0f} s, waiting for {event['waiting_for']}: "
+                    f"{event['reason']}") for event in parked]
+    return lines
 
 
 def _samples(text: str) -> dict[str, float]:

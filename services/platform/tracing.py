@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # HTTP spans and the http.server.request.duration metric by the stable conventions (http.route,
 # http.response.status_code); probes and scrapes start no trace (an idle system must not fill the store).
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-os.environ.setdefault("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", "/health,/ready,/metrics,/openapi.json")
+os.environ.setdefault("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", "/health,/ready,/metrics,/openapi.json,/parked")
 # A consumer's batch span links to the trace of each of its events (the SDK's default keeps 128).
 MAX_LINKS = int(os.environ.get("OTEL_SPAN_LINK_COUNT_LIMIT", "1000"))
 

@@ -59,7 +59,7 @@ class UnitOfWork:
         if exc_type is None:
             try:
                 if self.claim:
-                    await self.claim.write(self.connection)
+                    await self.claim.write(self.connection, self.appended)
                 if self.appended:
                     await self.events.write(self.appended)
                     if self.actor:

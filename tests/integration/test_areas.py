@@ -21,7 +21,7 @@ from tests.support import DEFINITIONS, bearer, caught_up, create_history, eventu
 OWNER = "cw-kemi-owner"  # the case worker the Kemi client is assigned to
 PERSON = {"name": "Maija Meikäläinen", "personal_identity_code": "131052-308T", "email": "maija@example.fi"}
 # Every read sends a purpose (personal-data reads require one) and these query parameters.
-PURPOSE = {"X-Purpose": "test of employment areas"}
+PURPOSE = {"X-Purpose": "supervision"}
 QUERIES = {"/clients/{client_id}/shared-data": {"partner": "te_office", "scope": "contact_details"}}
 REPORT_QUERIES = {"/reports/what-if": {"clients": "3", "subsidy_days": "400", "start": "2024-01-01",
                                        "employed_from": "2024-02-01", "until": "2024-06-30"}}

@@ -73,7 +73,7 @@ async def test_every_change_through_the_api_writes_one_entry_saying_who_what_and
         return aggregate_id
 
     client_id = await change("intake", "/clients", "case_worker", "cw-kemi-1", REFERRAL, "client_id",
-                             purpose="referral from the TE office, case 2026/123", trace_id=TRACE_ID)
+                             purpose="client_referral", trace_id=TRACE_ID)
     employer_id = await change("employer", "/employers", "employer_coordinator", "ec-kemi-1", employer_body(
         name="Meri-Lapin työhönvalmennussäätiö", employer_type="foundation"), "employer_id")
     await change("employer", "/employers/{employer_id}/agreements", "employer_coordinator", "ec-kemi-1", {
@@ -83,7 +83,7 @@ async def test_every_change_through_the_api_writes_one_entry_saying_who_what_and
     placement_id = await change("employer", "/placements", "employer_coordinator", "ec-kemi-2", {
         "client_id": client_id, "employer_id": employer_id, "kind": "pay_subsidised_work", "starts_on": "2026-09-01",
         "schedule": {"hours_per_week": "30"}, "hourly_billing_rate": "24.50", "pay_subsidy_decision": "PT-1"},
-        "placement_id", purpose="agreed with the employer on 2026-08-20")
+        "placement_id", purpose="placement")
     clerk = token("payroll_clerk", "kemi")
 
     async def opened() -> bool:
@@ -95,7 +95,7 @@ async def test_every_change_through_the_api_writes_one_entry_saying_who_what_and
     await change("payroll_billing", "/employments/{employment_id}/timesheets", "payroll_clerk", "pc-kemi-1",
                  {"period_start": "2026-09-01", "period_end": "2026-09-30",
                   "days": [{"works_on": "2026-09-01", "hours": "7.5"}]}, "employment_id",
-                 purpose="hours of September", employment_id=placement_id)
+                 purpose="payroll_and_billing", employment_id=placement_id)
     await change("payroll_billing", "/invoices", "payroll_clerk", "pc-kemi-1",
                  {"employer_id": employer_id, "period_start": "2026-09-01", "period_end": "2026-09-30",
                   "issued_on": "2026-10-01"}, "invoice_id")

@@ -60,14 +60,14 @@ async def test_a_partner_gets_the_consented_fields_only_and_the_read_is_audited(
     status, second = await record(intake, token, client_id, scope=["personal_data"])
     assert status == 201
     status, body, _ = await shared(intake, token, client_id, "partner=te_office&scope=contact_details,personal_data",
-                                   headers={"X-Purpose": "unemployment benefit decision"})
+                                   headers={"X-Purpose": "benefit_statement"})
     assert status == 200
     assert body["data"] == {"name": PERSON["name"], "email": PERSON["email"], "phone": PERSON["phone"],
                             "personal_identity_code": PERSON["personal_identity_code"]}
     assert body["consent_ids"] == [recorded["consent_id"], second["consent_id"]]
     status, entries, _ = await call("GET", f"{base_url(intake)}/audit?subject=Client {client_id}&action=read",
                                     token("auditor"))
-    assert entries[-1]["purpose"] == "unemployment benefit decision"
+    assert entries[-1]["purpose"] == "benefit_statement"
 
 
 async def test_without_a_consent_in_force_for_that_partner_and_scope_nothing_is_shared(start_service, token):

@@ -43,7 +43,7 @@ async def test_after_erasure_personal_data_is_gone_and_the_anonymous_client_stay
     assert (after["events"], after["vault"]) == (counts["events"] + 1, counts["vault"] - 1)
 
     status, body, _ = await call("GET", f"{url}/clients/{client_id}/personal-data", own,
-                                 headers={"X-Purpose": "checking"})
+                                 headers={"X-Purpose": "erasure_check"})
     assert (status, body["detail"]) == (410, f"the personal data of client {client_id} was erased on {TODAY}; "
                                              "the anonymous history of the client remains")
     status, _, _ = await call("GET", f"{url}/clients/{client_id}/shared-data?partner=te_office&scope=contact_details",
@@ -154,7 +154,7 @@ async def test_an_erased_person_is_in_no_file_and_no_message_and_reports_stay(in
     assert status == 201, raw
     client_id = created["client_id"]
     status, read, _ = await call("GET", f"{intake}/clients/{client_id}/personal-data", own,
-                                 headers={"X-Purpose": "first meeting"})
+                                 headers={"X-Purpose": "client_meeting"})
     assert (status, read) == (200, {"client_id": client_id, **ZOFIA})
 
     await eventually(lambda: reporting_caught_up(nc, events=3), what="reporting taking the referral")
@@ -171,7 +171,7 @@ async def test_an_erased_person_is_in_no_file_and_no_message_and_reports_stay(in
     status, erased, raw = await call("POST", f"{intake}/clients/{client_id}/erasure", own, ERASE)
     assert status == 200, raw
     status, gone, _ = await call("GET", f"{intake}/clients/{client_id}/personal-data", own,
-                                 headers={"X-Purpose": "first meeting"})
+                                 headers={"X-Purpose": "client_meeting"})
     assert status == 410 and "was erased on" in gone["detail"]
     await eventually(lambda: reporting_caught_up(nc, events=4), what="reporting taking ClientDataErased")
 

@@ -1,10 +1,14 @@
 """Idempotency-Key on every POST, once in the platform: a retry gets the first answer and writes nothing."""
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
+from sqlalchemy import update
 
 from services.employer.service import SERVICE as EMPLOYER
 from services.intake.service import SERVICE as INTAKE
+from services.platform import idempotency
+from services.platform.idempotency import purge_expired
 from services.platform.tables import events, idempotency_keys
 from tests.integration.histories import count_rows
 from tests.support import BOTH_DATABASES, DEFINITIONS, bearer, employer_body, referral_body
@@ -76,3 +80,54 @@ def test_every_post_of_every_service_documents_the_key():
             if "post" in methods:
                 names = [parameter["name"] for parameter in methods["post"].get("parameters", [])]
                 assert "Idempotency-Key" in names, f"{name}: POST {path}"
+
+
+@BOTH_DATABASES
+async def test_a_key_expires_after_its_retention_and_is_purged(start_service, token):
+    intake = await start_service(INTAKE)
+    url = f"http://127.0.0.1:{intake.settings.http_port}/clients"
+    case_worker = headers(token("case_worker", "kemi", "cw-own"), "referral-expiring")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, headers=case_worker, json=referral_body()) as first:
+            first_body = await first.json()
+        # The clock moves on past the retention (24 h by default): the key's row is older than that.
+        kept = idempotency.KeyTimes.of(intake.settings).kept
+        async with intake.engine.begin() as connection:
+            await connection.execute(update(idempotency_keys).values(
+                created_at=datetime.now(UTC) - kept - timedelta(minutes=1)))
+        async with http.post(url, headers=case_worker, json=referral_body(age=40)) as later:
+            assert later.status == 201, await later.text()
+            assert "Idempotent-Replayed" not in later.headers, "the expired key is free again"
+            assert (await later.json())["client_id"] != first_body["client_id"]
+        async with http.post(url, headers=case_worker, json=referral_body(age=40)) as again:
+            assert again.headers["Idempotent-Replayed"] == "true", "and it is claimed anew"
+    async with intake.engine.begin() as connection:
+        await connection.execute(idempotency_keys.insert().values(
+            caller="someone", key="old", fingerprint="f", created_at=datetime.now(UTC) - kept - timedelta(hours=1)))
+    assert await purge_expired(intake.engine, kept) == 1
+    assert await count_rows(intake.engine, idempotency_keys) == 1
+
+
+@BOTH_DATABASES
+async def test_a_claim_whose_answer_was_lost_answers_the_recorded_outcome(start_service, token, monkeypatch):
+    intake = await start_service(INTAKE, idempotency_open_s=0.5)
+    url = f"http://127.0.0.1:{intake.settings.http_port}/clients"
+    case_worker = headers(token("case_worker", "kemi", "cw-own"), "referral-lost")
+
+    async def process_killed_after_the_commit(*_args) -> None:
+        """The change committed; the process died before it kept the answer."""
+
+    monkeypatch.setattr(idempotency, "keep_answer", process_killed_after_the_commit)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, headers=case_worker, json=referral_body()) as first:
+            client_id = (await first.json())["client_id"]
+        written = await count_rows(intake.engine, events)
+        async with http.post(url, headers=case_worker, json=referral_body()) as soon:
+            assert soon.status == 409, "the first may still be answering"
+        await asyncio.sleep(0.6)
+        async with http.post(url, headers=case_worker, json=referral_body()) as later:
+            assert later.status == 410, await later.text()
+            problem = await later.json()
+    assert f"Client {client_id} to version 4" in problem["detail"] and "will not run again" in problem["detail"]
+    assert problem["errors"] == [{"field": "Idempotency-Key", "rule": "answered once"}]
+    assert await count_rows(intake.engine, events) == written, "the retry wrote nothing"

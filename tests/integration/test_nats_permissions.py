@@ -460,7 +460,8 @@ async def test_a_referral_over_the_bus_is_answered_and_a_resent_one_is_harmless(
     first = json.loads((await sender.nc.request("polku.referrals.kemi", bus_referral(), timeout=5)).data)
     assert (first["status"], first["client_status"], first["period"]) == (201, "enrolled", 1)
     again = json.loads((await sender.nc.request("polku.referrals.kemi", bus_referral(), timeout=5)).data)
-    assert again == first, "the same sender id: the same client, nothing new"
+    assert first["replayed"] is False
+    assert again == first | {"replayed": True}, "the same sender id: the same client, nothing new"
     async with intake.engine.connect() as connection:
         stored = (await connection.execute(select(events.c.event_type))).scalars().all()
     assert stored == ["ClientReferred", "EntryFactsRecorded", "EligibilityAssessed", "ClientEnrolled"]
@@ -519,3 +520,25 @@ async def test_a_returning_client_is_referred_over_the_bus_under_its_client_id(s
         "polku.referrals.tornio", bus_referral(sender_referral_id="TE-3", employment_area="tornio",
                                                client_id=refused["client_id"]), timeout=5)).data)
     assert other_area["status"] == 422 and other_area["errors"][0]["field"] == "client_id"
+
+
+async def test_a_referral_over_the_bus_and_then_over_http_with_the_same_sender_id_is_one_client(
+        start_as_itself, connect_as):
+    import aiohttp
+
+    from services.platform.auth import issue_dev_token
+    intake = await start_as_itself(INTAKE)
+    sender = await connect_as("referrals-kemi")
+    over_bus = json.loads((await sender.nc.request("polku.referrals.kemi", bus_referral(
+        sender_referral_id="TE-BOTH-1"), timeout=5)).data)
+    assert over_bus["status"] == 201 and over_bus["replayed"] is False
+    token = issue_dev_token(intake.settings, "te-system", ["integration"], "kemi")
+    body = json.loads(bus_referral(sender_referral_id="TE-BOTH-1"))
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http, \
+            http.post(f"http://127.0.0.1:{intake.settings.http_port}/clients", json=body) as response:
+        assert response.status == 201 and response.headers["Idempotent-Replayed"] == "true"
+        assert (await response.json())["client_id"] == over_bus["client_id"]
+    async with intake.engine.connect() as connection:
+        referred = (await connection.execute(select(events.c.event_type).where(
+            events.c.event_type == "ClientReferred"))).scalars().all()
+    assert len(referred) == 1

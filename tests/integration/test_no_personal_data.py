@@ -99,7 +99,7 @@ async def test_the_demo_puts_no_personal_data_on_the_bus_in_logs_or_in_spans(cap
     for number, (client_id, (area, *_)) in enumerate(zip(referred, REFERRALS, strict=True), start=1):
         own = token("case_worker", area, f"cw-{area}-{number % 3 + 1}")
         status, body, _ = await call("GET", f"{url('intake')}/clients/{client_id}/personal-data", own,
-                                     headers={"X-Purpose": "demo check"})
+                                     headers={"X-Purpose": "client_meeting"})
         if status == 200:
             assert body == {"client_id": client_id, **demo_person(number)}, "the demo person is in the vault"
             read += 1

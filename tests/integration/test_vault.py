@@ -51,7 +51,7 @@ async def refer(intake, token, **overrides) -> str:
     return body["client_id"]
 
 
-def purpose(text: str = "preparing the first meeting") -> dict[str, str]:
+def purpose(text: str = "client_meeting") -> dict[str, str]:
     return {"X-Purpose": text}
 
 
@@ -70,7 +70,7 @@ async def test_the_own_case_worker_reads_the_personal_data_and_the_read_is_audit
     assert [(entry["actor"], entry["action"], entry["purpose"]) for entry in entries] == [
         ("test-integration", "change: ClientReferred, EntryFactsRecorded, EligibilityAssessed, ClientEnrolled",
          "POST /clients"),
-        ("cw-own", "read personal data", "preparing the first meeting")]
+        ("cw-own", "read personal data", "client_meeting")]
 
 
 async def test_the_anonymous_view_has_no_personal_data(start_service, token):
@@ -116,11 +116,15 @@ async def test_a_read_without_a_purpose_is_refused_naming_the_header(start_servi
     intake = await start_service(INTAKE)
     client_id = await refer(intake, token)
     before = await stored(intake.engine)
-    for headers in ({}, {"X-Purpose": "   "}, {"X-Purpose": "x" * 256}):
+    for headers, rule in (({}, "required"), ({"X-Purpose": "   "}, "required"),
+                          ({"X-Purpose": "x" * 256}, "must be a purpose code"),
+                          ({"X-Purpose": "meeting Matti about his debts"}, "must be a purpose code in force today"),
+                          ({"X-Purpose": "CLIENT_MEETING"}, "one of client_referral, service_planning")):
         status, body, _ = await call("GET", f"{base_url(intake)}/clients/{client_id}/personal-data",
                                      token("case_worker", user="cw-own"), headers=headers)
         assert status == 422
         assert [error["field"] for error in body["errors"]] == ["X-Purpose"]
+        assert rule in body["errors"][0]["rule"], body
     assert await stored(intake.engine) == before
 
 

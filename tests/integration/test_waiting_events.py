@@ -94,3 +94,65 @@ async def _parked(engine, expected: int) -> bool:
 
 async def _pathway_is(engine, client_id, expected: list[str]) -> bool:
     return await pathway_events(engine, client_id) == expected
+
+
+async def test_pathway_dead_letters_another_areas_event_about_a_client_at_once(start_service, nc):
+    """Pathway's own check of the client's area is the platform's AreaMismatch: no retries."""
+    pathway = await start_service(PATHWAY)
+    js = nc.jetstream()
+    enrolled = enrolled_envelope(area="kemi")
+    client_id = client_of(enrolled)
+    await publish(js, enrolled)
+    await eventually(lambda: _pathway_is(pathway.engine, client_id, ["PathwayPlanned"]), what="the pathway planned")
+    await publish(js, placement_started(client_id, area="tornio"))
+
+    async def dead_lettered() -> bool:
+        return len(await dead_letters.list_all(js, "POLKU_DEADLETTER")) == 1
+
+    await eventually(dead_lettered, what="Tornio's placement of a Kemi client dead-lettered")
+    [letter] = await dead_letters.list_all(js, "POLKU_DEADLETTER")
+    assert letter.deliveries == 1, "it can never apply: no retries"
+    assert letter.error.startswith(f"AreaMismatch: an event of area tornio (PlacementStarted) names client {client_id}")
+    assert await pathway_events(pathway.engine, client_id) == ["PathwayPlanned"]
+
+
+@BOTH_DATABASES
+async def test_an_event_parked_too_long_is_dead_lettered_with_why_and_a_replay_applies_it(start_service, nc):
+    pathway = await start_service(PATHWAY, max_parked_s=1.0)
+    js = nc.jetstream()
+    enrolled = enrolled_envelope()
+    client_id = client_of(enrolled)
+    await publish(js, placement_started(client_id))
+
+    async def dead_lettered() -> bool:
+        return len(await dead_letters.list_all(js, "POLKU_DEADLETTER")) == 1
+
+    await eventually(dead_lettered, what="the placement dead-lettered after waiting too long")
+    [letter] = await dead_letters.list_all(js, "POLKU_DEADLETTER")
+    assert (letter.consumer, letter.event_type) == ("pathway", "PlacementStarted")
+    assert letter.error.startswith("Parked too long: parked ") and "longer than 1 s, waiting for" in letter.error
+    assert f"client {client_id} is not enrolled here yet" in letter.error
+    assert await parking.count(pathway.engine) == 0
+
+    # Its prerequisite comes after all: the operator replays the dead letter, and it applies (its inbox
+    # row went with it to the dead letters, so it is no duplicate).
+    await publish(js, enrolled)
+    await eventually(lambda: _pathway_is(pathway.engine, client_id, ["PathwayPlanned"]), what="the pathway planned")
+    await dead_letters.replay(js, "POLKU", "POLKU_DEADLETTER", letter)
+    await eventually(lambda: _pathway_is(pathway.engine, client_id, ["PathwayPlanned", "StepStarted"]),
+                     what="the replayed placement's step started")
+
+
+async def test_polku_status_lists_each_parked_event(start_service, nc):
+    from services.platform.status import Thresholds, service_lines
+    pathway = await start_service(PATHWAY)
+    client_id = uuid4()
+    await publish(nc.jetstream(), placement_started(client_id))
+    await eventually(lambda: _parked(pathway.engine, 1), what="the placement parked")
+    url = f"http://127.0.0.1:{pathway.settings.http_port}"
+    service, parked = await service_lines([("pathway", url)], Thresholds(parked_age_s=3600))
+    assert "1 parked, the oldest" in service.detail
+    assert parked.section == "parked" and parked.state == "ok"
+    assert "PlacementStarted" in parked.detail and f"client {client_id} is not enrolled here yet" in parked.detail
+    [_, late] = await service_lines([("pathway", url)], Thresholds(parked_age_s=0))
+    assert late.needs_attention

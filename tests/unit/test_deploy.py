@@ -15,6 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+
+from services.platform.nats_tls import write_certificates
 from sqlalchemy.engine import make_url
 
 from services.platform import nats_permissions
@@ -185,7 +187,8 @@ def test_three_nats_nodes_of_a_recent_server(nats_nodes):
 def test_each_nats_node_shares_node_conf_with_jetstream_sync_always_and_sets_its_own_on_the_command_line(nats_nodes):
     """One config file for every node, in compose and outside it (deploy/nats/README.md); the name,
     ports, store and routes on each node's command line, where nats-server accepts them."""
-    assert {nats_config_path(node) for node in nats_nodes.values()} == {ROOT / "deploy" / "nats" / "node.conf"}
+    assert {nats_config_path(node) for node in nats_nodes.values()} == {ROOT / "deploy" / "nats" / "node-tls.conf"}
+    assert re.search(r"^include \./node\.conf$", (ROOT / "deploy" / "nats" / "node-tls.conf").read_text(), re.MULTILINE)
     config = nats_config_text(ROOT / "deploy" / "nats" / "node.conf")
     assert re.search(r"\bsync_interval\s*[:=]?\s*['\"]?always\b", nats_block(config, "jetstream")), "sync_interval"
     for setting in ("store_dir", "server_name", "port", "routes", "listen"):
@@ -218,6 +221,11 @@ def test_nats_server_accepts_the_node_config_and_command_line(nats_nodes, node, 
     # The passwords come from the node's environment, as docker-compose.yml gives them; the config
     # and the store from the repository and a temporary directory instead of the container's paths.
     environment = {"PATH": "/usr/bin:/bin"} | nats_environment(nats_nodes[node])
+    # The certificates the compose service nats-tls makes into /tls, made here.
+    files = write_certificates(tmp_path / "tls")
+    environment |= {name: str(tmp_path / "tls" / Path(path).name) for name, path in environment.items()
+                    if name.startswith("POLKU_NATS_TLS_")}
+    assert files["cert"].exists() and environment["POLKU_NATS_TLS_CERT"] == str(files["cert"])
     args = command_list(nats_nodes[node])
     args[args.index("--config") + 1] = str(nats_config_path(nats_nodes[node]))
     args[args.index("-sd") + 1] = str(tmp_path / "jetstream")

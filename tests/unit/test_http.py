@@ -4,6 +4,7 @@ A tiny app built with build_app, served by aiohttp's test server on a free local
 """
 import json
 from collections.abc import AsyncIterator
+from typing import Literal
 from uuid import UUID
 
 import pytest
@@ -212,8 +213,9 @@ async def test_openapi_lists_the_routes(client):
     assert create["operationId"] == "create_greeting"
     assert create["summary"] == "Create a greeting"
     assert create["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Greeting"}
-    assert create["responses"].keys() == {"201", "400", "401", "403", "409", "422"}
+    assert create["responses"].keys() == {"201", "400", "401", "403", "409", "410", "422"}
     assert [parameter["name"] for parameter in create["parameters"]] == ["X-Purpose", "Idempotency-Key"]
+    assert create["parameters"][0]["schema"]["enum"][:3] == ["client_referral", "service_planning", "client_meeting"]
     assert create["x-polku-roles"] == ["manager"] and create["security"] == [{"bearer": []}]
     response_schema = create["responses"]["201"]["content"]["application/json"]["schema"]
     assert response_schema["title"] == "Greeting"
@@ -245,3 +247,66 @@ async def test_not_ready_when_a_check_fails(client, checks):
     assert response.status == 503
     assert await response.json() == {"ready": False, "checks": {"database": True, "nats": False}}
     assert (await client.get("/health")).status == 200, "alive even when not ready"
+
+
+@pytest.mark.parametrize("value", ["²", "0", "1001", "-1", "1.0", "٣x", " 1"])
+def test_a_path_number_that_is_no_whole_number_in_range_is_422_naming_it(value):
+    from aiohttp.test_utils import make_mocked_request
+
+    from services.platform.http import Problem, path_int
+    request = make_mocked_request("POST", "/clients/x/periods/y/follow-up", match_info={"period": value})
+    with pytest.raises(Problem) as refused:
+        path_int(request, "period")
+    assert refused.value.status == 422 and json.loads(refused.value.text)["errors"] == [
+        {"field": "period", "rule": "must be a whole number from 1 to 1000"}]
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: list[Literal["a", "b", "c"]] = Field(min_length=1)
+    also: list[str] | None = None
+    limit: int = 10
+
+
+@pytest.mark.parametrize(("query", "parsed"), [
+    ("scope=a,b&scope=c", {"scope": ["a", "b", "c"], "also": None, "limit": 10}),
+    ("scope=a&also=x,y&limit=3", {"scope": ["a"], "also": ["x", "y"], "limit": 3}),
+])
+def test_a_list_query_parameter_takes_commas_and_repeats(query, parsed):
+    from aiohttp.test_utils import make_mocked_request
+
+    from services.platform.http import parse_query
+    assert parse_query(make_mocked_request("GET", f"/x?{query}"), ListQuery).model_dump() == parsed
+
+
+@pytest.mark.parametrize(("query", "field", "rule"), [
+    ("scope=a&limit=1&limit=2", "limit", "one value only"),
+    ("scope=d", "scope.0", "Input should be"),
+    ("limit=2", "scope", "Field required"),
+    ("scope=,", "scope", "at least 1 item"),
+])
+def test_a_bad_query_parameter_is_422_naming_it(query, field, rule):
+    from aiohttp.test_utils import make_mocked_request
+
+    from services.platform.http import Problem, parse_query
+    with pytest.raises(Problem) as refused:
+        parse_query(make_mocked_request("GET", f"/x?{query}"), ListQuery)
+    error = json.loads(refused.value.text)["errors"][0]
+    assert refused.value.status == 422 and error["field"] == field and rule in error["rule"], error
+
+
+def test_the_documents_name_the_query_parameters_of_shared_data_and_audit():
+    from services.intake.service import SERVICE as INTAKE
+    from services.platform.access import allowed_roles
+    from services.platform.audit import AUDIT_ROUTES
+    from services.platform.http import openapi_document
+    document = openapi_document("intake", "", [*INTAKE.routes, *AUDIT_ROUTES], allowed_roles("intake"))
+    shared = {parameter["name"]: parameter for parameter in
+              document["paths"]["/clients/{client_id}/shared-data"]["get"]["parameters"]}
+    assert shared["partner"]["required"] and shared["partner"]["schema"]["enum"] == ["te_office", "foundation", "education_provider"]
+    assert shared["scope"]["schema"]["type"] == "array" and shared["scope"]["explode"] is False
+    assert shared["scope"]["schema"]["items"]["enum"] == ["contact_details", "personal_data"]
+    audit = {parameter["name"]: parameter for parameter in document["paths"]["/audit"]["get"]["parameters"]}
+    assert {"actor", "subject", "action", "since", "until", "limit"} <= audit.keys()
+    assert audit["limit"]["schema"]["maximum"] == 1000

@@ -105,3 +105,13 @@ def erase(client: Client, client_id, actor: Principal, command: EraseClientData,
         raise StateConflict(f"the personal data of client {client_id} was erased already on "
                             f"{client.erased_on.isoformat()}")
     return [ClientDataErased(client_id=client_id, reason=command.reason, erased_on=today)]
+
+
+def erase_after_retention(client: Client, client_id, today: date, referred_by: date) -> list[Event]:
+    """The retention period of a referral that never led to an enrolment ended: a client never enrolled
+    in any period, last referred on or before `referred_by`, and not erased yet, is erased."""
+    if client.erased_on is not None or not client.periods:
+        return []
+    if any(period.enrolled_on is not None for period in client.periods) or client.current.referred_on > referred_by:
+        return []
+    return [ClientDataErased(client_id=client_id, reason="retention_period_ended", erased_on=today)]

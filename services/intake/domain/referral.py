@@ -17,6 +17,7 @@ from services.intake.domain.programmes import decide_eligibility
 from services.platform.errors import RuleViolated, StateConflict
 
 CaseWorkerId = Text
+SENDER_REFERRAL_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 
 
 class EntryFactsInput(BaseModel):
@@ -69,11 +70,16 @@ class ReferClient(EntryFactsInput):
     gender: Gender
     case_worker_id: CaseWorkerId = Field(min_length=1, max_length=64)
     referred_on: date | None = None
+    sender_referral_id: str | None = Field(
+        default=None, pattern=SENDER_REFERRAL_ID,
+        description="the sending system's own id of the referral (1-64 letters, digits and . _ : / -): the same "
+                    "referral sent again by the same sender (`referred_by`) in the area is answered with the "
+                    "first one's client, never a second client")
     person: PersonalData | None = None
 
     def measures(self) -> dict:
         """What a programme's conditions can test."""
-        return self.model_dump(exclude={"person"})
+        return self.model_dump(exclude={"person", "sender_referral_id"})
 
 
 def age_band(age: int) -> AgeBand:
