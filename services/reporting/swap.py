@@ -1,0 +1,87 @@
+"""A rebuild's new tables, and the swap that puts them in place of the live ones in one transaction.
+
+Every table of `PROJECTION_TABLES` gets a new twin (`<name>_rebuild`: the same columns and keys, no
+secondary indexes) that the rebuild fills while the live tables go on serving reports and taking the
+live consumer's events. The swap, in one transaction: each live table is dropped (its indexes with it),
+its twin takes its name, and the live table's indexes are built on it under their own names. Index
+and constraint names are unique in the whole database on both SQLite and PostgreSQL, so the twin
+cannot carry them while the live table exists: SQLite renames a table's automatic key index with the
+table, and on PostgreSQL the twin's key index and any other relation named after it are renamed here.
+
+`hold` and `take` are the projection lock: the live consumer holds it (shared) from before it reads the
+rows it will replace until its commit; the swap takes it alone, so no live transaction commits
+between the moment the swap reads how far the stream goes and the swap's own commit.
+"""
+from sqlalchemy import MetaData, Table, delete, false, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.platform.tables import parked_events
+from services.reporting.tables import PROJECTION_TABLES
+
+SUFFIX = "_rebuild"
+PROJECTION_LOCK = int.from_bytes(b"reports")  # the key of the advisory lock on PostgreSQL
+
+
+def new_tables() -> dict[Table, Table]:
+    """Per live projection table, its twin for a rebuild."""
+    metadata = MetaData()
+    twins = {}
+    for table in PROJECTION_TABLES:
+        twin = table.to_metadata(metadata, name=table.name + SUFFIX)
+        twin.indexes.clear()  # built at the swap under the live table's index names; cheaper after the rows, too
+        twins[table] = twin
+    return twins
+
+
+async def create(connection: AsyncConnection, twins: dict[Table, Table]) -> None:
+    """Empty twins: what a rebuild that failed or was killed left is dropped first."""
+    def create_all(sync_connection) -> None:
+        for twin in twins.values():
+            twin.drop(sync_connection, checkfirst=True)
+            twin.create(sync_connection)
+
+    await connection.run_sync(create_all)
+
+
+async def hold(connection: AsyncConnection) -> None:
+    """The live consumer's share of the projection lock, until its transaction ends."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": PROJECTION_LOCK})
+    else:
+        # SQLite has one write lock: a write (that changes nothing) takes it now, before the rows are read,
+        # not at the first real write after them, when a swap may have replaced the tables in between.
+        await connection.execute(delete(parked_events).where(false()))
+
+
+async def take(connection: AsyncConnection) -> None:
+    """The projection lock alone, as the first statement of the swap's transaction."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
+    else:
+        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def swap_in(connection: AsyncConnection, twins: dict[Table, Table]) -> None:
+    """In the caller's transaction, which holds the projection lock: each twin replaces its live table."""
+    quote = connection.dialect.identifier_preparer.quote
+    for table, twin in twins.items():
+        await connection.run_sync(lambda sync_connection, table=table: table.drop(sync_connection, checkfirst=True))
+        await connection.exec_driver_sql(f"ALTER TABLE {quote(twin.name)} RENAME TO {quote(table.name)}")
+        if connection.dialect.name == "postgresql":
+            await _rename_relations_named_after(connection, twin.name, table.name)
+        for index in table.indexes:
+            await connection.run_sync(index.create)
+
+
+async def _rename_relations_named_after(connection: AsyncConnection, old: str, new: str) -> None:
+    """PostgreSQL names a table's key index (and its unique constraints' indexes, its serial sequences)
+    after the table, and keeps those names when the table is renamed."""
+    quote = connection.dialect.identifier_preparer.quote
+    found = await connection.execute(text(
+        "SELECT c.relname, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('i', 'S') AND starts_with(c.relname, :prefix)"),
+        {"prefix": old + "_"})
+    for name, kind in found.all():
+        renamed = new + name[len(old):]
+        await connection.exec_driver_sql(
+            f"ALTER {'INDEX' if kind == 'i' else 'SEQUENCE'} {quote(name)} RENAME TO {quote(renamed)}")
