@@ -12,13 +12,12 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import func, inspect, select, update
 
-from services.platform.tables import parked_events
 from services.reporting import rebuild as rebuild_module
 from services.reporting import swap
 from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
 from services.reporting.tables import PROJECTION_TABLES, clients, metadata
-from tests.integration.histories import client_history, envelope_of
+from tests.integration.histories import client_history, envelope_of, projections_of
 from tests.integration.probe import publish
 from tests.support import BOTH_DATABASES, caught_up, eventually
 
@@ -37,16 +36,6 @@ async def publish_versions(js, client_id, versions: tuple[int, ...]) -> None:
     history = client_history(client_id)
     for version in versions:
         await publish(js, envelope_of(history[version - 1], version))
-
-
-async def projections_of(engine) -> dict:
-    """Every projection row and every waiting event, as the reports and the live consumer see them."""
-    async with engine.connect() as connection:
-        seen = {table.name: sorted(tuple(row) for row in await connection.execute(select(table)))
-                for table in PROJECTION_TABLES}
-        seen["waiting"] = sorted(tuple(row) for row in await connection.execute(
-            select(parked_events.c.consumer, parked_events.c.event_id, parked_events.c.waiting_for)))
-        return seen
 
 
 async def make_stale(engine) -> None:
