@@ -8,9 +8,11 @@ and constraint names are unique in the whole database on both SQLite and Postgre
 cannot carry them while the live table exists: SQLite renames a table's automatic key index with the
 table, and on PostgreSQL the twin's key index and any other relation named after it are renamed here.
 
-`hold` and `take` are the projection lock: the live consumer holds it (shared) from before it reads the
-rows it will replace until its commit; the swap takes it alone, so no live transaction commits
-between the moment the swap reads how far the stream goes and the swap's own commit.
+`hold` and `take` are the projection lock, one writer of the projections at a time: the live consumer
+holds it from before it reads the rows it will replace until its commit, and the swap from before it
+reads how far the stream goes until its own commit, so no live transaction commits in between. Live
+instances take turns too, as they must on SQLite anyway: folding the same aggregate at once, one could
+leave an event waiting for a version the other was applying, and nothing would wake it.
 """
 from sqlalchemy import MetaData, Table, delete, false, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,9 +46,9 @@ async def create(connection: AsyncConnection, twins: dict[Table, Table]) -> None
 
 
 async def hold(connection: AsyncConnection) -> None:
-    """The live consumer's share of the projection lock, until its transaction ends."""
+    """The projection lock for the live consumer's transaction, until it ends."""
     if connection.dialect.name == "postgresql":
-        await connection.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": PROJECTION_LOCK})
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
     else:
         # SQLite has one write lock: a write (that changes nothing) takes it now, before the rows are read,
         # not at the first real write after them, when a swap may have replaced the tables in between.
@@ -54,7 +56,7 @@ async def hold(connection: AsyncConnection) -> None:
 
 
 async def take(connection: AsyncConnection) -> None:
-    """The projection lock alone, as the first statement of the swap's transaction."""
+    """The projection lock, as the first statement of the swap's transaction."""
     if connection.dialect.name == "postgresql":
         await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
     else:
