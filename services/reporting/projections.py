@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, func, insert, select
@@ -36,6 +37,7 @@ from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, Clien
 from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
                                       StepExtended, StepInterrupted, StepPlanned, StepStarted)
 from contracts.events.payroll_billing import EmployerInvoiced
+from services.platform import parking
 from services.platform.consumer import Item
 from services.reporting.tables import clients, invoices, openings, pathways, placements
 from services.reporting.waiting import LIVE as LIVE_ROOM
@@ -235,12 +237,9 @@ class Folded:
     refused: list[tuple[Item, str]] = field(default_factory=list)
 
 
-@dataclass
-class _Pending:
-    key: str
-    envelope: EventEnvelope
-    event: Event
-    waiting: bool  # it is in the waiting room already
+# (row key, aggregate version, envelope, event, already in the waiting room): tuples, made per event in a
+# rebuild of millions.
+Pending = tuple[str, int, EventEnvelope, Event, bool]
 
 
 async def project(connection: AsyncConnection, items: Sequence[Item], projections: Projections = LIVE) -> Folded:
@@ -253,23 +252,32 @@ async def project(connection: AsyncConnection, items: Sequence[Item], projection
 async def fold(connection: AsyncConnection, items: Sequence[Item], projections: Projections = LIVE) -> Folded:
     """Reads only: the events waiting for the keys the batch touches, then per projector one SELECT of the
     rows, and the fold in memory."""
-    pending: dict[str, _Pending] = {}  # by event id: a copy of an event (a replayed dead letter) counts once
+    by_projector: dict[Projector, list[Pending]] = {}
     for envelope, event in items:
-        pending.setdefault(str(envelope.id), _Pending(projections.projectors[type(event)][1](event), envelope, event,
-                                                      waiting=False))
-    for parked in await projections.waiting.waiting_for(connection, {item.key for item in pending.values()}):
-        if parked.event_id in pending:
-            pending[parked.event_id].waiting = True
-        else:
-            pending[parked.event_id] = _Pending(parked.waiting_for, parked.envelope, decode(parked.envelope),
-                                                waiting=True)
-    by_projector: dict[Projector, list[_Pending]] = {}
-    for item in pending.values():
-        by_projector.setdefault(projections.projectors[type(item.event)][0], []).append(item)
+        projector, key_of = projections.projectors[type(event)]
+        by_projector.setdefault(projector, []).append((key_of(event), envelope.aggregateversion, envelope, event,
+                                                       False))
+    if projections.waiting.may_hold_any:
+        keys = {item[0] for pending in by_projector.values() for item in pending}
+        if parked := await projections.waiting.waiting_for(connection, keys):
+            _take_waiting(by_projector, parked, projections)
     folded = Folded(projections.waiting)
-    for projector, items_of_projector in by_projector.items():
-        await _fold(connection, projector, items_of_projector, folded)
+    for projector, pending in by_projector.items():
+        await _fold(connection, projector, pending, folded)
     return folded
+
+
+def _take_waiting(by_projector: dict[Projector, list[Pending]], parked: list[parking.Parked],
+                  projections: Projections) -> None:
+    """The waiting events join the batch; a copy of one that arrived again (a replayed dead letter, or one
+    a rebuild swapped in had parked already) is left out."""
+    waiting_ids = {entry.event_id for entry in parked}
+    for projector, pending in by_projector.items():
+        by_projector[projector] = [item for item in pending if str(item[2].id) not in waiting_ids]
+    for entry in parked:
+        event = decode(entry.envelope)
+        by_projector.setdefault(projections.projectors[type(event)][0], []).append(
+            (entry.waiting_for, entry.envelope.aggregateversion, entry.envelope, event, True))
 
 
 async def write(connection: AsyncConnection, folded: Folded) -> None:
@@ -292,22 +300,23 @@ def _iso_date(value: Any) -> str:
     raise TypeError(f"a projection row holds {type(value).__name__}, which the row's JSON cannot carry")
 
 
-async def _fold(connection: AsyncConnection, projector: Projector, pending: list[_Pending], folded: Folded) -> None:
-    existing = await connection.execute(projector.select_keys, {"keys": _padded(list({item.key for item in pending}))})
+async def _fold(connection: AsyncConnection, projector: Projector, pending: list[Pending], folded: Folded) -> None:
+    existing = await connection.execute(projector.select_keys, {"keys": _padded(list({item[0] for item in pending}))})
     rows: dict[str, Row] = {row[projector.key]: dict(row) for row in existing.mappings()}
     stored = list(rows)
     changed: dict[str, Row] = {}
+    parking_now: set[str] = set()  # a copy of an event within the batch waits once
     # By version: of one aggregate's events, an earlier one may have come later.
-    for item in sorted(pending, key=lambda item: item.envelope.aggregateversion):
-        key, envelope, version = item.key, item.envelope, item.envelope.aggregateversion
+    for key, version, envelope, event, waiting in sorted(pending, key=itemgetter(1)):
         row = rows.get(key)
         seen = row["version"] if row is not None else 0
         if version <= seen:  # a duplicate, or one that waited and was applied by a rebuild swapped in since
-            if item.waiting:
+            if waiting:
                 folded.release.append((key, str(envelope.id)))
             continue
         if projector.follows_aggregate and version != seen + 1:
-            if not item.waiting:
+            if not waiting and (event_id := str(envelope.id)) not in parking_now:
+                parking_now.add(event_id)
                 folded.park.append((key, envelope, f"{envelope.type} is version {version} of "
                                                    f"{envelope.aggregatetype} {envelope.aggregateid}; it waits "
                                                    f"for version {seen + 1}"))
@@ -317,13 +326,13 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
                 raise ValueError(f"an event of area {envelope.employmentarea} touches {projector.table.name} row "
                                  f"{key} of area {row['employment_area']}")
             # Every row here is this call's own (read above or folded here), so the result is completed in place.
-            row = projector.evolve(row, item.event)
+            row = projector.evolve(row, event)
         except Exception as error:  # the fold is pure: what it refuses once, it refuses every time
-            _refuse(item, f"{type(error).__name__}: {error}", folded)
+            _refuse((envelope, event), waiting, f"{type(error).__name__}: {error}", folded)
             continue
         row[projector.key], row["employment_area"], row["version"] = key, envelope.employmentarea, version
         rows[key] = changed[key] = row
-        if item.waiting:
+        if waiting:
             folded.release.append((key, str(envelope.id)))
     if changed:
         folded.rows[projector] = list(changed.values())
@@ -331,14 +340,15 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
         folded.replaced[projector] = replaced
 
 
-def _refuse(item: _Pending, reason: str, folded: Folded) -> None:
+def _refuse(item: Item, waiting: bool, reason: str, folded: Folded) -> None:
     """An event taken from a message is refused to its caller; one that was waiting already (its message
     acked long ago) stays in the waiting room, where the operators find it, and the log says why."""
-    if item.waiting:
+    if waiting:
+        envelope = item[0]
         log.error("a waiting event can never apply; it stays in the waiting room", extra={
-            "event_id": str(item.envelope.id), "event_type": item.envelope.type, "reason": reason})
+            "event_id": str(envelope.id), "event_type": envelope.type, "reason": reason})
     else:
-        folded.refused.append(((item.envelope, item.event), reason))
+        folded.refused.append((item, reason))
 
 
 def _padded(keys: list[str]) -> list[str]:

@@ -7,8 +7,8 @@ against a bare pull and decode of the same stream.
 
 The live tables serve reports, and take the live consumer's events, until the swap (swap.py): a
 rebuild that fails or is killed before it leaves them as they were. The replay reads the stream up to
-where it ended when the rebuild started, then catches up on what came meanwhile, and once less than a
-batch is left, the swap takes the projection lock, applies the rest of the stream as it is then, and
+where it ended when the rebuild started, then catches up on what came meanwhile, and once little is
+left, the swap takes the projection lock, applies the rest of the stream as it is then, and
 swaps tables and waiting rooms in one transaction. Every event the live consumer had applied was on the
 stream by then, so the new tables hold it; what the live consumer takes after the swap that they hold
 already is a duplicate by version.
@@ -16,6 +16,7 @@ already is a duplicate by version.
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
@@ -39,6 +40,10 @@ REBUILD_CACHE_KIB = 32 * 1024
 COLLECT_GARBAGE_EVERY = 500_000  # messages; see _collector_spared
 DECODE_SLICE = 500  # messages decoded between turns of the event loop, so the write task moves on
 SWAP_TRIES = 3  # a swap that meets a deadlock (PostgreSQL) or a lock held too long (SQLite) is tried again
+# The swap holds the projection lock while it applies what is left of the stream: the replay first catches
+# up without the lock until less than this is left (or for CATCH_UP_ROUNDS, should the stream outrun it).
+LEFT_FOR_THE_SWAP = 1000
+CATCH_UP_ROUNDS = 10
 
 
 async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int = REPLAY_BATCH,
@@ -60,8 +65,9 @@ async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int 
                 await into.waiting.empty(connection)
             replayed, through, refused = await _replay(connection, read_batches(nc, stream, ALL_EVENTS, batch_size),
                                                        progress, into)
-            # Catch up on what came during the replay, until what is left is less than a batch.
-            while (last := (await js.stream_info(stream)).state.last_seq) - through > batch_size:
+            for _ in range(CATCH_UP_ROUNDS):  # what came during the replay
+                if (last := (await js.stream_info(stream)).state.last_seq) - through < LEFT_FOR_THE_SWAP:
+                    break
                 progress.total += last - through
                 count, through, more = await _replay(
                     connection, read_batches(nc, stream, ALL_EVENTS, batch_size, through + 1), progress, into,
@@ -91,11 +97,13 @@ async def _swap(connection: AsyncConnection, nc: Client, stream: str, through: i
     the new tables and waiting room in place of the live ones. Returns the messages applied and refused."""
     # What a failed try parked or released is rolled back: ask the database, not this process's memory.
     into = replace(into, waiting=waiting.WaitingRoom(waiting.REBUILD))
-    for attempt in range(1, SWAP_TRIES + 1):
-        applied, refused = 0, []
+    attempt = 0
+    while True:
+        attempt, applied, refused = attempt + 1, 0, []
         try:
             await connection.begin()
             await swap.take(connection)
+            locked = time.perf_counter()
             async for batch in read_batches(nc, stream, ALL_EVENTS, batch_size, through + 1):
                 folded = await fold(connection, await _decoded(batch), into)
                 await write(connection, folded)
@@ -103,13 +111,14 @@ async def _swap(connection: AsyncConnection, nc: Client, stream: str, through: i
             await into.waiting.become(connection, LIVE.waiting)
             await swap.swap_in(connection, twins)
             await connection.commit()
+            log.info("new projection tables swapped in", extra={
+                "caught_up_events": applied, "locked_s": round(time.perf_counter() - locked, 3)})
             return applied, refused
         except Exception as error:
             await connection.rollback()
             if attempt == SWAP_TRIES or not is_outage(error):
                 raise
             log.warning("the swap met a lock; trying again", extra={"error": f"{type(error).__name__}: {error}"})
-    raise AssertionError("unreachable")
 
 
 async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]], progress: tqdm,

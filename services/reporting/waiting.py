@@ -33,6 +33,10 @@ class WaitingRoom:
     # rebuild): the database is then asked only about them. None: ask the database every time.
     keys: set[str] | None = None
 
+    @property
+    def may_hold_any(self) -> bool:
+        return self.keys is None or bool(self.keys)
+
     async def waiting_for(self, connection: AsyncConnection, keys: Collection[str]) -> list[parking.Parked]:
         if self.keys is not None:
             keys = self.keys.intersection(keys)

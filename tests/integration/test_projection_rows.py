@@ -16,10 +16,11 @@ from contracts.events.intake import ClientReferred, EligibilityAssessed
 from contracts.events.payroll_billing import EmployerInvoiced
 from contracts.registry import decode
 from services.payroll_billing.domain.money import finnish_reference, reference_base, rf_reference
+from services.reporting import waiting
 from services.reporting.projections import PERIOD_FACTS_UNKNOWN, project
 from services.reporting.service import SERVICE as REPORTING
 from services.reporting.tables import clients, invoices, openings, placements
-from tests.integration.histories import envelope_of
+from tests.integration.histories import client_history, envelope_of
 from tests.support import BOTH_DATABASES
 
 pytestmark = BOTH_DATABASES
@@ -79,3 +80,25 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
     assert await rows_of(engine, invoices) == [{
         "invoice_id": str(invoice_id), "employment_area": "tornio", "employer_id": str(employer_id),
         "hundredths_of_hours": 3725, "amount_cents": 80088, "issued_on": date(2027, 1, 31), "version": 1}]
+
+
+async def test_an_early_event_waits_once_however_often_it_comes_and_is_folded_with_the_version_it_waits_for(
+        engine_factory):
+    engine = await engine_factory("reporting", REPORTING.migrations)
+    client_id = uuid4()
+    referred, assessed, enrolled = (envelope_of(event, version) for version, event in
+                                    enumerate(client_history(client_id), start=1))
+
+    async def projected(*envelopes) -> tuple[int, int, int]:
+        """(events parked now, events released now, the row's version) after projecting `envelopes`."""
+        async with engine.begin() as connection:
+            folded = await project(connection, [(envelope, decode(envelope)) for envelope in envelopes])
+        [row] = await rows_of(engine, clients)
+        return len(folded.park), len(folded.release), row["version"]
+
+    assert await projected(referred, enrolled, enrolled) == (1, 0, 1), "a copy in the batch waits once"
+    assert await projected(enrolled) == (0, 0, 1), "a copy of a waiting event: it waits already"
+    assert await projected(assessed) == (0, 1, 3), "folded with the version it waited for"
+    assert await projected(enrolled, assessed) == (0, 0, 3), "duplicates"
+    async with engine.connect() as connection:
+        assert await waiting.count(connection) == 0
