@@ -200,3 +200,32 @@ async def schema_of(engine) -> dict:
 
     async with engine.connect() as connection:
         return await connection.run_sync(read)
+
+
+async def test_the_live_consumer_waits_while_the_swap_holds_the_lock(start_service, engine_factory, nc, monkeypatch):
+    """An event that arrives while the swap runs is applied after it, to the new tables: applied to the old
+    ones during the swap, and acked, it would be lost with them."""
+    reporting = await start_service(REPORTING)
+    js = nc.jetstream()
+    await publish_clients(js, 3)
+    await eventually(lambda: caught_up(reporting), what="reporting caught up")
+    swapped_in = swap.swap_in
+
+    async def swap_in_after_a_live_event(connection, twins):
+        [arrived] = await publish_clients(js, 1, versions=(1,))
+        await asyncio.sleep(1.5)  # the live consumer takes an event in milliseconds when nothing holds it up
+        async with reporting.engine.connect() as live:
+            rows = await live.execute(select(clients.c.client_id).where(clients.c.client_id == str(arrived)))
+            assert rows.first() is None, "the live consumer applied an event while the swap held the lock"
+        await swapped_in(connection, twins)
+
+    monkeypatch.setattr(swap, "swap_in", swap_in_after_a_live_event)
+    await rebuild(reporting.engine, nc, "POLKU", batch_size=4, show_progress=False)
+    await eventually(lambda: caught_up(reporting), what="reporting caught up")
+    swapped = await projections_of(reporting.engine)
+
+    monkeypatch.setattr(swap, "swap_in", swapped_in)
+    clean = await engine_factory("clean", REPORTING.migrations)
+    await rebuild(clean, nc, "POLKU", show_progress=False)
+    assert swapped == await projections_of(clean)
+    assert len(swapped["report_clients"]) == 4
