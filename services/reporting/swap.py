@@ -14,10 +14,9 @@ reads how far the stream goes until its own commit, so no live transaction commi
 instances take turns too, as they must on SQLite anyway: folding the same aggregate at once, one could
 leave an event waiting for a version the other was applying, and nothing would wake it.
 """
-from sqlalchemy import MetaData, Table, delete, false, text
+from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.platform.tables import parked_events
 from services.reporting.tables import PROJECTION_TABLES
 
 SUFFIX = "_rebuild"
@@ -46,13 +45,11 @@ async def create(connection: AsyncConnection, twins: dict[Table, Table]) -> None
 
 
 async def hold(connection: AsyncConnection) -> None:
-    """The projection lock for the live consumer's transaction, until it ends."""
+    """The projection lock for the live consumer's transaction, until it ends. On SQLite the unit of
+    work's transaction holds the database's one write lock from its start (`BEGIN IMMEDIATE`,
+    services/platform/commit_groups.py), which is the lock the swap takes."""
     if connection.dialect.name == "postgresql":
         await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
-    else:
-        # SQLite has one write lock: a write (that changes nothing) takes it now, before the rows are read,
-        # not at the first real write after them, when a swap may have replaced the tables in between.
-        await connection.execute(delete(parked_events).where(false()))
 
 
 async def take(connection: AsyncConnection) -> None:
