@@ -54,7 +54,7 @@ async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int 
     dead-letters the same ones); events whose earlier version is not on the stream wait in the live
     waiting room after the swap, as they would had the live consumer taken them.
     """
-    twins = swap.new_tables()
+    twins = swap.new_tables(engine.dialect.name)
     into = LIVE.into(twins, waiting.WaitingRoom(waiting.REBUILD, keys=set()))
     js = nc.jetstream()
     with tqdm(total=(await js.stream_info(stream)).state.messages, unit="event", desc="rebuild",

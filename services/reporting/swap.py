@@ -23,13 +23,17 @@ SUFFIX = "_rebuild"
 PROJECTION_LOCK = int.from_bytes(b"reports")  # the key of the advisory lock on PostgreSQL
 
 
-def new_tables() -> dict[Table, Table]:
-    """Per live projection table, its twin for a rebuild."""
+def new_tables(dialect: str, tables: tuple[Table, ...] = PROJECTION_TABLES) -> dict[Table, Table]:
+    """Per live projection table, its twin for a rebuild on a database of `dialect`."""
     metadata = MetaData()
     twins = {}
-    for table in PROJECTION_TABLES:
+    for table in tables:
         twin = table.to_metadata(metadata, name=table.name + SUFFIX)
         twin.indexes.clear()  # built at the swap under the live table's index names; cheaper after the rows, too
+        if dialect == "postgresql":  # where a constraint's name is an index's, unique in the schema
+            for constraint in twin.constraints:
+                if isinstance(constraint.name, str):  # a name given in tables.py: renamed back at the swap
+                    constraint.name = constraint.name + SUFFIX
         twins[table] = twin
     return twins
 
@@ -68,6 +72,12 @@ async def swap_in(connection: AsyncConnection, twins: dict[Table, Table]) -> Non
         await connection.exec_driver_sql(f"ALTER TABLE {quote(twin.name)} RENAME TO {quote(table.name)}")
         if connection.dialect.name == "postgresql":
             await _rename_relations_named_after(connection, twin.name, table.name)
+            # SQLite keeps constraint names in the table's text only, where they need not be unique.
+            for constraint in twin.constraints:
+                if isinstance(constraint.name, str):
+                    await connection.exec_driver_sql(
+                        f"ALTER TABLE {quote(table.name)} RENAME CONSTRAINT {quote(constraint.name)} "
+                        f"TO {quote(constraint.name.removesuffix(SUFFIX))}")
         for index in table.indexes:
             await connection.run_sync(index.create)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import (CheckConstraint, Column, Index, Integer, MetaData, String, Table, UniqueConstraint, func,
+                        inspect, select, update)
 
 from services.reporting import rebuild as rebuild_module
 from services.reporting import swap
@@ -118,7 +119,7 @@ async def test_a_killed_rebuild_leaves_the_old_tables_serving(engine_factory, nc
                         "POLKU_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
     process = subprocess.Popen([Path(sys.executable).parent / "polku", "rebuild", "--batch-size", "2"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    twin = swap.new_tables()[clients]
+    twin = swap.new_tables(engine.dialect.name)[clients]
 
     async def rebuilding_half_way() -> bool:
         async with engine.connect() as connection:
@@ -195,7 +196,10 @@ async def schema_of(engine) -> dict:
             "primary_key": inspector.get_pk_constraint(name),
             "indexes": sorted((index["name"], tuple(index["column_names"]), bool(index["unique"]))
                               for index in inspector.get_indexes(name)),
-            "unique": inspector.get_unique_constraints(name),
+            "unique": sorted(((constraint["name"], tuple(constraint["column_names"]))
+                              for constraint in inspector.get_unique_constraints(name)), key=str),
+            "checks": sorted(((constraint["name"], constraint["sqltext"])
+                              for constraint in inspector.get_check_constraints(name)), key=str),
         } for name in inspector.get_table_names()}
 
     async with engine.connect() as connection:
@@ -229,3 +233,30 @@ async def test_the_live_consumer_waits_while_the_swap_holds_the_lock(start_servi
     await rebuild(clean, nc, "POLKU", show_progress=False)
     assert swapped == await projections_of(clean)
     assert len(swapped["report_clients"]) == 4
+
+
+async def test_a_table_with_named_constraints_and_indexes_swaps_in_under_its_own_names(engine_factory):
+    """What a projection table may declare (a named unique constraint, an unnamed one, a check, an index)
+    comes through the swap, twice, as the table itself would create it."""
+    probe = Table("report_probe", MetaData(), Column("probe_id", String(36), primary_key=True),
+                  Column("code", String(8), nullable=False, unique=True), Column("reference", String(8)),
+                  Column("area", String(8)), Column("version", Integer, nullable=False),
+                  UniqueConstraint("reference", name="uq_report_probe_reference"),
+                  CheckConstraint("version > 0", name="ck_report_probe_version"))
+    Index("ix_report_probe_area", probe.c.area)
+    swapped, created = await engine_factory("swapped"), await engine_factory("created")
+    async with created.begin() as connection:
+        await connection.run_sync(probe.create)
+    async with swapped.begin() as connection:
+        await connection.run_sync(probe.create)
+    for round_ in range(2):
+        twins = swap.new_tables(swapped.dialect.name, (probe,))
+        async with swapped.begin() as connection:
+            await swap.create(connection, twins)
+            await connection.execute(twins[probe].insert().values(
+                probe_id=str(round_), code=f"c{round_}", reference=f"r{round_}", area="kemi", version=1))
+        async with swapped.begin() as connection:
+            await swap.swap_in(connection, twins)
+    assert await schema_of(swapped) == await schema_of(created)
+    async with swapped.connect() as connection:
+        assert (await connection.execute(select(probe.c.probe_id))).scalars().all() == ["1"]
