@@ -1,18 +1,22 @@
 """One projector per aggregate: a table row per aggregate (or per invoice), folded from its events.
 
-The live consumer applies one event at a time and `rebuild` applies thousands; both go through
-`fold` and then `write` (the live one by calling `project`), so both produce the same rows. A row
-keeps the aggregate version of the last event it took:
+The live consumer and `rebuild` both go through `fold` and then `write` (the live one by calling
+`project`), so both produce the same rows; they differ only in where the rows go (`Projections`: the
+live tables, or a rebuild's new ones). A row keeps the aggregate version of the last event it took:
 - an event at or below that version is a duplicate and is skipped, so replays and redeliveries
   are harmless without a per-event inbox row, which keeps rebuild fast;
 - where the row is the whole aggregate, an event more than one version ahead came before an
-  earlier one (a nak'd message retried later, a replayed dead letter) and is held back, never
-  applied over the gap; `project` returns what it held back, to be offered again later.
+  earlier one (a relay's retried publish, a replayed dead letter) and waits in reporting's own
+  database (waiting.py) until that version arrives, when it is folded with it; never applied over
+  the gap, and it uses up no deliveries;
+- an event that can never apply (another area's than its row, or one the fold refuses, such as a
+  placement's change before the placement) is refused with the reason: the live consumer
+  dead-letters it, rebuild logs it; the events after it wait.
 """
 import json
-from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from operator import itemgetter
@@ -22,6 +26,7 @@ from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, func, i
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
+from contracts.registry import decode
 from contracts.events.base import Event
 from contracts.events.employer import (GigJobPooled, OpeningExpired, OpeningFilled, OpeningRegistered, OpeningWithdrawn,
                                       PlacementEnded, PlacementExtended, PlacementStarted)
@@ -32,10 +37,15 @@ from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, Clien
 from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
                                       StepExtended, StepInterrupted, StepPlanned, StepStarted)
 from contracts.events.payroll_billing import EmployerInvoiced
+from services.platform import parking
 from services.platform.consumer import Item
 from services.reporting.tables import clients, invoices, openings, pathways, placements
+from services.reporting.waiting import LIVE as LIVE_ROOM
+from services.reporting.waiting import WaitingRoom
 
+log = logging.getLogger(__name__)
 Row = dict[str, Any]
+KeyOf = Callable[[Any], str]
 MAX_PADDED_KEYS = 16384  # well below the ~32k parameters SQLite and PostgreSQL take in one statement
 
 
@@ -180,7 +190,7 @@ PATHWAY_EVENTS = (PathwayPlanned, PathwayGoalSet, StepPlanned, StepStarted, Step
 CLIENT_EVENTS = (ClientReferred, EntryFactsRecorded, EntryFactsCorrected, EligibilityAssessed, ClientEnrolled,
                  CaseWorkerAssigned, SkillTagsRecorded, ClientExited, SixMonthFollowUpRecorded, ClientDataErased,
                  ConsentRecorded, ConsentWithdrawn)
-PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
+PROJECTORS: dict[type[Event], tuple[Projector, KeyOf]] = {
     **{event_type: (CLIENTS, lambda event: str(event.client_id)) for event_type in CLIENT_EVENTS},
     PlacementStarted: (PLACEMENTS, lambda event: str(event.placement_id)),
     GigJobPooled: (PLACEMENTS, lambda event: str(event.placement_id)),
@@ -194,35 +204,80 @@ PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
 HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}
 
 
+@dataclass(frozen=True)
+class Projections:
+    """Where events are projected: the projector (and its row's key) per event type, and the room where
+    events wait for an earlier version. `LIVE` writes the live tables; a rebuild writes new ones `into`."""
+
+    projectors: Mapping[type[Event], tuple[Projector, KeyOf]]
+    waiting: WaitingRoom
+
+    def into(self, tables: Mapping[Table, Table], waiting: WaitingRoom) -> "Projections":
+        """The same projections writing `tables[live table]` instead, with events waiting in `waiting`."""
+        moved = {projector: replace(projector, table=tables[projector.table])
+                 for projector, _ in self.projectors.values()}
+        return Projections({event_type: (moved[projector], key_of)
+                            for event_type, (projector, key_of) in self.projectors.items()}, waiting)
+
+
+LIVE = Projections(PROJECTORS, WaitingRoom(LIVE_ROOM))
 
 
 @dataclass
 class Folded:
     """What `fold` made of a batch, for `write`: per projector the changed rows and the keys of those
-    already stored (deleted before the rows are inserted anew); and the events held back."""
+    already stored (deleted before the rows are inserted anew); the events that now wait (key, envelope,
+    reason) and those that waited and are folded now (key, event id); and the refused events, with why."""
 
+    waiting: WaitingRoom
     rows: dict[Projector, list[Row]] = field(default_factory=dict)
     replaced: dict[Projector, list[str]] = field(default_factory=dict)
-    held: list[Item] = field(default_factory=list)
+    park: list[tuple[str, EventEnvelope, str]] = field(default_factory=list)
+    release: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[Item, str]] = field(default_factory=list)
 
 
-async def project(connection: AsyncConnection, items: Sequence[Item]) -> list[Item]:
-    """Apply events; returns those held back because an earlier version of their aggregate is missing."""
-    folded = await fold(connection, items)
+# (row key, aggregate version, envelope, event, already in the waiting room): tuples, made per event in a
+# rebuild of millions.
+Pending = tuple[str, int, EventEnvelope, Event, bool]
+
+
+async def project(connection: AsyncConnection, items: Sequence[Item], projections: Projections = LIVE) -> Folded:
+    """Apply events; what waits is in the waiting room, what can never apply is in `refused`."""
+    folded = await fold(connection, items, projections)
     await write(connection, folded)
-    return folded.held
-
-
-async def fold(connection: AsyncConnection, items: Sequence[Item]) -> Folded:
-    """Reads only: per projector, one SELECT of the rows the events touch, and the fold in memory."""
-    by_projector: dict[Projector, list[tuple[str, int, EventEnvelope, Event]]] = defaultdict(list)
-    for envelope, event in items:
-        projector, key_of = PROJECTORS[type(event)]
-        by_projector[projector].append((key_of(event), envelope.aggregateversion, envelope, event))
-    folded = Folded()
-    for projector, keyed in by_projector.items():
-        await _fold(connection, projector, keyed, folded)
     return folded
+
+
+async def fold(connection: AsyncConnection, items: Sequence[Item], projections: Projections = LIVE) -> Folded:
+    """Reads only: the events waiting for the keys the batch touches, then per projector one SELECT of the
+    rows, and the fold in memory."""
+    by_projector: dict[Projector, list[Pending]] = {}
+    for envelope, event in items:
+        projector, key_of = projections.projectors[type(event)]
+        by_projector.setdefault(projector, []).append((key_of(event), envelope.aggregateversion, envelope, event,
+                                                       False))
+    if projections.waiting.may_hold_any:
+        keys = {item[0] for pending in by_projector.values() for item in pending}
+        if parked := await projections.waiting.waiting_for(connection, keys):
+            _take_waiting(by_projector, parked, projections)
+    folded = Folded(projections.waiting)
+    for projector, pending in by_projector.items():
+        await _fold(connection, projector, pending, folded)
+    return folded
+
+
+def _take_waiting(by_projector: dict[Projector, list[Pending]], parked: list[parking.Parked],
+                  projections: Projections) -> None:
+    """The waiting events join the batch; a copy of one that arrived again (a replayed dead letter, or one
+    a rebuild swapped in had parked already) is left out."""
+    waiting_ids = {entry.event_id for entry in parked}
+    for projector, pending in by_projector.items():
+        by_projector[projector] = [item for item in pending if str(item[2].id) not in waiting_ids]
+    for entry in parked:
+        event = decode(entry.envelope)
+        by_projector.setdefault(projections.projectors[type(event)][0], []).append(
+            (entry.waiting_for, entry.envelope.aggregateversion, entry.envelope, event, True))
 
 
 async def write(connection: AsyncConnection, folded: Folded) -> None:
@@ -234,6 +289,8 @@ async def write(connection: AsyncConnection, folded: Folded) -> None:
             await connection.execute(projector.insert_from_json, {"rows": document})
         else:
             await connection.execute(insert(projector.table), rows)
+    if folded.park or folded.release:
+        await folded.waiting.write(connection, folded.park, folded.release)
 
 
 def _iso_date(value: Any) -> str:
@@ -243,29 +300,55 @@ def _iso_date(value: Any) -> str:
     raise TypeError(f"a projection row holds {type(value).__name__}, which the row's JSON cannot carry")
 
 
-async def _fold(connection: AsyncConnection, projector: Projector,
-                keyed: list[tuple[str, int, EventEnvelope, Event]], folded: Folded) -> None:
-    existing = await connection.execute(projector.select_keys, {"keys": _padded(list({item[0] for item in keyed}))})
+async def _fold(connection: AsyncConnection, projector: Projector, pending: list[Pending], folded: Folded) -> None:
+    existing = await connection.execute(projector.select_keys, {"keys": _padded(list({item[0] for item in pending}))})
     rows: dict[str, Row] = {row[projector.key]: dict(row) for row in existing.mappings()}
     stored = list(rows)
     changed: dict[str, Row] = {}
+    parking_now: set[str] = set()  # a copy of an event within the batch waits once
     # By version: of one aggregate's events, an earlier one may have come later.
-    for key, version, envelope, event in sorted(keyed, key=itemgetter(1)):
+    for key, version, envelope, event, waiting in sorted(pending, key=itemgetter(1)):
         row = rows.get(key)
         seen = row["version"] if row is not None else 0
-        if version <= seen:
-            continue  # a duplicate
-        if projector.follows_aggregate and version != seen + 1:
-            folded.held.append((envelope, event))
+        if version <= seen:  # a duplicate, or one that waited and was applied by a rebuild swapped in since
+            if waiting:
+                folded.release.append((key, str(envelope.id)))
             continue
-        # Every row here is this call's own (read above or folded here), so the result is completed in place.
-        row = projector.evolve(row, event)
+        if projector.follows_aggregate and version != seen + 1:
+            if not waiting and (event_id := str(envelope.id)) not in parking_now:
+                parking_now.add(event_id)
+                folded.park.append((key, envelope, f"{envelope.type} is version {version} of "
+                                                   f"{envelope.aggregatetype} {envelope.aggregateid}; it waits "
+                                                   f"for version {seen + 1}"))
+            continue
+        try:
+            if row is not None and row["employment_area"] != envelope.employmentarea:
+                raise ValueError(f"an event of area {envelope.employmentarea} touches {projector.table.name} row "
+                                 f"{key} of area {row['employment_area']}")
+            # Every row here is this call's own (read above or folded here), so the result is completed in place.
+            row = projector.evolve(row, event)
+        except Exception as error:  # the fold is pure: what it refuses once, it refuses every time
+            _refuse((envelope, event), waiting, f"{type(error).__name__}: {error}", folded)
+            continue
         row[projector.key], row["employment_area"], row["version"] = key, envelope.employmentarea, version
         rows[key] = changed[key] = row
+        if waiting:
+            folded.release.append((key, str(envelope.id)))
     if changed:
         folded.rows[projector] = list(changed.values())
     if replaced := [key for key in stored if key in changed]:
         folded.replaced[projector] = replaced
+
+
+def _refuse(item: Item, waiting: bool, reason: str, folded: Folded) -> None:
+    """An event taken from a message is refused to its caller; one that was waiting already (its message
+    acked long ago) stays in the waiting room, where the operators find it, and the log says why."""
+    if waiting:
+        envelope = item[0]
+        log.error("a waiting event can never apply; it stays in the waiting room", extra={
+            "event_id": str(envelope.id), "event_type": envelope.type, "reason": reason})
+    else:
+        folded.refused.append((item, reason))
 
 
 def _padded(keys: list[str]) -> list[str]:

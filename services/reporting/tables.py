@@ -1,4 +1,5 @@
-"""Projection tables. Disposable: `polku rebuild` empties them and replays the stream.
+"""Projection tables. Disposable: `polku rebuild` replays the stream into twins of every table here and
+swaps those in (swap.py).
 
 Money and hours are integer cents and hundredths: exact on SQLite, which has no decimal type.
 """
@@ -95,4 +96,5 @@ pathways = Table(
     Column("version", Integer, nullable=False),
 )
 
-PROJECTION_TABLES = (clients, placements, invoices, openings, pathways)
+# Every table of this module: a rebuild replaces them all.
+PROJECTION_TABLES = tuple(metadata.tables.values())

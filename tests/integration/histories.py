@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.events.intake import ClientEnrolled, ClientReferred, EligibilityAssessed
 from services.intake.domain.client import CLIENT
 from services.platform.event_store import Cause
-from services.platform.tables import events, inbox, outbox
+from services.platform.tables import events, inbox, outbox, parked_events
+from services.reporting.tables import PROJECTION_TABLES
 from services.platform.unit_of_work import UnitOfWork
 
 
@@ -50,10 +51,20 @@ async def count_rows(engine: AsyncEngine, table) -> int:
         return (await connection.execute(select(func.count()).select_from(table))).scalar_one()
 
 
+async def projections_of(engine) -> dict:
+    """Every projection row and every waiting event, as the reports and the live consumer see them."""
+    async with engine.connect() as connection:
+        seen = {table.name: sorted(tuple(row) for row in await connection.execute(select(table)))
+                for table in PROJECTION_TABLES}
+        seen["waiting"] = sorted(tuple(row) for row in await connection.execute(
+            select(parked_events.c.consumer, parked_events.c.event_id, parked_events.c.waiting_for)))
+        return seen
+
+
 async def stored_event_ids(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as connection:
         rows = await connection.execute(select(events.c.event_id).order_by(events.c.position))
         return [event_id for (event_id,) in rows]
 
 
-__all__ = ["append_clients", "client_history", "envelope_of", "count_rows", "stored_event_ids", "events", "inbox", "outbox"]
+__all__ = ["append_clients", "client_history", "envelope_of", "count_rows", "projections_of", "stored_event_ids", "events", "inbox", "outbox"]

@@ -1,5 +1,5 @@
-"""`project` stores each projection row with its values and types intact, on both databases, and a
-rebuild whose write fails reports that failure and leaves no half-written batch.
+"""`project` stores each projection row with its values and types intact, on both databases (a rebuild
+that fails: test_rebuild_swap.py).
 
 On SQLite the rows travel as one JSON document that SQLite unpacks (projections.py); dates, missing
 values, integers and text must read back as what was folded.
@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 from uuid import uuid4
 
-import pytest
 from sqlalchemy import select
 
 from contracts.events.employer import (OpeningFilled, OpeningRegistered, PlacementEnded, PlacementExtended,
@@ -17,13 +16,11 @@ from contracts.events.intake import ClientReferred, EligibilityAssessed
 from contracts.events.payroll_billing import EmployerInvoiced
 from contracts.registry import decode
 from services.payroll_billing.domain.money import finnish_reference, reference_base, rf_reference
-from services.reporting import rebuild as rebuild_module
+from services.reporting import waiting
 from services.reporting.projections import PERIOD_FACTS_UNKNOWN, project
-from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
 from services.reporting.tables import clients, invoices, openings, placements
 from tests.integration.histories import client_history, envelope_of
-from tests.integration.probe import publish
 from tests.support import BOTH_DATABASES
 
 pytestmark = BOTH_DATABASES
@@ -64,7 +61,8 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
     ]
     async with engine.begin() as connection:
         envelopes = [envelope_of(event, version, area="tornio") for event, version in events]
-        assert await project(connection, [(envelope, decode(envelope)) for envelope in envelopes]) == []
+        folded = await project(connection, [(envelope, decode(envelope)) for envelope in envelopes])
+        assert (folded.park, folded.refused) == ([], [])
 
     assert await rows_of(engine, clients) == [{
         "client_id": str(client_id), "employment_area": "tornio", "municipality": "Tornio", "age_band": "18_24",
@@ -84,29 +82,23 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
         "hundredths_of_hours": 3725, "amount_cents": 80088, "issued_on": date(2027, 1, 31), "version": 1}]
 
 
-async def test_a_rebuild_whose_write_fails_raises_that_error_and_a_rerun_completes(engine_factory, nc, monkeypatch):
+async def test_an_early_event_waits_once_however_often_it_comes_and_is_folded_with_the_version_it_waits_for(
+        engine_factory):
     engine = await engine_factory("reporting", REPORTING.migrations)
-    client_ids = [uuid4() for _ in range(3)]
-    for client_id in client_ids:
-        for version, event in enumerate(client_history(client_id), start=1):
-            await publish(nc.jetstream(), envelope_of(event, version))
-    written = rebuild_module.write
-    calls = 0
+    client_id = uuid4()
+    referred, assessed, enrolled = (envelope_of(event, version) for version, event in
+                                    enumerate(client_history(client_id), start=1))
 
-    async def write_failing_on_the_second_batch(connection, folded):
-        """Fails after its rows are written and before the commit."""
-        nonlocal calls
-        calls += 1
-        await written(connection, folded)
-        if calls == 2:
-            raise RuntimeError("disk full")
+    async def projected(*envelopes) -> tuple[int, int, int]:
+        """(events parked now, events released now, the row's version) after projecting `envelopes`."""
+        async with engine.begin() as connection:
+            folded = await project(connection, [(envelope, decode(envelope)) for envelope in envelopes])
+        [row] = await rows_of(engine, clients)
+        return len(folded.park), len(folded.release), row["version"]
 
-    monkeypatch.setattr(rebuild_module, "write", write_failing_on_the_second_batch)
-    with pytest.raises(RuntimeError, match="disk full"):
-        await rebuild(engine, nc, "POLKU", batch_size=3, show_progress=False)
-    assert len(await rows_of(engine, clients)) == 1, "the first batch's client, nothing of the failed batch"
-
-    monkeypatch.setattr(rebuild_module, "write", written)
-    assert await rebuild(engine, nc, "POLKU", batch_size=3, show_progress=False) == 9
-    assert sorted(row["client_id"] for row in await rows_of(engine, clients)) == sorted(map(str, client_ids))
-    assert {row["status"] for row in await rows_of(engine, clients)} == {"enrolled"}
+    assert await projected(referred, enrolled, enrolled) == (1, 0, 1), "a copy in the batch waits once"
+    assert await projected(enrolled) == (0, 0, 1), "a copy of a waiting event: it waits already"
+    assert await projected(assessed) == (0, 1, 3), "folded with the version it waited for"
+    assert await projected(enrolled, assessed) == (0, 0, 3), "duplicates"
+    async with engine.connect() as connection:
+        assert await waiting.count(connection) == 0
