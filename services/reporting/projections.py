@@ -1,4 +1,4 @@
-"""One projector per aggregate: a table row per aggregate (or per invoice), folded from its events.
+"""One projector per aggregate: a table row per aggregate, folded from its events.
 
 The live consumer applies one event at a time and `rebuild` applies thousands; both go through
 `fold` and then `write` (the live one by calling `project`), so both produce the same rows. A row
@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from functools import cached_property
 from operator import itemgetter
 from typing import Any
@@ -31,9 +32,12 @@ from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, Clien
                                      SkillTagsRecorded)
 from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
                                       StepExtended, StepInterrupted, StepPlanned, StepStarted)
-from contracts.events.payroll_billing import EmployerInvoiced
+from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited, InvoiceOverdue,
+                                              MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
+                                              PaySubsidyClaimed, ReminderSent)
 from services.platform.consumer import Item
-from services.reporting.tables import clients, invoices, openings, pathways, placements
+from services.reporting.tables import (clients, invoices, openings, pathways, payroll_runs, placements,
+                                       subsidy_claims)
 
 Row = dict[str, Any]
 MAX_PADDED_KEYS = 16384  # well below the ~32k parameters SQLite and PostgreSQL take in one statement
@@ -47,8 +51,10 @@ class Projector:
     # Pure: it returns a new row, or the given row itself when the event changes nothing.
     evolve: Callable[[Row | None, Any], Row]
     # The row is keyed by the aggregate id and takes every event of it, so versions run 1, 2, 3, …
-    # (report_invoices is keyed by invoice: one event of an employment each, no sequence to keep).
     follows_aggregate: bool = True
+    # The event's version in the row's sequence: the envelope's, unless an event was once written by
+    # another aggregate (see INVOICES).
+    version_of: Callable[[EventEnvelope], int] = lambda envelope: envelope.aggregateversion
 
     # Built once, with the keys as one expanding parameter: an in_() built per batch would leave its
     # list of keys in a reference cycle until the garbage collector runs, and rebuild runs it rarely.
@@ -134,10 +140,53 @@ def _placement(row: Row | None, event: Event) -> Row:
     raise TypeError(type(event).__name__)
 
 
-def _invoice(_row: Row | None, event: EmployerInvoiced) -> Row:
-    return {"employer_id": str(event.employer_id),
-            "hundredths_of_hours": int(event.hours * 100), "amount_cents": int(event.amount * 100),
-            "issued_on": event.issued_on}
+def _cents(euros: Decimal) -> int:
+    return int(euros * 100)
+
+
+def _invoice(row: Row | None, event: Event) -> Row:
+    match event:
+        case EmployerInvoiced():
+            row = {"employer_id": str(event.employer_id), "hundredths_of_hours": int(event.hours * 100),
+                   "amount_cents": _cents(event.amount), "issued_on": event.issued_on,
+                   "total_cents": _cents(event.total), "due_on": event.due_on, "credited_cents": 0,
+                   "credited_total_cents": 0, "paid_cents": 0, "overdue_on": None, "reminders": 0}
+        case InvoiceCredited():
+            row = row | {"credited_cents": _cents(event.amount), "credited_total_cents": _cents(event.total)}
+        case PaymentReceived():
+            row = row | {"paid_cents": _cents(event.paid_total)}  # cumulative: the latest is the invoice's
+        case InvoiceOverdue():
+            row = row | {"overdue_on": event.noted_on}
+        case ReminderSent():
+            row = row | {"reminders": row["reminders"] + 1}
+        case _:
+            raise TypeError(type(event).__name__)
+    return row | _settlement(row)
+
+
+def _settlement(row: Row) -> Row:
+    """What is open, and the part of what was paid that is income: paid up to what is payable (an
+    overpayment goes back), less its VAT share (the foundation owes the VAT onwards), rounded half up."""
+    payable = row["total_cents"] - row["credited_total_cents"]
+    net_payable = row["amount_cents"] - row["credited_cents"]
+    paid = min(row["paid_cents"], max(payable, 0))
+    paid_net = (2 * paid * net_payable + payable) // (2 * payable) if payable > 0 else 0
+    return {"open_cents": max(payable - row["paid_cents"], 0), "paid_net_cents": paid_net}
+
+
+def _payroll_run(_row: Row | None, event: PayrollRunClosed) -> Row:
+    return {"pay_period": event.pay_period, "period_start": event.period_start, "period_end": event.period_end,
+            "corrects_run_id": str(event.corrects_run_id) if event.corrects_run_id else None,
+            "employments": event.employments, "gross_wages_cents": _cents(event.gross_wages),
+            "holiday_compensation_cents": _cents(event.holiday_compensation),
+            "expense_allowances_cents": _cents(event.expense_allowances),
+            "employer_contributions_cents": _cents(event.employer_contributions)}
+
+
+def _subsidy_claim(_row: Row | None, event: PaySubsidyClaimed | MunicipalSupplementClaimed) -> Row:
+    kind = "pay_subsidy" if isinstance(event, PaySubsidyClaimed) else "municipal_supplement"
+    return {"kind": kind, "employment_id": str(event.employment_id), "period_start": event.period_start,
+            "period_end": event.period_end, "amount_cents": _cents(event.amount)}
 
 
 def _opening(row: Row | None, event: Event) -> Row:
@@ -171,7 +220,13 @@ def _pathway(row: Row | None, event: Event) -> Row:
 
 CLIENTS = Projector(clients, "client_id", _client)
 PLACEMENTS = Projector(placements, "placement_id", _placement)
-INVOICES = Projector(invoices, "invoice_id", _invoice, follows_aggregate=False)
+# EmployerInvoiced of schema version 1 was written by the Employment aggregate, with its version; it is its
+# invoice's only event (the Invoice aggregate came with version 2), so it is that invoice's version 1.
+INVOICES = Projector(invoices, "invoice_id", _invoice, version_of=lambda envelope: (
+    envelope.aggregateversion if envelope.aggregatetype == "Invoice" else 1))
+PAYROLL_RUNS = Projector(payroll_runs, "run_id", _payroll_run)
+SUBSIDY_CLAIMS = Projector(subsidy_claims, "claim_id", _subsidy_claim)
+INVOICE_EVENTS = (EmployerInvoiced, InvoiceCredited, PaymentReceived, InvoiceOverdue, ReminderSent)
 OPENINGS = Projector(openings, "opening_id", _opening)
 PATHWAYS = Projector(pathways, "pathway_id", _pathway)
 PATHWAY_EVENTS = (PathwayPlanned, PathwayGoalSet, StepPlanned, StepStarted, StepCompleted, StepInterrupted,
@@ -189,7 +244,10 @@ PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
     **{event_type: (OPENINGS, lambda event: str(event.opening_id))
        for event_type in (OpeningRegistered, OpeningFilled, OpeningWithdrawn, OpeningExpired)},
     **{event_type: (PATHWAYS, lambda event: str(event.pathway_id)) for event_type in PATHWAY_EVENTS},
-    EmployerInvoiced: (INVOICES, lambda event: str(event.invoice_id)),
+    **{event_type: (INVOICES, lambda event: str(event.invoice_id)) for event_type in INVOICE_EVENTS},
+    PayrollRunClosed: (PAYROLL_RUNS, lambda event: str(event.run_id)),
+    **{event_type: (SUBSIDY_CLAIMS, lambda event: str(event.claim_id))
+       for event_type in (PaySubsidyClaimed, MunicipalSupplementClaimed)},
 }
 HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}
 
@@ -218,7 +276,7 @@ async def fold(connection: AsyncConnection, items: Sequence[Item]) -> Folded:
     by_projector: dict[Projector, list[tuple[str, int, EventEnvelope, Event]]] = defaultdict(list)
     for envelope, event in items:
         projector, key_of = PROJECTORS[type(event)]
-        by_projector[projector].append((key_of(event), envelope.aggregateversion, envelope, event))
+        by_projector[projector].append((key_of(event), projector.version_of(envelope), envelope, event))
     folded = Folded()
     for projector, keyed in by_projector.items():
         await _fold(connection, projector, keyed, folded)

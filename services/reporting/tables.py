@@ -64,6 +64,8 @@ openings = Table(
     Column("version", Integer, nullable=False),
 )
 
+# One row per invoice, following the Invoice aggregate (a version 1 EmployerInvoiced, written by the
+# Employment aggregate, is the invoice's only event and counts as its version 1).
 invoices = Table(
     "report_invoices",
     metadata,
@@ -71,8 +73,47 @@ invoices = Table(
     Column("employment_area", String(40), nullable=False),
     Column("employer_id", String(36), nullable=False),
     Column("hundredths_of_hours", BigInteger, nullable=False),
-    Column("amount_cents", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),  # net, as invoiced
     Column("issued_on", Date, nullable=False),
+    Column("total_cents", BigInteger, nullable=False, server_default="0"),  # with VAT: what the employer pays
+    Column("due_on", Date),
+    Column("credited_cents", BigInteger, nullable=False, server_default="0"),  # net of the credit note
+    Column("credited_total_cents", BigInteger, nullable=False, server_default="0"),
+    Column("paid_cents", BigInteger, nullable=False, server_default="0"),  # PaymentReceived.paid_total: cumulative
+    Column("paid_net_cents", BigInteger, nullable=False, server_default="0"),  # paid up to payable, less its VAT
+    Column("open_cents", BigInteger, nullable=False, server_default="0"),  # payable less paid, never below 0
+    Column("overdue_on", Date),  # InvoiceOverdue's noted_on
+    Column("reminders", Integer, nullable=False, server_default="0"),
+    Column("version", Integer, nullable=False),
+)
+
+payroll_runs = Table(
+    "report_payroll_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("employment_area", String(40), nullable=False),
+    Column("pay_period", String(16), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("corrects_run_id", String(36)),  # a correcting run's totals are differences: they add up
+    Column("employments", Integer, nullable=False),
+    Column("gross_wages_cents", BigInteger, nullable=False),
+    Column("holiday_compensation_cents", BigInteger, nullable=False),
+    Column("expense_allowances_cents", BigInteger, nullable=False),
+    Column("employer_contributions_cents", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+subsidy_claims = Table(
+    "report_subsidy_claims",
+    metadata,
+    Column("claim_id", String(36), primary_key=True),
+    Column("employment_area", String(40), nullable=False),
+    Column("kind", String(32), nullable=False),  # pay_subsidy | municipal_supplement
+    Column("employment_id", String(36), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
     Column("version", Integer, nullable=False),
 )
 
@@ -95,4 +136,4 @@ pathways = Table(
     Column("version", Integer, nullable=False),
 )
 
-PROJECTION_TABLES = (clients, placements, invoices, openings, pathways)
+PROJECTION_TABLES = (clients, placements, invoices, openings, pathways, payroll_runs, subsidy_claims)

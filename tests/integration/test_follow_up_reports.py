@@ -9,7 +9,8 @@ import pytest
 from openpyxl import load_workbook
 
 from services.reporting.service import SERVICE as REPORTING
-from tests.integration.follow_up_history import EXPECTED_KEMI, publish_follow_up_histories
+from tests.integration.follow_up_history import (EXPECTED_KEMI, EXPECTED_KEMI_BILLING, EXPECTED_KEMI_RETURN,
+                                                 publish_follow_up_histories)
 from tests.support import BOTH_DATABASES, bearer, caught_up, eventually, get_json
 
 pytestmark = BOTH_DATABASES
@@ -63,7 +64,9 @@ async def test_an_outside_reader_sees_small_counts_suppressed_and_is_told(report
 
 async def test_billing_esf_and_the_plan(reporting, token):
     billing = tables_of(await get_json(f"{reporting}/reports/billing", token("manager", "kemi")))
-    assert billing["billing_by_month"] == [["2026-03", 1, "20.00", "500.00", None, None]]
+    assert billing["billing_by_month"] == EXPECTED_KEMI_BILLING
+    tornio = tables_of(await get_json(f"{reporting}/reports/billing", token("manager", "tornio")))
+    assert tornio["billing_by_month"] == [["2026-04", 1, "4.00", "80.00", "100.40", "0.00", "100.40", "0.00", "0.00", 0]]
     esf = tables_of(await get_json(f"{reporting}/reports/esf", token("manager", "kemi")))
     # Counted by hand from follow_up_history: female c1, c3, c4; male c2, c5 (inactive, ISCED 5, disability).
     plus = {row[0]: row[3:] for row in esf["esf_2021_2027"]}  # female, male, non-binary, unknown, total
@@ -84,14 +87,17 @@ async def test_return_shows_its_formula_and_every_input(reporting, token):
     report = await get_json(f"{reporting}/reports/return?to=2026-06-30", token("manager", "kemi"))
     tables = tables_of(report)
     inputs = {row[0]: row for row in tables["return_inputs"]}
-    assert inputs["invoiced_to_employers"][2] == "500.00"
-    assert inputs["payroll_costs"][2] is None and "issue #9" in inputs["payroll_costs"][3]
+    assert {name: inputs[name][2] for name in EXPECTED_KEMI_RETURN} == EXPECTED_KEMI_RETURN
+    assert all(inputs[name][3] for name in EXPECTED_KEMI_RETURN), "every input names its source"
+    assert "PayrollRunClosed" in inputs["payroll_costs"][3] and "PaymentReceived" in inputs["invoices_paid"][3]
     # Paid work in the area by 30.6.: gig 2.2.-1.3. (28 days) and pay-subsidised 10.2.-31.5. (111 days).
     months = Decimal(28 + 111) / Decimal("30.4375")
     assert inputs["social_assistance_per_client_month"][2] == str((months * 420).quantize(Decimal("0.01")))
     formula, back, costs, x = tables["return"][0]
     assert formula == "return = (income + savings) / costs"
     assert Decimal(x) == (Decimal(back) / Decimal(costs)).quantize(Decimal("0.01"))
+    assert Decimal(costs) == sum(Decimal(row[2]) for row in inputs.values() if row[1] == "cost")
+    assert Decimal(back) == sum(Decimal(row[2]) for row in inputs.values() if row[1] != "cost")
 
 
 async def test_municipal_share_and_what_employment_saved(reporting, token):
