@@ -164,3 +164,23 @@ async def test_another_areas_figures_are_refused(reporting, token):
         async with http.get(f"{reporting}/reports/outcomes.csv?table=nothing",
                             headers=bearer(token("manager", "kemi"))) as response:
             assert response.status == 422 and (await response.json())["errors"][0]["field"] == "table"
+
+
+@pytest.mark.parametrize("query, field", [("clients=0", "clients"), ("subsidy_days=-1", "subsidy_days"),
+                                          ("start=2024-02-30", "start"), ("until=2024-01-28", "until"),
+                                          ("colour=red", "colour")])
+async def test_what_if_documents_its_query_and_refuses_what_breaks_it(reporting, token, query, field):
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{reporting}/openapi.json") as response:
+            operation = (await response.json())["paths"]["/reports/what-if"]["get"]
+        named = {parameter["name"]: parameter["required"] for parameter in operation["parameters"]
+                 if parameter["in"] == "query"}
+        assert named == {"clients": True, "subsidy_days": True, "start": True, "employed_from": True, "until": True,
+                         "employment_area": False, "suppress": False}
+        valid = {"clients": "3", "subsidy_days": "400", "start": "2024-01-01", "employed_from": "2024-01-29",
+                 "until": "2024-02-25"}
+        asked = valid | dict([query.split("=")])
+        async with http.get(f"{reporting}/reports/what-if", params=asked,
+                            headers=bearer(token("manager", "kemi"))) as response:
+            assert response.status == 422
+            assert field in [error["field"] for error in (await response.json())["errors"]]
