@@ -1,13 +1,15 @@
-"""One projector per aggregate: a table row per aggregate, folded from its events.
+"""Projectors: a table row per aggregate, folded from its events (and a row per client's enrolment period).
 
 The live consumer applies one event at a time and `rebuild` applies thousands; both go through
 `fold` and then `write` (the live one by calling `project`), so both produce the same rows. A row
-keeps the aggregate version of the last event it took:
+that follows its aggregate keeps the aggregate version of the last event it took:
 - an event at or below that version is a duplicate and is skipped, so replays and redeliveries
   are harmless without a per-event inbox row, which keeps rebuild fast;
-- where the row is the whole aggregate, an event more than one version ahead came before an
-  earlier one (a nak'd message retried later, a replayed dead letter) and is held back, never
-  applied over the gap; `project` returns what it held back, to be offered again later.
+- an event more than one version ahead came before an earlier one (a nak'd message retried later,
+  a replayed dead letter) and is held back, never applied over the gap; `project` returns what it
+  held back, to be offered again later.
+A row that takes only some of an aggregate's events (report_client_periods) sets each column from
+one event, so it takes them in any order and again without harm.
 """
 import json
 from collections import defaultdict
@@ -36,7 +38,7 @@ from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
                                               PaySubsidyClaimed, ReminderSent)
 from services.platform.consumer import Item
-from services.reporting.tables import (clients, invoices, openings, pathways, payroll_runs, placements,
+from services.reporting.tables import (client_periods, clients, invoices, openings, pathways, payroll_runs, placements,
                                        subsidy_claims)
 
 Row = dict[str, Any]
@@ -51,6 +53,8 @@ class Projector:
     # Pure: it returns a new row, or the given row itself when the event changes nothing.
     evolve: Callable[[Row | None, Any], Row]
     # The row is keyed by the aggregate id and takes every event of it, so versions run 1, 2, 3, …
+    # Otherwise the row takes some of an aggregate's events in any order: `evolve` sets each column from
+    # one event only, so folding an event again, or before an earlier one, comes to the same row.
     follows_aggregate: bool = True
     # The event's version in the row's sequence: the envelope's, unless an event was once written by
     # another aggregate (see INVOICES).
@@ -121,6 +125,24 @@ def _client(row: Row | None, event: Event) -> Row:
             # Nothing a report counts (erasure leaves the anonymous facts as they were; a fact of an earlier
             # period is not the row's). Taken all the same, so the row's version follows the client's.
             return row
+    raise TypeError(type(event).__name__)
+
+
+def _period_key(event: ClientReferred | ClientEnrolled | ClientExited) -> str:
+    return f"{event.client_id}:{event.period}"
+
+
+def _client_period(row: Row | None, event: ClientReferred | ClientEnrolled | ClientExited) -> Row:
+    """Each column from one event of the period, whichever came first."""
+    row = row or {"client_id": str(event.client_id), "period": event.period, "programme": None, "referred_on": None,
+                  "enrolled_on": None, "exited_on": None, "exit_status": None}
+    match event:
+        case ClientReferred():
+            return row | {"programme": event.programme, "referred_on": event.referred_on}
+        case ClientEnrolled():
+            return row | {"enrolled_on": event.enrolled_on}
+        case ClientExited():
+            return row | {"exited_on": event.exited_on, "exit_status": event.status_at_exit}
     raise TypeError(type(event).__name__)
 
 
@@ -219,6 +241,8 @@ def _pathway(row: Row | None, event: Event) -> Row:
 
 
 CLIENTS = Projector(clients, "client_id", _client)
+CLIENT_PERIODS = Projector(client_periods, "period_key", _client_period, follows_aggregate=False)
+PERIOD_EVENTS = (ClientReferred, ClientEnrolled, ClientExited)
 PLACEMENTS = Projector(placements, "placement_id", _placement)
 # EmployerInvoiced of schema version 1 was written by the Employment aggregate, with its version; it is its
 # invoice's only event (the Invoice aggregate came with version 2), so it is that invoice's version 1.
@@ -235,7 +259,8 @@ PATHWAY_EVENTS = (PathwayPlanned, PathwayGoalSet, StepPlanned, StepStarted, Step
 CLIENT_EVENTS = (ClientReferred, EntryFactsRecorded, EntryFactsCorrected, EligibilityAssessed, ClientEnrolled,
                  CaseWorkerAssigned, SkillTagsRecorded, ClientExited, SixMonthFollowUpRecorded, ClientDataErased,
                  ConsentRecorded, ConsentWithdrawn)
-PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
+KeyOf = Callable[[Any], str]
+ONE_ROW: dict[type[Event], tuple[Projector, KeyOf]] = {
     **{event_type: (CLIENTS, lambda event: str(event.client_id)) for event_type in CLIENT_EVENTS},
     PlacementStarted: (PLACEMENTS, lambda event: str(event.placement_id)),
     GigJobPooled: (PLACEMENTS, lambda event: str(event.placement_id)),
@@ -249,6 +274,10 @@ PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
     **{event_type: (SUBSIDY_CLAIMS, lambda event: str(event.claim_id))
        for event_type in (PaySubsidyClaimed, MunicipalSupplementClaimed)},
 }
+# Every projector an event type goes to, with the key of its row there.
+PROJECTORS: dict[type[Event], tuple[tuple[Projector, KeyOf], ...]] = {
+    event_type: (one,) + (((CLIENT_PERIODS, _period_key),) if event_type in PERIOD_EVENTS else ())
+    for event_type, one in ONE_ROW.items()}
 HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}
 
 
@@ -275,8 +304,8 @@ async def fold(connection: AsyncConnection, items: Sequence[Item]) -> Folded:
     """Reads only: per projector, one SELECT of the rows the events touch, and the fold in memory."""
     by_projector: dict[Projector, list[tuple[str, int, EventEnvelope, Event]]] = defaultdict(list)
     for envelope, event in items:
-        projector, key_of = PROJECTORS[type(event)]
-        by_projector[projector].append((key_of(event), projector.version_of(envelope), envelope, event))
+        for projector, key_of in PROJECTORS[type(event)]:
+            by_projector[projector].append((key_of(event), projector.version_of(envelope), envelope, event))
     folded = Folded()
     for projector, keyed in by_projector.items():
         await _fold(connection, projector, keyed, folded)
@@ -311,14 +340,15 @@ async def _fold(connection: AsyncConnection, projector: Projector,
     for key, version, envelope, event in sorted(keyed, key=itemgetter(1)):
         row = rows.get(key)
         seen = row["version"] if row is not None else 0
-        if version <= seen:
-            continue  # a duplicate
-        if projector.follows_aggregate and version != seen + 1:
-            folded.held.append((envelope, event))
-            continue
+        if projector.follows_aggregate:
+            if version <= seen:
+                continue  # a duplicate
+            if version != seen + 1:
+                folded.held.append((envelope, event))
+                continue
         # Every row here is this call's own (read above or folded here), so the result is completed in place.
         row = projector.evolve(row, event)
-        row[projector.key], row["employment_area"], row["version"] = key, envelope.employmentarea, version
+        row[projector.key], row["employment_area"], row["version"] = key, envelope.employmentarea, max(seen, version)
         rows[key] = changed[key] = row
     if changed:
         folded.rows[projector] = list(changed.values())

@@ -136,4 +136,26 @@ pathways = Table(
     Column("version", Integer, nullable=False),
 )
 
-PROJECTION_TABLES = (clients, placements, invoices, openings, pathways, payroll_runs, subsidy_claims)
+# One row per enrolment period of a client, so a returning client's earlier exits stay counted. Its
+# events may come in any order (the row is not the whole Client aggregate): each column is set once,
+# by its own event (a period is referred, enrolled and exited once).
+client_periods = Table(
+    "report_client_periods",
+    metadata,
+    Column("period_key", String(48), primary_key=True),  # client id:period
+    Column("employment_area", String(40), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("programme", String(32)),  # null until the period's ClientReferred has come
+    Column("referred_on", Date),
+    Column("enrolled_on", Date),
+    Column("exited_on", Date),
+    Column("exit_status", String(32)),
+    Column("version", Integer, nullable=False),  # the highest version of the client's events it took
+)
+period_exits = Index("ix_report_client_periods_exits", client_periods.c.employment_area, client_periods.c.exited_on,
+                     sqlite_where=client_periods.c.exited_on.is_not(None),
+                     postgresql_where=client_periods.c.exited_on.is_not(None))
+
+PROJECTION_TABLES = (clients, placements, invoices, openings, pathways, payroll_runs, subsidy_claims,
+                     client_periods)

@@ -45,6 +45,23 @@ def _client(client_id, referred_on: date, enrolled: bool, area: str = "kemi", ge
     return events
 
 
+def returning_client(client_id, area: str, periods: list[tuple[date, date, str]]) -> list:
+    """One client's periods in turn: referred on the first day, enrolled the next, exited on the second day."""
+    events = []
+    for period, (referred_on, exited_on, status) in enumerate(periods, start=1):
+        events += [ClientReferred(client_id=client_id, referral_id=uuid4(), period=period, programme="kemi_model",
+                                  referred_by="te_office", employment_area=area, municipality=area.capitalize(),
+                                  age_band="30_54", gender="female", referred_on=referred_on),
+                   EligibilityAssessed(client_id=client_id, eligible=True, programme="kemi_model",
+                                       rule_set_version="kemi_model/2015-01-01", criterion="long_term_unemployed",
+                                       rule_source="test", failed_criteria=(), target_groups=()),
+                   ClientEnrolled(client_id=client_id, period=period, case_worker_id="cw-1",
+                                  enrolled_on=referred_on + timedelta(days=1)),
+                   ClientExited(client_id=client_id, period=period, exited_on=exited_on, status_at_exit=status,
+                                status_on=exited_on, qualification_gained=False)]
+    return events
+
+
 def _placement(client_id, kind: str, employer_type: str, starts_on: date, ended=None) -> tuple:
     placement_id, employer_id = uuid4(), uuid4()
     started = PlacementStarted(placement_id=placement_id, client_id=client_id, employer_id=employer_id,
@@ -61,9 +78,10 @@ def _placement(client_id, kind: str, employer_type: str, starts_on: date, ended=
     return placement_id, events
 
 
-def _pathway(client_id, planned_on: date, step_kinds: tuple[str, ...], closed_on: date | None = None) -> list:
+def _pathway(client_id, planned_on: date, step_kinds: tuple[str, ...], closed_on: date | None = None,
+             period: int = 1) -> list:
     pathway_id = uuid4()
-    events = [PathwayPlanned(pathway_id=pathway_id, client_id=client_id, period=1, kind="employment",
+    events = [PathwayPlanned(pathway_id=pathway_id, client_id=client_id, period=period, kind="employment",
                              planned_on=planned_on)]
     events += [StepStarted(pathway_id=pathway_id, client_id=client_id, step_id=uuid4(), step_kind=kind,
                            placement_id=None, started_on=planned_on + timedelta(days=7 * number), hours_per_week=None,
@@ -133,7 +151,7 @@ def _claims(month_start: date, month_end: date, pay_subsidy: str, supplement: st
 
 def follow_up_histories() -> list[tuple[str, list]]:
     """(area, the events of one aggregate in version order) for each aggregate."""
-    c1, c2, c3, c4, c5, c6, t1 = (uuid4() for _ in range(7))
+    c1, c2, c3, c4, c5, c6, t1, r1 = (uuid4() for _ in range(8))
     invoice_id = uuid4()
     reference = finnish_reference(reference_base(invoice_id))
     first_run = _payroll_run(date(2026, 2, 1), date(2026, 2, 28), "1000.00", "50.00", "90.00", "200.00")
@@ -151,6 +169,10 @@ def follow_up_histories() -> list[tuple[str, list]]:
                                 "disability": "yes"})),
         ("kemi", _client(c6, date(2026, 2, 4), False)),
         ("tornio", _client(t1, date(2026, 1, 5), True, area="tornio")),
+        ("rovaniemi", returning_client(r1, "rovaniemi", [(date(2026, 1, 12), date(2026, 3, 16), "in_education_or_training"),
+                                                          (date(2026, 4, 1), date(2026, 5, 4), "employed_company")])),
+        ("rovaniemi", _pathway(r1, date(2026, 1, 14), ("training",), closed_on=date(2026, 3, 16))),
+        ("rovaniemi", _pathway(r1, date(2026, 4, 3), ("pay_subsidised_work",), period=2)),
         ("kemi", _placement(c1, "gig_work", "foundation", date(2026, 2, 2), (date(2026, 3, 1), "completed"))[1]),
         ("kemi", _placement(c2, "pay_subsidised_work", "company", date(2026, 2, 10),
                             (date(2026, 5, 31), "hired_by_employer"))[1]),
@@ -222,6 +244,16 @@ EXPECTED_KEMI_BILLING = [
 EXPECTED_KEMI_RETURN = {"invoices_paid": "454.98", "pay_subsidies_claimed": "500.00",
                         "municipal_supplements_claimed": "300.00", "payroll_costs": "1125.00",
                         "expense_allowances": "90.00"}
+
+# A returning client (rovaniemi): period 1 enrolled 13.1., exited 16.3. to studies after training (62 days);
+# period 2 enrolled 2.4., exited 4.5. into a company after pay-subsidised work (32 days). Both exits count.
+EXPECTED_ROVANIEMI = {
+    "clients_by_status": [["exited", 1]],
+    "exits_by_status": [["employed_company", 1], ["in_education_or_training", 1]],
+    "exits_by_programme": [["kemi_model", 2]],
+    "exits_by_step_kind": [["pay_subsidised_work", "employed_company", 1], ["training", "in_education_or_training", 1]],
+    "time_to_exit": [["enrolment_to_exit", 2, 32, 62]],
+}
 
 
 async def publish_follow_up_histories(js) -> int:

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from services.reporting.service import SERVICE as REPORTING
 from tests.integration.follow_up_history import (EXPECTED_KEMI, EXPECTED_KEMI_BILLING, EXPECTED_KEMI_RETURN,
+                                                 EXPECTED_ROVANIEMI,
                                                  publish_follow_up_histories)
 from tests.support import BOTH_DATABASES, bearer, caught_up, eventually, get_json
 
@@ -38,6 +39,15 @@ async def test_outcomes_equal_the_figures_counted_by_hand(reporting, token):
     assert tornio["clients_by_status"] == [["enrolled", 1]] and tornio["exits_by_status"] == []
     assert tornio["clients_by_municipality"] == [["Tornio", 1, True]]
     assert tornio["placements_by_kind_and_ending"] == [["open_market", "ongoing", 1]]
+
+
+async def test_a_returning_clients_earlier_exit_stays_counted(reporting, token):
+    tables = tables_of(await get_json(f"{reporting}/reports/outcomes", token("manager", "rovaniemi")))
+    for name, rows in EXPECTED_ROVANIEMI.items():
+        assert tables[name] == rows, name
+    march = tables_of(await get_json(f"{reporting}/reports/outcomes?from=2026-03-01&to=2026-03-31",
+                                     token("manager", "rovaniemi")))
+    assert march["exits_by_status"] == [["in_education_or_training", 1]], "the first period's exit, in its month"
 
 
 async def test_a_date_range_counts_what_falls_in_it(reporting, token):

@@ -13,7 +13,8 @@ from services.platform import dead_letters
 from services.reporting.projections import PROJECTORS
 from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
-from services.reporting.tables import clients, invoices
+from services.reporting.tables import client_periods, clients, invoices
+from tests.integration.follow_up_history import returning_client
 from tests.integration.histories import client_history, envelope_of
 from tests.integration.probe import publish
 from tests.support import eventually
@@ -31,8 +32,8 @@ async def row_at_version(engine, client_id, version: int) -> bool:
 
 
 def test_reporting_takes_every_event_of_the_aggregates_whose_rows_follow_them():
-    followed = {projector.table.name: cls.aggregate_type for cls, (projector, _) in PROJECTORS.items()
-                if projector.follows_aggregate}
+    followed = {projector.table.name: cls.aggregate_type for cls, projectors in PROJECTORS.items()
+                for projector, _ in projectors if projector.follows_aggregate}
     assert followed, "some projection rows follow their aggregate's versions"
     for cls in EVENT_TYPES.values():
         if cls.aggregate_type in followed.values():
@@ -137,3 +138,32 @@ def test_reportings_consumer_takes_payrolls_figures():
     for name in ("EmployerInvoiced", "InvoiceCredited", "PaymentReceived", "InvoiceOverdue", "ReminderSent",
                  "PayrollRunClosed", "PaySubsidyClaimed", "MunicipalSupplementClaimed"):
         assert event_subject("*", "payroll_billing", name) in filters, name
+
+
+async def period_rows(engine, client_id) -> list[dict]:
+    async with engine.connect() as connection:
+        return [dict(row) for row in (await connection.execute(
+            select(client_periods).where(client_periods.c.client_id == str(client_id))
+            .order_by(client_periods.c.period))).mappings()]
+
+
+async def test_a_clients_periods_take_their_events_in_any_order_live_and_in_rebuild(start_service, nc):
+    reporting = await start_service(REPORTING)
+    client_id = uuid4()
+    events = returning_client(client_id, "kemi", [(date(2026, 1, 12), date(2026, 3, 16), "in_education_or_training"),
+                                                   (date(2026, 4, 1), date(2026, 5, 4), "employed_company")])
+    envelopes = [envelope_of(event, version) for version, event in enumerate(events, start=1)]
+    js = nc.jetstream()
+    for envelope in reversed(envelopes):  # every exit before its enrolment, period 2 before period 1
+        await publish(js, envelope)
+
+    await eventually(lambda: row_at_version(reporting.engine, client_id, len(envelopes)), what="every event taken")
+    live = await period_rows(reporting.engine, client_id)
+    assert [(row["period"], row["referred_on"], row["enrolled_on"], row["exited_on"], row["exit_status"], row["version"])
+            for row in live] == [
+        (1, date(2026, 1, 12), date(2026, 1, 13), date(2026, 3, 16), "in_education_or_training", 4),
+        (2, date(2026, 4, 1), date(2026, 4, 2), date(2026, 5, 4), "employed_company", 8)]
+
+    await reporting.stop()
+    await rebuild(reporting.engine, nc, "POLKU", batch_size=3, show_progress=False)
+    assert await period_rows(reporting.engine, client_id) == live

@@ -7,7 +7,7 @@ from services.areas import areas
 from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
 from services.reporting.reports.queries import in_scope, month_of
 from services.reporting.rules.figures import percentile
-from services.reporting.tables import clients, openings, pathways, placements
+from services.reporting.tables import client_periods, clients, openings, pathways, placements
 
 
 async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
@@ -16,17 +16,18 @@ async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
               await _placements_by_kind_and_ending(connection, scope), await _hired_by_employer_type(connection, scope),
               await _openings_by_month(connection, scope), await _gig_hours_by_month(connection, scope),
               await _time_to_first_placement(connection, scope),
-              await _exits_by(connection, scope, clients.c.exit_status, "exits_by_status", "status",
+              await _exits_by(connection, scope, client_periods.c.exit_status, "exits_by_status", "status",
                               "Exits in the period by status at exit (within 28 days)",
                               "Jakson aikana päättyneet asiakkuudet tilanteen mukaan"),
-              await _exits_by(connection, scope, func.coalesce(clients.c.programme, "kemi_model"),
+              await _exits_by(connection, scope, func.coalesce(client_periods.c.programme, "kemi_model"),
                               "exits_by_programme", "programme", "Exits in the period by programme",
                               "Jakson aikana päättyneet asiakkuudet ohjelman mukaan"),
               await _exits_by_step_kind(connection, scope),
               await _time_to_exit(connection, scope)]
     return Report("outcomes", scope, tables, sources=[
         Source("clients, statuses", "intake's events ClientReferred, EligibilityAssessed, ClientEnrolled"),
-        Source("exits", "intake's event ClientExited: the latest enrolment period's exit and status at exit"),
+        Source("exits", "intake's event ClientExited: every enrolment period's exit and status at exit (a returning "
+                        "client's earlier exits too), with the period's ClientReferred and ClientEnrolled"),
         Source("pathway step kind", "pathway's events: the kind of the step started last in the exit's period"),
         Source("placements, endings, gig hours", "employer's events PlacementStarted, GigJobPooled, PlacementEnded"),
         Source("hidden jobs", "employer's events OpeningRegistered (source hidden) and how the opening closed"),
@@ -143,16 +144,17 @@ async def _time_to_first_placement(connection: AsyncConnection, scope: Scope) ->
 async def _exits_by(connection: AsyncConnection, scope: Scope, column, name: str, heading: str, title_en: str,
                     title_fi: str) -> Table:
     rows = (await connection.execute(
-        select(column, func.count()).where(*in_scope(scope, clients.c.employment_area, clients.c.exited_on))
+        select(column, func.count())
+        .where(*in_scope(scope, client_periods.c.employment_area, client_periods.c.exited_on))
         .group_by(column).order_by(column))).all()
     return Table(name, title_en, title_fi, [heading, "exits"], [list(row) for row in rows], counts=("exits",))
 
 
 async def _time_to_exit(connection: AsyncConnection, scope: Scope) -> Table:
     rows = (await connection.execute(
-        select(clients.c.enrolled_on, clients.c.exited_on)
-        .where(clients.c.enrolled_on.is_not(None),
-               *in_scope(scope, clients.c.employment_area, clients.c.exited_on)))).all()
+        select(client_periods.c.enrolled_on, client_periods.c.exited_on)
+        .where(client_periods.c.enrolled_on.is_not(None),
+               *in_scope(scope, client_periods.c.employment_area, client_periods.c.exited_on)))).all()
     days = [(exited_on - enrolled_on).days for enrolled_on, exited_on in rows]
     return Table("time_to_exit", "Days from enrolment to exit", "Päiviä asiakkuuden alusta päättymiseen",
                  ["measure", "clients", "median_days", "p90_days"],
@@ -164,11 +166,11 @@ async def _exits_by_step_kind(connection: AsyncConnection, scope: Scope) -> Tabl
     """Exits by the kind of the step the client started last on the period's pathway (`none`: no step)."""
     kind = func.coalesce(pathways.c.last_step_kind, "none")
     rows = (await connection.execute(
-        select(kind, clients.c.exit_status, func.count())
-        .select_from(clients.outerjoin(pathways, (pathways.c.client_id == clients.c.client_id)
-                                       & (pathways.c.period == clients.c.period)))
-        .where(*in_scope(scope, clients.c.employment_area, clients.c.exited_on))
-        .group_by(kind, clients.c.exit_status).order_by(kind, clients.c.exit_status))).all()
+        select(kind, client_periods.c.exit_status, func.count())
+        .select_from(client_periods.outerjoin(pathways, (pathways.c.client_id == client_periods.c.client_id)
+                                              & (pathways.c.period == client_periods.c.period)))
+        .where(*in_scope(scope, client_periods.c.employment_area, client_periods.c.exited_on))
+        .group_by(kind, client_periods.c.exit_status).order_by(kind, client_periods.c.exit_status))).all()
     return Table("exits_by_step_kind", "Exits in the period by the last pathway step and status at exit",
                  "Päättyneet asiakkuudet viimeisen palvelupolun vaiheen ja tilanteen mukaan",
                  ["step_kind", "status", "exits"], [list(row) for row in rows], counts=("exits",))

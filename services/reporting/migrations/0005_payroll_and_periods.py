@@ -1,5 +1,5 @@
 """Payroll's figures: each invoice's credit, payments, overdue and reminders; payroll runs' totals; subsidy
-claims.
+claims; a row per client's enrolment period, so a returning client's earlier exits stay counted.
 
 0001 creates the tables as services/reporting/tables.py has them now, so a new database has these
 already; a database made before gets them here. `polku rebuild` fills them from the stream.
@@ -10,7 +10,7 @@ Revises: reporting_0004
 import sqlalchemy as sa
 from alembic import op
 
-from services.reporting.tables import invoices, payroll_runs, subsidy_claims
+from services.reporting.tables import client_periods, invoices, payroll_runs, subsidy_claims
 
 revision = "reporting_0005"
 down_revision = "reporting_0004"
@@ -30,13 +30,13 @@ def upgrade() -> None:
             op.add_column(invoices.name, sa.Column(name, column.type, nullable=column.nullable,
                                                    server_default=column.server_default.arg
                                                    if column.server_default is not None else None))
-    for table in (payroll_runs, subsidy_claims):
+    for table in (payroll_runs, subsidy_claims, client_periods):
         if not inspector.has_table(table.name):
-            table.create(op.get_bind())
+            table.create(op.get_bind())  # with its indexes
 
 
 def downgrade() -> None:
-    for table in (subsidy_claims, payroll_runs):
+    for table in (client_periods, subsidy_claims, payroll_runs):
         table.drop(op.get_bind(), checkfirst=True)
     for name in reversed(NEW_INVOICE_COLUMNS):
         op.drop_column(invoices.name, name)
