@@ -22,6 +22,8 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
@@ -38,11 +40,40 @@ from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
                                               PaySubsidyClaimed, ReminderSent)
 from services.platform.consumer import Item
-from services.reporting.tables import (client_periods, clients, invoices, openings, pathways, payroll_runs, placements,
+from services.reporting.tables import (client_periods, client_tally, clients, first_placement_tally, first_placements,
+                                       hire_tally, opening_tally, placement_tally, invoices, openings, pathways, payroll_runs, placements,
                                        subsidy_claims)
 
 Row = dict[str, Any]
 MAX_PADDED_KEYS = 16384  # well below the ~32k parameters SQLite and PostgreSQL take in one statement
+
+
+@dataclass(frozen=True, eq=False)
+class Tally:
+    """Counts of a projector's rows per group (an area, a day, categories), kept as the rows change: the
+    old row's group loses its amounts and the new row's group gains them. Live and rebuild fold the
+    same rows, so they end in the same counts; a report reads a few rows per day, not every row."""
+
+    table: Table  # its primary key is the group; every other column is an amount
+    group: Callable[[Row], tuple | None]  # the key columns' values, none of them None (None: not counted)
+    amounts: Callable[[Row], tuple[int, ...]]
+
+    @cached_property
+    def key_columns(self) -> list[str]:
+        return [column.name for column in self.table.primary_key.columns]
+
+    @cached_property
+    def amount_columns(self) -> list[str]:
+        return [column.name for column in self.table.columns if not column.primary_key]
+
+    def upsert(self, dialect: str) -> Insert:
+        statement = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(self.table)
+        return statement.on_conflict_do_update(index_elements=self.key_columns, set_={
+            name: self.table.c[name] + statement.excluded[name] for name in self.amount_columns})
+
+    def parts(self, row: Row) -> tuple[tuple, tuple[int, ...]] | None:
+        group = self.group(row)
+        return None if group is None else (group, self.amounts(row))
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: cheap, and there is one of each
@@ -59,6 +90,7 @@ class Projector:
     # The event's version in the row's sequence: the envelope's, unless an event was once written by
     # another aggregate (see INVOICES).
     version_of: Callable[[EventEnvelope], int] = lambda envelope: envelope.aggregateversion
+    tallies: tuple[Tally, ...] = ()
 
     # Built once, with the keys as one expanding parameter: an in_() built per batch would leave its
     # list of keys in a reference cycle until the garbage collector runs, and rebuild runs it rarely.
@@ -240,10 +272,42 @@ def _pathway(row: Row | None, event: Event) -> Row:
     raise TypeError(type(event).__name__)
 
 
-CLIENTS = Projector(clients, "client_id", _client)
+def _first_placement(row: Row | None, event: ClientEnrolled | PlacementStarted) -> Row:
+    """The latest period's enrolment day and the earliest placement start, whichever came first."""
+    row = row or {"period": None, "enrolled_on": None, "first_placement_on": None}
+    match event:
+        case ClientEnrolled() if row["period"] is None or event.period >= row["period"]:
+            return row | {"period": event.period, "enrolled_on": event.enrolled_on}
+        case PlacementStarted() if row["first_placement_on"] is None or event.starts_on < row["first_placement_on"]:
+            return row | {"first_placement_on": event.starts_on}
+        case ClientEnrolled() | PlacementStarted():
+            return row
+    raise TypeError(type(event).__name__)
+
+
+def _days_to_first_placement(row: Row) -> tuple | None:
+    enrolled_on, first_on = row["enrolled_on"], row["first_placement_on"]
+    if enrolled_on is None or first_on is None or first_on < enrolled_on:
+        return None
+    return row["employment_area"], enrolled_on, (first_on - enrolled_on).days
+
+
+def _once(_row: Row) -> tuple[int]:
+    return (1,)
+
+
+CLIENTS = Projector(clients, "client_id", _client, tallies=(Tally(
+    client_tally, lambda row: (row["employment_area"], row["referred_on"], row["municipality"], row["status"]),
+    lambda row: (1, row["enrolled_on"] is not None)),))
+FIRST_PLACEMENTS = Projector(first_placements, "client_id", _first_placement, follows_aggregate=False,
+                             tallies=(Tally(first_placement_tally, _days_to_first_placement, _once),))
 CLIENT_PERIODS = Projector(client_periods, "period_key", _client_period, follows_aggregate=False)
 PERIOD_EVENTS = (ClientReferred, ClientEnrolled, ClientExited)
-PLACEMENTS = Projector(placements, "placement_id", _placement)
+PLACEMENTS = Projector(placements, "placement_id", _placement, tallies=(
+    Tally(placement_tally, lambda row: (row["employment_area"], row["starts_on"], row["kind"], row["ending"] or "ongoing"),
+          lambda row: (1, row["gig_hundredths_of_hours"] is not None, row["gig_hundredths_of_hours"] or 0)),
+    Tally(hire_tally, lambda row: (row["employment_area"], row["ended_on"], row["employer_type"])
+          if row["ending"] == "hired_by_employer" else None, _once)))
 # EmployerInvoiced of schema version 1 was written by the Employment aggregate, with its version; it is its
 # invoice's only event (the Invoice aggregate came with version 2), so it is that invoice's version 1.
 INVOICES = Projector(invoices, "invoice_id", _invoice, version_of=lambda envelope: (
@@ -251,7 +315,8 @@ INVOICES = Projector(invoices, "invoice_id", _invoice, version_of=lambda envelop
 PAYROLL_RUNS = Projector(payroll_runs, "run_id", _payroll_run)
 SUBSIDY_CLAIMS = Projector(subsidy_claims, "claim_id", _subsidy_claim)
 INVOICE_EVENTS = (EmployerInvoiced, InvoiceCredited, PaymentReceived, InvoiceOverdue, ReminderSent)
-OPENINGS = Projector(openings, "opening_id", _opening)
+OPENINGS = Projector(openings, "opening_id", _opening, tallies=(Tally(
+    opening_tally, lambda row: (row["employment_area"], row["registered_on"], row["source"], row["state"]), _once),))
 PATHWAYS = Projector(pathways, "pathway_id", _pathway)
 PATHWAY_EVENTS = (PathwayPlanned, PathwayGoalSet, StepPlanned, StepStarted, StepCompleted, StepInterrupted,
                   StepCancelled, StepExtended, PathwayClosed)
@@ -274,10 +339,15 @@ ONE_ROW: dict[type[Event], tuple[Projector, KeyOf]] = {
     **{event_type: (SUBSIDY_CLAIMS, lambda event: str(event.claim_id))
        for event_type in (PaySubsidyClaimed, MunicipalSupplementClaimed)},
 }
+# Projectors of rows that take events of several kinds, or of several aggregates, in any order.
+ALSO: dict[type[Event], list[tuple[Projector, KeyOf]]] = defaultdict(list)
+for event_type in PERIOD_EVENTS:
+    ALSO[event_type].append((CLIENT_PERIODS, _period_key))
+ALSO[ClientEnrolled].append((FIRST_PLACEMENTS, lambda event: str(event.client_id)))
+ALSO[PlacementStarted].append((FIRST_PLACEMENTS, lambda event: str(event.client_id)))
 # Every projector an event type goes to, with the key of its row there.
 PROJECTORS: dict[type[Event], tuple[tuple[Projector, KeyOf], ...]] = {
-    event_type: (one,) + (((CLIENT_PERIODS, _period_key),) if event_type in PERIOD_EVENTS else ())
-    for event_type, one in ONE_ROW.items()}
+    event_type: (one, *ALSO.get(event_type, ())) for event_type, one in ONE_ROW.items()}
 HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}
 
 
@@ -291,6 +361,8 @@ class Folded:
     rows: dict[Projector, list[Row]] = field(default_factory=dict)
     replaced: dict[Projector, list[str]] = field(default_factory=dict)
     held: list[Item] = field(default_factory=list)
+    # Per tally, per group, what the batch adds to each amount (negative where rows left the group).
+    tallies: dict[Tally, dict[tuple, list[int]]] = field(default_factory=dict)
 
 
 async def project(connection: AsyncConnection, items: Sequence[Item]) -> list[Item]:
@@ -321,6 +393,10 @@ async def write(connection: AsyncConnection, folded: Folded) -> None:
             await connection.execute(projector.insert_from_json, {"rows": document})
         else:
             await connection.execute(insert(projector.table), rows)
+    for tally, changes in folded.tallies.items():
+        if rows := [dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
+                    for group, amounts in changes.items() if any(amounts)]:
+            await connection.execute(tally.upsert(connection.dialect.name), rows)
 
 
 def _iso_date(value: Any) -> str:
@@ -335,6 +411,9 @@ async def _fold(connection: AsyncConnection, projector: Projector,
     existing = await connection.execute(projector.select_keys, {"keys": _padded(list({item[0] for item in keyed}))})
     rows: dict[str, Row] = {row[projector.key]: dict(row) for row in existing.mappings()}
     stored = list(rows)
+    # Each stored row's place in the tallies, before the fold changes it.
+    counted = {key: [tally.parts(row) for tally in projector.tallies] for key, row in rows.items()} \
+        if projector.tallies else {}
     changed: dict[str, Row] = {}
     # By version: of one aggregate's events, an earlier one may have come later.
     for key, version, envelope, event in sorted(keyed, key=itemgetter(1)):
@@ -352,6 +431,15 @@ async def _fold(connection: AsyncConnection, projector: Projector,
         rows[key] = changed[key] = row
     if changed:
         folded.rows[projector] = list(changed.values())
+    for index, tally in enumerate(projector.tallies):
+        changes = folded.tallies.setdefault(tally, {})
+        for key, row in changed.items():
+            for parts, sign in ((counted[key][index] if key in counted else None, -1), (tally.parts(row), 1)):
+                if parts is not None:
+                    group, amounts = parts
+                    total = changes.setdefault(group, [0] * len(amounts))
+                    for position, amount in enumerate(amounts):
+                        total[position] += sign * amount
     if replaced := [key for key in stored if key in changed]:
         folded.replaced[projector] = replaced
 

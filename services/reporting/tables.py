@@ -157,5 +157,75 @@ period_exits = Index("ix_report_client_periods_exits", client_periods.c.employme
                      sqlite_where=client_periods.c.exited_on.is_not(None),
                      postgresql_where=client_periods.c.exited_on.is_not(None))
 
+# A client's first placement against their latest enrolment, from two aggregates (Client, Placement):
+# each column is kept by a rule that does not depend on order (the latest period's enrolment day,
+# the earliest placement start).
+first_placements = Table(
+    "report_first_placements",
+    metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("employment_area", String(40), nullable=False),
+    Column("period", Integer),
+    Column("enrolled_on", Date),
+    Column("first_placement_on", Date),
+    Column("version", Integer, nullable=False),
+)
+
+# Tallies: counts of projection rows per area, day and the categories a report groups by, kept as the
+# rows change (projections.Tally), so a report reads a few rows per day instead of every client.
+# Every column but the counts is the key, and none is null (a null key would never match an upsert).
+client_tally = Table(
+    "report_client_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("referred_on", Date, primary_key=True),
+    Column("municipality", String(100), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("clients", BigInteger, nullable=False),
+    Column("enrolled", BigInteger, nullable=False),
+)
+
+placement_tally = Table(
+    "report_placement_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("ending", String(32), primary_key=True),  # "ongoing" until it ends
+    Column("placements", BigInteger, nullable=False),
+    Column("gig_jobs", BigInteger, nullable=False),
+    Column("gig_hundredths_of_hours", BigInteger, nullable=False),
+)
+
+hire_tally = Table(
+    "report_hire_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("ended_on", Date, primary_key=True),
+    Column("employer_type", String(16), primary_key=True),
+    Column("hired", BigInteger, nullable=False),
+)
+
+opening_tally = Table(
+    "report_opening_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("registered_on", Date, primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("openings", BigInteger, nullable=False),
+)
+
+first_placement_tally = Table(
+    "report_first_placement_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("enrolled_on", Date, primary_key=True),
+    Column("days", Integer, primary_key=True),
+    Column("clients", BigInteger, nullable=False),
+)
+
+TALLY_TABLES = (client_tally, placement_tally, hire_tally, opening_tally, first_placement_tally)
+
 PROJECTION_TABLES = (clients, placements, invoices, openings, pathways, payroll_runs, subsidy_claims,
-                     client_periods)
+                     client_periods, first_placements, *TALLY_TABLES)

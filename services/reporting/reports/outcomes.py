@@ -1,13 +1,17 @@
 """Outcomes in the seeds' terms: clients served, placements by kind and ending, hidden jobs found,
-gig hours pooled, time from enrolment to first placement (median, p90)."""
+gig hours pooled, time from enrolment to first placement (median, p90), exits.
+
+Counts come from the tallies (projections.Tally: rows per area, day and category), not from every
+client's row: a report over tens of thousands of clients reads a few thousand rows."""
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.areas import areas
 from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
-from services.reporting.reports.queries import in_scope, month_of
+from services.reporting.reports.queries import in_scope, month_of, total
 from services.reporting.rules.figures import percentile
-from services.reporting.tables import client_periods, clients, openings, pathways, placements
+from services.reporting.tables import (client_periods, client_tally, first_placement_tally, hire_tally, opening_tally,
+                                       pathways, placement_tally)
 
 
 async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
@@ -38,11 +42,12 @@ async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
 
 async def _client_counts(connection: AsyncConnection, scope: Scope) -> list[tuple[str, str, str, int, int]]:
     """One pass over the area's clients: (status, municipality, month referred, clients, enrolled)."""
-    month = month_of(connection, clients.c.referred_on)
+    month = month_of(connection, client_tally.c.referred_on)
+    referred = total(client_tally.c.clients)
     return [tuple(row) for row in (await connection.execute(
-        select(clients.c.status, clients.c.municipality, month, func.count(), func.count(clients.c.enrolled_on))
-        .where(*in_scope(scope, clients.c.employment_area, clients.c.referred_on))
-        .group_by(clients.c.status, clients.c.municipality, month))).all()]
+        select(client_tally.c.status, client_tally.c.municipality, month, referred, total(client_tally.c.enrolled))
+        .where(*in_scope(scope, client_tally.c.employment_area, client_tally.c.referred_on))
+        .group_by(client_tally.c.status, client_tally.c.municipality, month).having(referred > 0))).all()]
 
 
 def _summed(counts: list[tuple], key: int, value: slice) -> dict:
@@ -81,35 +86,37 @@ def _clients_by_month(counts: list[tuple]) -> Table:
 
 
 async def _placements_by_kind_and_ending(connection: AsyncConnection, scope: Scope) -> Table:
-    ending = func.coalesce(placements.c.ending, "ongoing")
+    tally = placement_tally.c
+    count = total(tally.placements)
     rows = (await connection.execute(
-        select(placements.c.kind, ending, func.count())
-        .where(*in_scope(scope, placements.c.employment_area, placements.c.starts_on))
-        .group_by(placements.c.kind, ending).order_by(placements.c.kind, ending))).all()
+        select(tally.kind, tally.ending, count)
+        .where(*in_scope(scope, tally.employment_area, tally.starts_on))
+        .group_by(tally.kind, tally.ending).having(count > 0).order_by(tally.kind, tally.ending))).all()
     return Table("placements_by_kind_and_ending", "Placements started in the period, by kind and ending",
                  "Jakson aikana alkaneet työjaksot lajin ja päättymisen mukaan", ["kind", "ending", "placements"],
                  [list(row) for row in rows], counts=("placements",))
 
 
 async def _hired_by_employer_type(connection: AsyncConnection, scope: Scope) -> Table:
+    hired = total(hire_tally.c.hired)
     rows = (await connection.execute(
-        select(placements.c.employer_type, func.count())
-        .where(placements.c.ending == "hired_by_employer",
-               *in_scope(scope, placements.c.employment_area, placements.c.ended_on))
-        .group_by(placements.c.employer_type).order_by(placements.c.employer_type))).all()
+        select(hire_tally.c.employer_type, hired)
+        .where(*in_scope(scope, hire_tally.c.employment_area, hire_tally.c.ended_on))
+        .group_by(hire_tally.c.employer_type).having(hired > 0).order_by(hire_tally.c.employer_type))).all()
     return Table("hired_by_employer_type", "Placements that ended in a hire, by employer type",
                  "Työllistyminen työjakson jälkeen työnantajatyypin mukaan", ["employer_type", "hired"],
                  [list(row) for row in rows], counts=("hired",))
 
 
 async def _openings_by_month(connection: AsyncConnection, scope: Scope) -> Table:
-    month = month_of(connection, openings.c.registered_on)
-    hidden = func.sum(case((openings.c.source == "hidden", 1), else_=0))
-    filled_hidden = func.sum(case(((openings.c.source == "hidden") & (openings.c.state == "filled"), 1), else_=0))
+    tally = opening_tally.c
+    month = month_of(connection, tally.registered_on)
+    hidden = total(case((tally.source == "hidden", tally.openings), else_=0))
+    filled_hidden = total(case(((tally.source == "hidden") & (tally.state == "filled"), tally.openings), else_=0))
     rows = (await connection.execute(
-        select(month, hidden, filled_hidden, func.count() - hidden)
-        .where(*in_scope(scope, openings.c.employment_area, openings.c.registered_on))
-        .group_by(month).order_by(month))).all()
+        select(month, hidden, filled_hidden, total(tally.openings) - hidden)
+        .where(*in_scope(scope, tally.employment_area, tally.registered_on))
+        .group_by(month).having(total(tally.openings) > 0).order_by(month))).all()
     return Table("openings_by_month", "Hidden jobs found and openings advertised, by month",
                  "Löydetyt piilotyöpaikat ja ilmoitetut työpaikat kuukausittain",
                  ["month", "hidden_jobs_found", "hidden_jobs_filled", "advertised_openings"],
@@ -117,24 +124,26 @@ async def _openings_by_month(connection: AsyncConnection, scope: Scope) -> Table
 
 
 async def _gig_hours_by_month(connection: AsyncConnection, scope: Scope) -> Table:
-    month = month_of(connection, placements.c.starts_on)
+    tally = placement_tally.c
+    month = month_of(connection, tally.starts_on)
+    jobs = total(tally.gig_jobs)
     rows = (await connection.execute(
-        select(month, func.count(), func.sum(placements.c.gig_hundredths_of_hours))
-        .where(placements.c.gig_hundredths_of_hours.is_not(None),
-               *in_scope(scope, placements.c.employment_area, placements.c.starts_on))
-        .group_by(month).order_by(month))).all()
+        select(month, jobs, total(tally.gig_hundredths_of_hours))
+        .where(*in_scope(scope, tally.employment_area, tally.starts_on))
+        .group_by(month).having(jobs > 0).order_by(month))).all()
     return Table("gig_hours_by_month", "Gig jobs pooled and their hours, by month the job started",
                  "Kootut silpputyöt ja niiden tunnit alkamiskuukauden mukaan", ["month", "gig_jobs", "hours"],
                  [[month, jobs, hundredths(hours)] for month, jobs, hours in rows], counts=("gig_jobs",))
 
 
 async def _time_to_first_placement(connection: AsyncConnection, scope: Scope) -> Table:
-    first = (select(placements.c.client_id, func.min(placements.c.starts_on).label("first_on"))
-             .where(placements.c.employment_area == scope.area).group_by(placements.c.client_id).subquery())
+    """Clients enrolled in the period (their latest period) whose first placement started on or after it."""
+    tally = first_placement_tally.c
+    clients_ = total(tally.clients)
     rows = (await connection.execute(
-        select(clients.c.enrolled_on, first.c.first_on).join(first, first.c.client_id == clients.c.client_id)
-        .where(*in_scope(scope, clients.c.employment_area, clients.c.enrolled_on)))).all()
-    days = [(first_on - enrolled_on).days for enrolled_on, first_on in rows if first_on >= enrolled_on]
+        select(tally.days, clients_).where(*in_scope(scope, tally.employment_area, tally.enrolled_on))
+        .group_by(tally.days).having(clients_ > 0))).all()
+    days = [days for days, count in rows for _ in range(count)]
     return Table("time_to_first_placement", "Days from enrolment to the first placement",
                  "Päiviä asiakkuuden alusta ensimmäiseen työjaksoon", ["measure", "clients", "median_days", "p90_days"],
                  [["enrolment_to_first_placement", len(days), percentile(days, 0.5), percentile(days, 0.9)]],

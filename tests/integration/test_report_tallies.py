@@ -1,0 +1,83 @@
+"""The tallies the outcome report reads equal counting the projection rows themselves, whatever order the
+events came in, live and after a rebuild."""
+import random
+from collections import Counter
+
+from sqlalchemy import select
+
+from services.reporting.rebuild import rebuild
+from services.reporting.service import SERVICE as REPORTING
+from services.reporting.tables import (client_tally, clients, first_placement_tally, first_placements, hire_tally,
+                                       opening_tally, openings, placement_tally, placements)
+from tests.integration.follow_up_history import follow_up_histories
+from tests.integration.histories import envelope_of
+from tests.integration.probe import publish
+from tests.support import BOTH_DATABASES, caught_up, eventually
+
+pytestmark = BOTH_DATABASES
+
+
+async def _rows(connection, table) -> list[dict]:
+    return [dict(row) for row in (await connection.execute(select(table))).mappings()]
+
+
+def _counted(rows: list[dict], group, amounts) -> dict[tuple, tuple]:
+    """What each tally should hold, counted from the rows in Python."""
+    sums: dict[tuple, Counter] = {}
+    for row in rows:
+        if (key := group(row)) is not None:
+            for position, amount in enumerate(amounts(row)):
+                sums.setdefault(key, Counter())[position] += amount
+    return {key: tuple(counter[position] for position in range(len(counter))) for key, counter in sums.items()}
+
+
+def _tallied(rows: list[dict], keys: list[str]) -> dict[tuple, tuple]:
+    return {tuple(row[name] for name in keys): tuple(value for name, value in row.items() if name not in keys)
+            for row in rows if any(value for name, value in row.items() if name not in keys)}
+
+
+async def tallies_and_counts(engine) -> list[tuple[dict, dict]]:
+    async with engine.connect() as connection:
+        client_rows, placement_rows = await _rows(connection, clients), await _rows(connection, placements)
+        opening_rows, first_rows = await _rows(connection, openings), await _rows(connection, first_placements)
+        pairs = [
+            (client_tally, _counted(client_rows, lambda r: (r["employment_area"], r["referred_on"], r["municipality"],
+                                                            r["status"]),
+                                    lambda r: (1, int(r["enrolled_on"] is not None)))),
+            (placement_tally, _counted(placement_rows, lambda r: (r["employment_area"], r["starts_on"], r["kind"],
+                                                                  r["ending"] or "ongoing"),
+                                       lambda r: (1, int(r["gig_hundredths_of_hours"] is not None),
+                                                  r["gig_hundredths_of_hours"] or 0))),
+            (hire_tally, _counted(placement_rows, lambda r: (r["employment_area"], r["ended_on"], r["employer_type"])
+                                  if r["ending"] == "hired_by_employer" else None, lambda r: (1,))),
+            (opening_tally, _counted(opening_rows, lambda r: (r["employment_area"], r["registered_on"], r["source"],
+                                                              r["state"]), lambda r: (1,))),
+            (first_placement_tally, _counted(
+                first_rows, lambda r: (r["employment_area"], r["enrolled_on"],
+                                       (r["first_placement_on"] - r["enrolled_on"]).days)
+                if r["enrolled_on"] and r["first_placement_on"] and r["first_placement_on"] >= r["enrolled_on"]
+                else None, lambda r: (1,))),
+        ]
+        return [(_tallied(await _rows(connection, table), [c.name for c in table.primary_key.columns]), counted)
+                for table, counted in pairs]
+
+
+async def test_tallies_count_the_rows_live_and_after_a_rebuild(start_service, nc):
+    reporting = await start_service(REPORTING)
+    js, shuffle = nc.jetstream(), random.Random(7)
+    for area, events in follow_up_histories():
+        envelopes = [envelope_of(event, version, area=area) for version, event in enumerate(events, start=1)]
+        shuffle.shuffle(envelopes)  # versions out of order: some are held back, and come in later
+        for envelope in envelopes + envelopes[:1]:  # and one duplicate
+            await publish(js, envelope)
+    await eventually(lambda: caught_up(reporting), what="reporting took every event")
+
+    async def counts_match() -> bool:
+        return all(tallied == counted for tallied, counted in await tallies_and_counts(reporting.engine))
+
+    await eventually(counts_match, what="the tallies equal the rows counted")
+    live = await tallies_and_counts(reporting.engine)
+    assert all(counted for _, counted in live), "every tally has something to count"
+    await reporting.stop()
+    await rebuild(reporting.engine, nc, "POLKU", batch_size=5, show_progress=False)
+    assert await tallies_and_counts(reporting.engine) == live
