@@ -40,7 +40,7 @@ from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
                                               PaySubsidyClaimed, ReminderSent)
 from services.platform.consumer import Item
-from services.reporting.tables import (client_periods, client_tally, clients, first_placement_tally, first_placements,
+from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, leaving_tally, first_placement_tally, first_placements,
                                        hire_tally, opening_tally, placement_tally, invoices, openings, pathways, payroll_runs, placements,
                                        subsidy_claims)
 
@@ -301,7 +301,11 @@ CLIENTS = Projector(clients, "client_id", _client, tallies=(Tally(
     lambda row: (1, row["enrolled_on"] is not None)),))
 FIRST_PLACEMENTS = Projector(first_placements, "client_id", _first_placement, follows_aggregate=False,
                              tallies=(Tally(first_placement_tally, _days_to_first_placement, _once),))
-CLIENT_PERIODS = Projector(client_periods, "period_key", _client_period, follows_aggregate=False)
+CLIENT_PERIODS = Projector(client_periods, "period_key", _client_period, follows_aggregate=False, tallies=(
+    Tally(enrolment_tally, lambda row: (row["employment_area"], row["enrolled_on"]) if row["enrolled_on"] else None,
+          _once),
+    Tally(leaving_tally, lambda row: (row["employment_area"], row["exited_on"])
+          if row["enrolled_on"] and row["exited_on"] else None, _once)))
 PERIOD_EVENTS = (ClientReferred, ClientEnrolled, ClientExited)
 PLACEMENTS = Projector(placements, "placement_id", _placement, tallies=(
     Tally(placement_tally, lambda row: (row["employment_area"], row["starts_on"], row["kind"], row["ending"] or "ongoing"),

@@ -225,7 +225,24 @@ first_placement_tally = Table(
     Column("clients", BigInteger, nullable=False),
 )
 
-TALLY_TABLES = (client_tally, placement_tally, hire_tally, opening_tally, first_placement_tally)
+# Enrolment periods begun and ended per day: the number of clients in service at any month's end follows.
+enrolment_tally = Table(
+    "report_enrolment_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("enrolled_on", Date, primary_key=True),
+    Column("periods", BigInteger, nullable=False),
+)
+
+leaving_tally = Table(
+    "report_leaving_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("exited_on", Date, primary_key=True),
+    Column("periods", BigInteger, nullable=False),  # enrolled periods that ended that day
+)
+
+TALLY_TABLES = (enrolment_tally, leaving_tally, client_tally, placement_tally, hire_tally, opening_tally, first_placement_tally)
 
 PROJECTION_TABLES = (clients, placements, invoices, openings, pathways, payroll_runs, subsidy_claims,
                      client_periods, first_placements, *TALLY_TABLES)

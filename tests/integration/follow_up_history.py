@@ -220,6 +220,9 @@ EXPECTED_KEMI = {
     "openings_by_month": [["2026-02", 2, 1, 0], ["2026-03", 0, 0, 1]],
     "gig_hours_by_month": [["2026-02", 1, "7.50"]],
     "time_to_first_placement": [["enrolment_to_first_placement", 3, 27, 33]],
+    # Enrolled 6.1., 8.1., 10.1. (c1-c3), 3.2., 4.2. (c4, c5); left 2.3. (c1), 1.4. (c4), 1.6. (c2).
+    "in_service_by_month": [["2026-01", 3, 0, 3], ["2026-02", 2, 0, 5], ["2026-03", 0, 1, 4], ["2026-04", 0, 1, 3],
+                            ["2026-05", 0, 0, 3], ["2026-06", 0, 1, 2]],
     # Exits: c1 6.1. -> 2.3. = 55 days, c2 8.1. -> 1.6. = 144, c4 3.2. -> 1.4. = 57: median 57, p90 144.
     "exits_by_status": [["employed_company", 1], ["employed_foundation", 1], ["in_education_or_training", 1]],
     "exits_by_programme": [["kemi_model", 3]],
@@ -253,6 +256,8 @@ EXPECTED_ROVANIEMI = {
     "exits_by_programme": [["kemi_model", 2]],
     "exits_by_step_kind": [["pay_subsidised_work", "employed_company", 1], ["training", "in_education_or_training", 1]],
     "time_to_exit": [["enrolment_to_exit", 2, 32, 62]],
+    "in_service_by_month": [["2026-01", 1, 0, 1], ["2026-02", 0, 0, 1], ["2026-03", 0, 1, 0], ["2026-04", 1, 0, 1],
+                            ["2026-05", 0, 1, 0]],
 }
 
 

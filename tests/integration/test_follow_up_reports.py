@@ -57,6 +57,7 @@ async def test_a_date_range_counts_what_falls_in_it(reporting, token):
     assert tables["placements_by_kind_and_ending"] == [["gig_work", "completed", 1],
                                                        ["pay_subsidised_work", "hired_by_employer", 1]]
     assert tables["openings_by_month"] == [["2026-02", 2, 1, 0]]
+    assert tables["in_service_by_month"] == [["2026-02", 2, 0, 5]], "three in service before February, two enrolled"
 
 
 async def test_an_outside_reader_sees_small_counts_suppressed_and_is_told(reporting, token):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
-from services.reporting.tables import (client_tally, clients, first_placement_tally, first_placements, hire_tally,
+from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, leaving_tally, first_placement_tally, first_placements, hire_tally,
                                        opening_tally, openings, placement_tally, placements)
 from tests.integration.follow_up_history import follow_up_histories
 from tests.integration.histories import envelope_of
@@ -40,7 +40,12 @@ async def tallies_and_counts(engine) -> list[tuple[dict, dict]]:
     async with engine.connect() as connection:
         client_rows, placement_rows = await _rows(connection, clients), await _rows(connection, placements)
         opening_rows, first_rows = await _rows(connection, openings), await _rows(connection, first_placements)
+        period_rows = await _rows(connection, client_periods)
         pairs = [
+            (enrolment_tally, _counted(period_rows, lambda r: (r["employment_area"], r["enrolled_on"])
+                                       if r["enrolled_on"] else None, lambda r: (1,))),
+            (leaving_tally, _counted(period_rows, lambda r: (r["employment_area"], r["exited_on"])
+                                     if r["enrolled_on"] and r["exited_on"] else None, lambda r: (1,))),
             (client_tally, _counted(client_rows, lambda r: (r["employment_area"], r["referred_on"], r["municipality"],
                                                             r["status"]),
                                     lambda r: (1, int(r["enrolled_on"] is not None)))),

@@ -10,13 +10,14 @@ from services.areas import areas
 from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
 from services.reporting.reports.queries import in_scope, month_of, total
 from services.reporting.rules.figures import percentile
-from services.reporting.tables import (client_periods, client_tally, first_placement_tally, hire_tally, opening_tally,
-                                       pathways, placement_tally)
+from services.reporting.tables import (client_periods, client_tally, enrolment_tally, first_placement_tally, hire_tally,
+                                       leaving_tally, opening_tally, pathways, placement_tally)
 
 
 async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
     counts = await _client_counts(connection, scope)
     tables = [_clients_by_status(counts), _clients_by_municipality(counts, scope), _clients_by_month(counts),
+              await _in_service_by_month(connection, scope),
               await _placements_by_kind_and_ending(connection, scope), await _hired_by_employer_type(connection, scope),
               await _openings_by_month(connection, scope), await _gig_hours_by_month(connection, scope),
               await _time_to_first_placement(connection, scope),
@@ -83,6 +84,43 @@ def _clients_by_month(counts: list[tuple]) -> Table:
                  "Ohjatut ja asiakkuuteen otetut ohjauskuukauden mukaan", ["month", "referred", "enrolled"],
                  [[month, *figures] for month, figures in _summed(counts, 2, slice(3, 5)).items()],
                  counts=("referred", "enrolled"))
+
+
+async def _in_service_by_month(connection: AsyncConnection, scope: Scope) -> Table:
+    """Enrolment periods begun and ended per month, and the clients in service at each month's end (a
+    stock: every period begun before, less those ended), from the start of the area's records."""
+    flows: dict[str, list[int]] = {}
+    before = 0
+    for position, (tally, day) in enumerate(((enrolment_tally, enrolment_tally.c.enrolled_on),
+                                             (leaving_tally, leaving_tally.c.exited_on))):
+        sign = -1 if position else 1
+        if scope.first_day is not None:
+            before += sign * ((await connection.execute(
+                select(total(tally.c.periods)).where(tally.c.employment_area == scope.area,
+                                                     day < scope.first_day))).scalar() or 0)
+        month = month_of(connection, day)
+        for month_, count in (await connection.execute(
+                select(month, total(tally.c.periods)).where(*in_scope(scope, tally.c.employment_area, day))
+                .group_by(month))).all():
+            flows.setdefault(month_, [0, 0])[position] += count
+    rows, in_service = [], before
+    for month_ in _months_between(min(flows), max(flows)) if flows else ():
+        began, ended = flows.get(month_, (0, 0))
+        in_service += began - ended
+        rows.append([month_, began, ended, in_service])
+    return Table("in_service_by_month", "Clients in service at each month's end, enrolments and exits by month",
+                 "Asiakkaina kuun lopussa, alkaneet ja päättyneet asiakkuudet kuukausittain",
+                 ["month", "enrolled", "exited", "in_service"], rows, counts=("enrolled", "exited", "in_service"))
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    """Every YYYY-MM from `first` to `last`, so a month without change still shows its stock."""
+    year, month = map(int, first.split("-"))
+    months = []
+    while (text := f"{year:04d}-{month:02d}") <= last:
+        months.append(text)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 async def _placements_by_kind_and_ending(connection: AsyncConnection, scope: Scope) -> Table:
