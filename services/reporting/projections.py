@@ -40,8 +40,9 @@ from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
                                               PaySubsidyClaimed, ReminderSent)
 from services.platform.consumer import Item
-from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, leaving_tally, first_placement_tally, first_placements,
-                                       hire_tally, opening_tally, placement_tally, invoices, openings, pathways, payroll_runs, placements,
+from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, first_placement_tally,
+                                       first_placements, hire_tally, invoice_tally, invoices, leaving_tally,
+                                       opening_tally, openings, pathways, payroll_runs, placement_tally, placements,
                                        subsidy_claims)
 
 Row = dict[str, Any]
@@ -315,7 +316,11 @@ PLACEMENTS = Projector(placements, "placement_id", _placement, tallies=(
 # EmployerInvoiced of schema version 1 was written by the Employment aggregate, with its version; it is its
 # invoice's only event (the Invoice aggregate came with version 2), so it is that invoice's version 1.
 INVOICES = Projector(invoices, "invoice_id", _invoice, version_of=lambda envelope: (
-    envelope.aggregateversion if envelope.aggregatetype == "Invoice" else 1))
+    envelope.aggregateversion if envelope.aggregatetype == "Invoice" else 1), tallies=(Tally(
+        invoice_tally, lambda row: (row["employment_area"], row["issued_on"]),
+        lambda row: (1, row["hundredths_of_hours"], row["amount_cents"], row["total_cents"], row["credited_total_cents"],
+                     row["paid_cents"], row["paid_net_cents"], row["open_cents"],
+                     row["open_cents"] if row["overdue_on"] else 0, row["reminders"])),))
 PAYROLL_RUNS = Projector(payroll_runs, "run_id", _payroll_run)
 SUBSIDY_CLAIMS = Projector(subsidy_claims, "claim_id", _subsidy_claim)
 INVOICE_EVENTS = (EmployerInvoiced, InvoiceCredited, PaymentReceived, InvoiceOverdue, ReminderSent)

@@ -242,7 +242,25 @@ leaving_tally = Table(
     Column("periods", BigInteger, nullable=False),  # enrolled periods that ended that day
 )
 
-TALLY_TABLES = (enrolment_tally, leaving_tally, client_tally, placement_tally, hire_tally, opening_tally, first_placement_tally)
+# Invoices per day of issue, with what became of them: billing and the return read these.
+invoice_tally = Table(
+    "report_invoice_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("issued_on", Date, primary_key=True),
+    Column("invoices", BigInteger, nullable=False),
+    Column("hundredths_of_hours", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("total_cents", BigInteger, nullable=False),
+    Column("credited_total_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("paid_net_cents", BigInteger, nullable=False),
+    Column("open_cents", BigInteger, nullable=False),
+    Column("overdue_cents", BigInteger, nullable=False),  # open, of the invoices noted overdue
+    Column("reminders", BigInteger, nullable=False),
+)
+
+TALLY_TABLES = (invoice_tally, enrolment_tally, leaving_tally, client_tally, placement_tally, hire_tally, opening_tally, first_placement_tally)
 
 PROJECTION_TABLES = (clients, placements, invoices, openings, pathways, payroll_runs, subsidy_claims,
                      client_periods, first_placements, *TALLY_TABLES)

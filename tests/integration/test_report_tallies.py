@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
-from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, leaving_tally, first_placement_tally, first_placements, hire_tally,
+from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, invoice_tally, invoices,
+                                       leaving_tally, first_placement_tally, first_placements, hire_tally,
                                        opening_tally, openings, placement_tally, placements)
 from tests.integration.follow_up_history import follow_up_histories
 from tests.integration.histories import envelope_of
@@ -40,8 +41,12 @@ async def tallies_and_counts(engine) -> list[tuple[dict, dict]]:
     async with engine.connect() as connection:
         client_rows, placement_rows = await _rows(connection, clients), await _rows(connection, placements)
         opening_rows, first_rows = await _rows(connection, openings), await _rows(connection, first_placements)
-        period_rows = await _rows(connection, client_periods)
+        period_rows, invoice_rows = await _rows(connection, client_periods), await _rows(connection, invoices)
         pairs = [
+            (invoice_tally, _counted(invoice_rows, lambda r: (r["employment_area"], r["issued_on"]), lambda r: (
+                1, r["hundredths_of_hours"], r["amount_cents"], r["total_cents"], r["credited_total_cents"],
+                r["paid_cents"], r["paid_net_cents"], r["open_cents"], r["open_cents"] if r["overdue_on"] else 0,
+                r["reminders"]))),
             (enrolment_tally, _counted(period_rows, lambda r: (r["employment_area"], r["enrolled_on"])
                                        if r["enrolled_on"] else None, lambda r: (1,))),
             (leaving_tally, _counted(period_rows, lambda r: (r["employment_area"], r["exited_on"])

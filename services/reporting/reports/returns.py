@@ -13,7 +13,7 @@ from services.reporting.reports.document import Report, Scope, Source, Table, hu
 from services.reporting.reports.municipal_share import municipal_share_by_month
 from services.reporting.reports.queries import days_within, in_scope
 from services.reporting.rules.municipal_share import share_rules
-from services.reporting.tables import clients, invoices, payroll_runs, placements, subsidy_claims
+from services.reporting.tables import clients, invoice_tally, payroll_runs, placements, subsidy_claims
 
 ESTIMATES_FILE = Path(__file__).parents[1] / "rules" / "return_estimates.yaml"
 DAYS_A_MONTH = Decimal("30.4375")  # 365.25 / 12
@@ -59,10 +59,10 @@ async def _payroll_inputs(connection: AsyncConnection, scope: Scope) -> list[Ret
     runs = in_scope(scope, payroll_runs.c.employment_area, payroll_runs.c.period_start)
     wage_costs = (payroll_runs.c.gross_wages_cents + payroll_runs.c.holiday_compensation_cents
                   + payroll_runs.c.employer_contributions_cents)
-    issued = in_scope(scope, invoices.c.employment_area, invoices.c.issued_on)
+    issued = in_scope(scope, invoice_tally.c.employment_area, invoice_tally.c.issued_on)
     claimed = in_scope(scope, subsidy_claims.c.employment_area, subsidy_claims.c.period_start)
     return [
-        ReturnInput("invoices_paid", "income", await _sum_cents(connection, invoices.c.paid_net_cents, *issued),
+        ReturnInput("invoices_paid", "income", await _sum_cents(connection, invoice_tally.c.paid_net_cents, *issued),
                     "payroll_billing's PaymentReceived (paid_total) of the invoices issued in the period (EmployerInvoiced), "
                     "up to what is payable after any credit note (InvoiceCredited), less its VAT share"),
         ReturnInput("pay_subsidies_claimed", "income",
