@@ -55,7 +55,7 @@ class Tally:
     old row's group loses its amounts and the new row's group gains them. Live and rebuild fold the
     same rows, so they end in the same counts; a report reads a few rows per day, not every row."""
 
-    table: Table  # its primary key is the group; every other column is an amount
+    table: Table  # its primary key is the group; every other column is an amount, the first the number of rows
     group: Callable[[Row], tuple | None]  # the key columns' values, none of them None (None: not counted)
     amounts: Callable[[Row], tuple[int, ...]]
 
@@ -71,6 +71,11 @@ class Tally:
         statement = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(self.table)
         return statement.on_conflict_do_update(index_elements=self.key_columns, set_={
             name: self.table.c[name] + statement.excluded[name] for name in self.amount_columns})
+
+    @cached_property
+    def delete_empty(self) -> Delete:
+        """A group whose last row left it goes, as a rebuild that never saw the row there would not have it."""
+        return delete(self.table).where(self.table.c[self.amount_columns[0]] == 0)
 
     def parts(self, row: Row) -> tuple[tuple, tuple[int, ...]] | None:
         group = self.group(row)
@@ -406,6 +411,8 @@ async def write(connection: AsyncConnection, folded: Folded) -> None:
         if rows := [dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
                     for group, amounts in changes.items() if any(amounts)]:
             await connection.execute(tally.upsert(connection.dialect.name), rows)
+            if any(amounts[0] < 0 for amounts in changes.values()):
+                await connection.execute(tally.delete_empty)
 
 
 def _iso_date(value: Any) -> str:
