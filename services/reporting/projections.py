@@ -21,7 +21,7 @@ from functools import cached_property
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, func, insert, select
+from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,6 +46,9 @@ from services.reporting.tables import (client_periods, client_tally, clients, en
                                        subsidy_claims)
 
 Row = dict[str, Any]
+# PostgreSQL: transaction locks on names, taken in the order given (sorted by the caller, so no deadlock).
+ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(hashtext(name)) FROM unnest(CAST(:names AS text[])) "
+                      "WITH ORDINALITY AS names(name, position) ORDER BY position")
 MAX_PADDED_KEYS = 16384  # well below the ~32k parameters SQLite and PostgreSQL take in one statement
 
 
@@ -103,6 +106,13 @@ class Projector:
     @cached_property
     def select_keys(self) -> Select:
         return select(self.table).where(self.table.c[self.key].in_(bindparam("keys", expanding=True)))
+
+    @cached_property
+    def select_keys_locking(self) -> Select:
+        """PostgreSQL: the rows locked until commit, in key order. Two instances sharing the database may
+        fold the same row at once; without the lock the later writer replaces what the earlier committed
+        with its fold of the row before it (a lost change in an order-free row, a tally counted twice)."""
+        return self.select_keys.order_by(self.table.c[self.key]).with_for_update()
 
     @cached_property
     def delete_keys(self) -> Delete:
@@ -407,9 +417,10 @@ async def write(connection: AsyncConnection, folded: Folded) -> None:
             await connection.execute(projector.insert_from_json, {"rows": document})
         else:
             await connection.execute(insert(projector.table), rows)
-    for tally, changes in folded.tallies.items():
+    # Tallies and their groups in one order, so two instances sharing a database lock them alike.
+    for tally, changes in sorted(folded.tallies.items(), key=lambda item: item[0].table.name):
         if rows := [dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
-                    for group, amounts in changes.items() if any(amounts)]:
+                    for group, amounts in sorted(changes.items()) if any(amounts)]:
             await connection.execute(tally.upsert(connection.dialect.name), rows)
             if any(amounts[0] < 0 for amounts in changes.values()):
                 await connection.execute(tally.delete_empty)
@@ -424,7 +435,15 @@ def _iso_date(value: Any) -> str:
 
 async def _fold(connection: AsyncConnection, projector: Projector,
                 keyed: list[tuple[str, int, EventEnvelope, Event]], folded: Folded) -> None:
-    existing = await connection.execute(projector.select_keys, {"keys": _padded(list({item[0] for item in keyed}))})
+    keys = sorted({item[0] for item in keyed})
+    if connection.dialect.name == "sqlite":  # one writer at a time: a stale read fails its write
+        select_keys = projector.select_keys
+    else:
+        select_keys = projector.select_keys_locking
+        if not projector.follows_aggregate:
+            # A row no one has written yet cannot be locked: two instances would both insert it.
+            await connection.execute(ADVISORY_LOCKS, {"names": [f"{projector.table.name}:{key}" for key in keys]})
+    existing = await connection.execute(select_keys, {"keys": _padded(keys)})
     rows: dict[str, Row] = {row[projector.key]: dict(row) for row in existing.mappings()}
     stored = list(rows)
     # Each stored row's place in the tallies, before the fold changes it.
