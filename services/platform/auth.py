@@ -25,6 +25,7 @@ ROLES_CLAIM, AREA_CLAIM = "roles", "employment_area"
 # The partner system an integration token acts for (e.g. te_office): a partner asks only as itself.
 PARTNER_CLAIM = "partner_system"
 JWKS_REFETCH_COOLDOWN_S = 2.0
+VERIFIED_TOKENS_KEPT = 10_000  # tokens whose signature was checked, kept until they expire (or the key changes)
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,18 @@ class TokenVerifier:
         `leeway_s`: clocks of the identity provider and of this host may differ by this much."""
         self.key_source, self.issuer, self.audience = key_source, issuer, audience
         self.fetches_keys, self.leeway_s = fetches_keys, leeway_s
+        # A caller sends the same token with every request until it expires; its signature is checked
+        # once. The entry counts only with the key it was verified with: a withdrawn or rotated key
+        # (key_source answers with another key, or refuses) verifies the token afresh.
+        self._verified: dict[str, tuple[object, Principal, float]] = {}
 
     def verify(self, token: str) -> Principal:
         try:
             key = self.key_source(token)
+            if (known := self._verified.get(token)) is not None:
+                verified_with, principal, expires_at = known
+                if verified_with is key and time.time() < expires_at + self.leeway_s:
+                    return principal
             algorithms = _algorithms_for(key)
             claims = jwt.decode(token, key, algorithms=algorithms, issuer=self.issuer, audience=self.audience,
                                 leeway=self.leeway_s, options={"require": ["exp", "iss", "aud", "sub"]})
@@ -74,7 +83,11 @@ class TokenVerifier:
             raise Unauthenticated(f"the token lacks the {error.claim} claim") from None
         except (jwt.PyJWKClientError, jwt.DecodeError, jwt.InvalidTokenError) as error:
             raise Unauthenticated(f"the token is malformed: {error}") from None
-        return _principal(claims)
+        principal = _principal(claims)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()
+        self._verified[token] = (key, principal, float(claims["exp"]))
+        return principal
 
 
 def _algorithms_for(key) -> list[str]:
@@ -106,6 +119,7 @@ class LocalSigningKey:
     def __init__(self, path: Path):
         self.path = path
         self._private = None
+        self._public = None
 
     @property
     def private_key(self) -> ec.EllipticCurvePrivateKey:
@@ -117,7 +131,9 @@ class LocalSigningKey:
         return self._private
 
     def public_key(self, _token: str) -> ec.EllipticCurvePublicKey:
-        return self.private_key.public_key()
+        if self._public is None:
+            self._public = self.private_key.public_key()
+        return self._public
 
 
 @cache

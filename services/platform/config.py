@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     max_ack_pending: int = Field(default=1000, ge=1, description="delivered but unacknowledged messages a consumer may have")
     ack_wait_s: float = Field(default=30.0, gt=0, description="redeliver a message not acked within this time")
     consumer_batch_size: int = Field(default=500, ge=1, description="most events a consumer applies in one transaction")
+    event_spans_up_to: int = Field(default=50, ge=0, description="a batch of more events (a consumer catching up) has "
+                                   "one span linked to every event's trace instead of a span per event")
     pull_wait_s: float = Field(default=5.0, gt=0, description="how long an idle consumer's pull waits before asking again")
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_idle_poll_s: float = 1.0
@@ -45,6 +47,8 @@ class Settings(BaseSettings):
                                  "another instance takes over this long after the holder died")
     local_traces: bool = Field(default=True, description="keep spans under var/traces/ for `polku trace`")
     local_traces_mb: float = Field(default=20.0, gt=0, description="size of a service's span file before it rolls over")
+    trace_sql: bool = Field(default=False, description="a span for every SQL statement: for finding a slow query; "
+                                                       "it costs a fifth of a consumer's CPU")
     log_level: str = "INFO"
     jwks_url: str | None = Field(default=None, description="the identity provider's JWKS; unset: the local dev key")
     jwt_issuer: str = Field(default="polku-local", description="the `iss` every token must carry")

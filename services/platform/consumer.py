@@ -33,11 +33,13 @@ from contracts.envelope import EventEnvelope, event_subject
 from contracts.events.base import Event
 from contracts.registry import decode
 from services.platform import dead_letters, metrics, parking
+from services.platform.commit_groups import transaction
 from services.platform.errors import REFUSALS, AreaMismatch
 from services.platform.config import Settings
 from services.platform.event_store import Cause
 from services.platform.outages import is_outage
 from services.platform.pull import Pull
+from services.platform.tracing import MAX_LINKS
 from services.platform.unit_of_work import UnitOfWork
 
 Handler = Callable[[UnitOfWork, Any, EventEnvelope], Awaitable[None]]
@@ -50,7 +52,6 @@ tracer = trace.get_tracer(__name__)
 # A message that cannot be decoded will not decode on the next try either: pydantic's
 # ValidationError, UnknownEventType and UnsupportedSchemaVersion are all ValueErrors.
 UNDECODABLE = (ValueError,)
-MAX_LINKS = 128
 PARKED_PER_PASS = 200  # parked events are few; a flood of them is tried a slice at a time
 
 
@@ -278,13 +279,20 @@ class InboxConsumer:
             await self._process_together(deliveries)
 
     async def _process_together(self, deliveries: list[Delivery]) -> None:
-        # Each event's trace shows its processing; the batch's SQL is under a batch span linked to them all.
-        spans = {delivery.event_id: self._span(delivery, current=False) for delivery in deliveries}
+        # Live, batches are small and each event's trace shows its own processing span; the batch's SQL
+        # is under a batch span linked to them all. A consumer catching up takes large batches, where a
+        # span per event cost reporting two fifths of its CPU and flooded the span store: there the batch
+        # span alone is linked to the trace of every event (`polku trace` follows the links).
+        if len(deliveries) <= self.settings.event_spans_up_to:
+            spans = {delivery.event_id: self._span(delivery, current=False) for delivery in deliveries}
+            links = [trace.Link(span.get_span_context()) for span in spans.values()]
+        else:
+            spans = {}
+            links = [trace.Link(trace.get_current_span(_context_of(delivery.msg)).get_span_context())
+                     for delivery in deliveries]
         try:
             with tracer.start_as_current_span(
-                f"{self.name} process batch", kind=trace.SpanKind.CONSUMER,
-                # The SDK keeps 128 links a span (OTEL_SPAN_LINK_COUNT_LIMIT); more only cost time.
-            links=[trace.Link(span.get_span_context()) for span in list(spans.values())[:MAX_LINKS]],
+                f"{self.name} process batch", kind=trace.SpanKind.CONSUMER, links=links[:MAX_LINKS],
                 attributes={"messaging.system": "nats", "messaging.batch.message_count": len(deliveries),
                             "messaging.consumer.group.name": self.name},
             ):
@@ -294,7 +302,7 @@ class InboxConsumer:
                 span.end()
 
     async def _apply_together(self, deliveries: list[Delivery], spans: dict[str, trace.Span]) -> None:
-        """The batch in one transaction. An event whose handler fails is taken out: those before it
+        """The batch in one transaction (`spans`: each event's own span, if it has one). An event whose handler fails is taken out: those before it
         are applied together again, it is tried alone (and retried or dead-lettered), and the rest
         go on together. Any other failure applies every event alone."""
         while deliveries:
@@ -405,7 +413,7 @@ class InboxConsumer:
     async def _park(self, delivery: Delivery, refused: Refused) -> None:
         """Keep the event in this consumer's database until what it waits for changes; the inbox
         takes it in the same transaction, so a redelivery is a duplicate."""
-        async with self.engine.begin() as connection:
+        async with transaction(self.engine) as connection:
             await parking.park(connection, self.name, delivery.envelope, delivery.msg.metadata.sequence.stream,
                                refused.waiting_for, str(refused))
             await UnitOfWork.mark_in(connection, self.name, [delivery.event_id])
@@ -439,7 +447,7 @@ class InboxConsumer:
                 await parking.release(uow.connection, self.name, parked.event_id)
         except Refused as refused:
             if refused.waiting_for != parked.waiting_for or str(refused) != parked.reason:
-                async with self.engine.begin() as connection:
+                async with transaction(self.engine) as connection:
                     await parking.still_waiting(connection, self.name, parked.event_id, refused.waiting_for,
                                                 str(refused))
             return

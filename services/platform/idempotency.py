@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.platform.commit_groups import transaction
 from services.platform.tables import idempotency_keys
 
 HEADER = "Idempotency-Key"
@@ -79,7 +80,7 @@ async def first_answer(engine: AsyncEngine, claim: Claim) -> web.Response | None
 
 async def keep_answer(engine: AsyncEngine, claim: Claim, response: web.StreamResponse) -> None:
     body = response.body if isinstance(response, web.Response) else None
-    async with engine.begin() as connection:
+    async with transaction(engine) as connection:
         await connection.execute(update(idempotency_keys).where(
             idempotency_keys.c.caller == claim.caller, idempotency_keys.c.key == claim.key).values(
             status=response.status, response=bytes(body).decode() if body else ""))

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.platform import metrics
+from services.platform.commit_groups import transaction
 from services.platform.relay_lease import RelayLease
 from services.platform.tables import events, outbox
 
@@ -119,7 +120,7 @@ class OutboxRelay:
 
     async def mark_sent(self, positions: list[int]) -> None:
         with suppress_instrumentation():
-            async with self.engine.begin() as connection:
+            async with transaction(self.engine) as connection:
                 # By position list, not "<= last": on PostgreSQL a lower position can commit later.
                 await connection.execute(delete(outbox).where(outbox.c.position.in_(positions)))
 

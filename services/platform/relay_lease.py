@@ -14,6 +14,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.platform.commit_groups import transaction
 from services.platform.tables import relay_lease
 
 LEASE = "outbox"
@@ -43,7 +44,7 @@ class RelayLease:
         expires = now + self.ttl_ms
         # The lease's statements are background work: they start no trace and join none.
         with suppress_instrumentation():
-            async with self.engine.begin() as connection:
+            async with transaction(self.engine) as connection:
                 taken = (await connection.execute(
                     update(relay_lease)
                     .where(and_(relay_lease.c.name == LEASE,
@@ -59,6 +60,6 @@ class RelayLease:
         """Hand the lease over at once (a clean stop), so another instance need not wait it out."""
         self._held_until_ms = 0
         with suppress_instrumentation():
-            async with self.engine.begin() as connection:
+            async with transaction(self.engine) as connection:
                 await connection.execute(update(relay_lease).where(
                     and_(relay_lease.c.name == LEASE, relay_lease.c.holder == self.holder)).values(expires_at_ms=0))

@@ -123,7 +123,8 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         setup_metrics(self.settings.service)
-        trace_sql(self.engine)
+        if self.settings.trace_sql:
+            trace_sql(self.engine)
         with suppress_instrumentation():  # a start's schema checks are no flow an operator follows
             await migrate(self.engine, self.definition.migrations)
         await self.broker.start()

@@ -33,6 +33,10 @@ class SqliteOnLoop(aiosqlite.Connection):
         if log.isEnabledFor(logging.DEBUG):  # the call and its statement; never its parameters (wages, …)
             statement = args[0] if args and isinstance(args[0], str) else ""
             log.debug("executing %s %s", getattr(fn, "__name__", fn), statement)
+        if fn.__name__ == "commit":
+            # The fsync of a commit, on aiosqlite's thread: meanwhile the loop serves the requests that
+            # form the next commit group (commit_groups.py), which takes its turn after this commit.
+            return await super()._execute(fn, *args, **kwargs)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.busy_timeout_s
         while True:

@@ -7,7 +7,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # http.response.status_code); probes and scrapes start no trace (an idle system must not fill the store).
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 os.environ.setdefault("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", "/health,/ready,/metrics,/openapi.json")
+# A consumer's batch span links to the trace of each of its events (the SDK's default keeps 128).
+MAX_LINKS = int(os.environ.get("OTEL_SPAN_LINK_COUNT_LIMIT", "1000"))
 
 
 def setup_tracing(service: str, exporter: SpanExporter | None = None, local_dir: Path | None = None,
@@ -26,7 +28,8 @@ def setup_tracing(service: str, exporter: SpanExporter | None = None, local_dir:
     """
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return  # a process that hosts several services (a test) keeps the first provider
-    provider = TracerProvider(resource=Resource.create({"service.name": f"polku-{service}"}))
+    provider = TracerProvider(resource=Resource.create({"service.name": f"polku-{service}"}),
+                              span_limits=SpanLimits(max_links=MAX_LINKS))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

@@ -1,7 +1,9 @@
-"""One SQL transaction around a change: events, outbox and inbox commit together or not at all."""
+"""One SQL transaction around a change: events, outbox and inbox commit together or not at all
+(on SQLite, concurrent units of work share the commit: services/platform/commit_groups.py)."""
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
+from uuid import UUID
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -11,6 +13,7 @@ from contracts.events.base import Event
 from contracts.registry import decode
 from services.platform import audit
 from services.platform.auth import Principal
+from services.platform.commit_groups import transaction
 from services.platform.errors import AreaMismatch, Forbidden, NotFound, RuleViolated
 from services.platform.event_store import AggregateKind, Cause, EventStore, fold
 from services.platform.idempotency import Claim
@@ -43,38 +46,40 @@ class UnitOfWork:
         self.appended: list[EventEnvelope] = []
         self.decided: list[Event] = []
         self._appended_to: dict[str, list[EventEnvelope]] = {}
+        self._loaded: dict[str, list[EventEnvelope]] = {}  # each aggregate's stored history, read once
+        self._events_of: dict[UUID, Event] = {}  # each envelope's event, decoded once
 
     async def __aenter__(self) -> "UnitOfWork":
-        self.connection: AsyncConnection = await self.engine.connect()
-        await self.connection.begin()
+        self._transaction = transaction(self.engine)
+        self.connection: AsyncConnection = await self._transaction.__aenter__()
         self.events = EventStore(self.connection, self.service)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
+        if exc_type is None:
+            try:
                 if self.claim:
                     await self.claim.write(self.connection)
                 if self.appended:
                     await self.events.write(self.appended)
                     if self.actor:
                         await self._audit_changes()
-                await self.connection.commit()
-                if self.claim:
-                    self.claim.written = True
-            else:
-                await self.connection.rollback()
-        finally:
-            await self.connection.close()
-        if exc_type is None and self.appended and self.on_commit:
-            self.on_commit()
+            except BaseException as error:
+                await self._transaction.__aexit__(type(error), error, error.__traceback__)
+                raise
+        await self._transaction.__aexit__(exc_type, exc, tb)  # commits, or rolls back on an error
+        if exc_type is None:
+            if self.claim:
+                self.claim.written = True
+            if self.appended and self.on_commit:
+                self.on_commit()
 
     async def read(self, kind: AggregateKind[State], aggregate_id: str) -> tuple[State, int]:
         """The aggregate's state and version; NotFound if it has no events or is of another area."""
         history = await self._visible_history(kind, aggregate_id)
         if not history:
             raise NotFound(f"no {kind.name.lower()} {aggregate_id}")
-        return _state(kind, history), len(history)
+        return self._state(kind, history), len(history)
 
     async def read_referenced(self, kind: AggregateKind[State], aggregate_id: str, field: str) -> State:
         """An aggregate a command's body names: one that does not exist (or is another area's) breaks a
@@ -116,7 +121,7 @@ class UnitOfWork:
 
     async def _decide(self, kind: AggregateKind[State], aggregate_id: str, history: list[EventEnvelope],
                       decide: Callable[[State], Sequence[Event]], area: str | None) -> State:
-        state = _state(kind, history)
+        state = self._state(kind, history)
         new_events = decide(state)
         if new_events:
             area = history[0].employmentarea if history else area
@@ -134,7 +139,10 @@ class UnitOfWork:
         return fold(kind, new_events, state)
 
     async def _visible_history(self, kind: AggregateKind, aggregate_id: str) -> list[EventEnvelope]:
-        history = await self.events.load(aggregate_id) + self._appended_to.get(aggregate_id, [])
+        # Read once a unit: within its transaction only the unit itself adds to an aggregate's history.
+        if (stored := self._loaded.get(aggregate_id)) is None:
+            stored = self._loaded[aggregate_id] = await self.events.load(aggregate_id)
+        history = stored + self._appended_to.get(aggregate_id, [])
         self.touched.append(aggregate_id)
         if history and self.event_area and history[0].employmentarea != self.event_area:
             raise AreaMismatch(f"an event of area {self.event_area} touches {kind.name.lower()} {aggregate_id} "
@@ -142,6 +150,14 @@ class UnitOfWork:
         if history and self.actor and history[0].employmentarea != self.actor.area:
             raise NotFound(f"no {kind.name.lower()} {aggregate_id}")  # another area's data is invisible
         return history
+
+    def _state(self, kind: AggregateKind[State], history: list[EventEnvelope]) -> State:
+        return fold(kind, [self._event_of(envelope) for envelope in history])
+
+    def _event_of(self, envelope: EventEnvelope) -> Event:
+        if (event := self._events_of.get(envelope.id)) is None:
+            event = self._events_of[envelope.id] = decode(envelope)
+        return event
 
     @property
     def changed_aggregates(self) -> set[str]:
@@ -182,5 +198,4 @@ class UnitOfWork:
                                 for event_id in event_ids])
 
 
-def _state(kind: AggregateKind[State], history: list[EventEnvelope]) -> State:
-    return fold(kind, [decode(envelope) for envelope in history])
+

@@ -28,7 +28,7 @@ async def _closed_loop(system: LocalSystem, seconds: float, concurrency: int) ->
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         workload = Workload(http, system.services.url, system.token)
         await workload.seed(employers=5, employments=max(16, concurrency * 2))
-        run = await closed_loop(lambda: workload.send(workload.choose()), concurrency, seconds)
+        run = await closed_loop(workload.send, concurrency, seconds, workload.choose)
     return run.figures()
 
 

@@ -1,5 +1,6 @@
 """A consumer with a backlog applies it in batches, one transaction each, against a real nats-server."""
 import logging
+import secrets
 
 from services.platform import dead_letters
 from services.platform.database import create_engine
@@ -40,6 +41,34 @@ async def test_a_backlog_is_applied_in_batches_and_each_event_once(start_service
     traced = {span.attributes["messaging.message.id"] for span in span_exporter.get_finished_spans()
               if span.name == "probe process ClientEnrolled"}
     assert traced == {str(envelope.id) for envelope in envelopes}, "every event has its own span in its trace"
+
+
+async def test_a_batch_larger_than_event_spans_up_to_has_one_span_linked_to_every_events_trace(
+        start_service, database_url_factory, nc, span_exporter):
+    traces = {}  # each event published from a trace of its own, as the relay does
+    for _ in range(60):
+        envelope = enrolled_envelope()
+        traces[str(envelope.id)] = secrets.token_hex(16)
+        await nc.jetstream().publish(envelope.nats_subject, envelope.model_dump_json().encode(), stream="POLKU", headers={
+            "Nats-Msg-Id": str(envelope.id), "ce-type": envelope.type,
+            "traceparent": f"00-{traces[str(envelope.id)]}-{secrets.token_hex(8)}-01"})
+    span_exporter.clear()
+    await start_probe(start_service, database_url_factory, Probe(), consumer_batch_size=30, event_spans_up_to=10)
+
+    await eventually(lambda: consumer_idle(nc.jetstream(), deliveries=60), what="the backlog processed")
+    spans = span_exporter.get_finished_spans()
+    batches = [span for span in spans if span.name == "probe process batch"]
+    large = [span for span in batches if span.attributes["messaging.batch.message_count"] > 10]
+    assert large, f"the backlog came in batches larger than 10: {[len(b.links) for b in batches]}"
+    for batch in large:
+        assert len(batch.links) == batch.attributes["messaging.batch.message_count"]
+    per_event = {span.attributes["messaging.message.id"] for span in spans if span.name == "probe process ClientEnrolled"}
+    in_large = sum(span.attributes["messaging.batch.message_count"] for span in large)
+    assert len(per_event) == 60 - in_large, "only events of small batches have a span of their own"
+    linked_traces = {format(link.context.trace_id, "032x") for batch in large for link in batch.links}
+    own_traces = {format(span.context.trace_id, "032x") for span in spans if span.name == "probe process ClientEnrolled"}
+    assert set(traces.values()) == linked_traces | own_traces, "every event's trace has its span or a batch's link"
+    assert not linked_traces & own_traces
 
 
 @BOTH_DATABASES

@@ -20,7 +20,7 @@ from services.reporting.service import SERVICE as REPORTING
 from services.reporting.tables import PROJECTION_TABLES
 from tests.integration.histories import append_clients, stored_event_ids
 from tests.integration.probe import CrashBeforeMarking
-from tests.support import BOTH_DATABASES, bearer, caught_up, eventually, get_json, url_of
+from tests.support import BOTH_DATABASES, DEFINITIONS, bearer, caught_up, eventually, get_json, url_of
 
 
 async def projection_rows(engine) -> dict[str, list[tuple]]:
@@ -91,9 +91,10 @@ async def _has_started_step(url, client_id: str, placement_id: str, token: str) 
                                            if step["placement_id"] == placement_id] == ["started"]
 
 
-async def test_one_trace_runs_from_the_http_request_through_every_event_and_consumer(five_services, span_exporter,
+async def test_one_trace_runs_from_the_http_request_through_every_event_and_consumer(start_service, span_exporter,
                                                                                    token):
-    url = url_of(five_services)
+    services = {name: await start_service(definition, trace_sql=True) for name, definition in DEFINITIONS.items()}
+    url = url_of(services)
     span_exporter.clear()
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     async with aiohttp.ClientSession(raise_for_status=True) as http:

@@ -5,12 +5,13 @@ when it is installed. The collapsed stacks stay in DIR for flame graphs.
 """
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 
 def start(pids: dict[str, int], seconds: float, directory: Path) -> list[subprocess.Popen]:
-    spy = shutil.which("py-spy")
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         raise FileNotFoundError("--profile needs py-spy: pip install py-spy")
     directory.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,12 @@ class Run:
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     error_kinds: dict[str, int] = field(default_factory=dict)
+    by_kind_ms: dict[str, list[float]] = field(default_factory=dict)  # each command kind's latencies
+
+    def kinds(self) -> dict[str, dict]:
+        return {kind: {"commands": len(values), "p50_ms": round(percentile(values, 0.5), 1),
+                       "p99_ms": round(percentile(values, 0.99), 1)}
+                for kind, values in sorted(self.by_kind_ms.items())}
 
     def figures(self) -> dict:
         return {"commands_per_s": round(self.commands / self.seconds, 1), "errors": self.errors,
@@ -69,19 +75,23 @@ class Run:
                 "p99_ms": round(percentile(self.latencies_ms, 0.99), 1)}
 
 
-async def closed_loop(send, concurrency: int, seconds: float) -> Run:
-    """`concurrency` callers, each sending its next command when the last one was answered."""
+async def closed_loop(send, concurrency: int, seconds: float, choose=lambda: "referral") -> Run:
+    """`concurrency` callers, each sending its next command (`send(kind)`, the kind from `choose`)
+    when the last one was answered."""
     run = Run()
     deadline = time.perf_counter() + seconds
 
     async def caller() -> None:
         while time.perf_counter() < deadline:
+            kind = choose()
             started = time.perf_counter()
             try:
-                status = await send()
+                status = await send(kind)
             except Exception as error:  # a refused connection or a timeout is an error of the run, not the bench
                 status = type(error).__name__
-            run.latencies_ms.append((time.perf_counter() - started) * 1000)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            run.latencies_ms.append(elapsed_ms)
+            run.by_kind_ms.setdefault(kind, []).append(elapsed_ms)
             run.commands += 1
             if not (isinstance(status, int) and 200 <= status < 300):
                 run.errors += 1
@@ -100,7 +110,7 @@ async def baseline_runs(concurrencies: list[int], seconds: float, work_dir: Path
         wait_for_port(port)
         rng, runs = random.Random(3), {}
         async with aiohttp.ClientSession() as http:
-            async def send() -> int:
+            async def send(_kind: str) -> int:
                 async with http.post(f"http://127.0.0.1:{port}/clients", json=referral_body(rng.randrange(10**6), rng)) as response:
                     await response.read()
                     return response.status
@@ -198,8 +208,9 @@ async def steady_rate(workload: Workload, rate: float, seconds: float, reporting
             "not_visible": len(answered) - len(visible), "backlog_at_end": sum(backlog_at_end.values())}
 
 
-async def catch_up(system: LocalSystem, nc, backlog: Backlog, events: int) -> dict[str, dict]:
-    """Each consumer service stopped, `events` published as one burst, then each started alone."""
+async def catch_up(system: LocalSystem, nc, backlog: Backlog, events: int, profile_dir: Path | None) -> dict[str, dict]:
+    """Each consumer service stopped, `events` published as one burst, then each started alone
+    (py-spy on it for its first 10 s when `profile_dir` is given)."""
     for name in CONSUMERS:
         system.services.stop(name)
     js, published, rng = nc.jetstream(), 0, random.Random(11)
@@ -224,12 +235,18 @@ async def catch_up(system: LocalSystem, nc, backlog: Backlog, events: int) -> di
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name} took nothing in 120 s; see its log under {system.var_dir}/logs")
             await asyncio.sleep(0.01)
-        started = time.perf_counter()
+        started, process = time.perf_counter(), psutil.Process(system.services.processes[name].pid)
+        cpu_before = sum(process.cpu_times()[:2])
+        if profile_dir:
+            profile.start({f"catch-up-{name}": system.services.processes[name].pid}, 10, profile_dir)
         while (await backlog.pending())[name]:
             await asyncio.sleep(0.02)
-        seconds = time.perf_counter() - started
-        figures[name] = {"events": pending, "seconds": round(seconds, 1), "events_per_s": round(pending / seconds)}
-        say(f"catch-up {name}: {pending} events in {seconds:.1f} s = {pending / seconds:,.0f} events/s")
+        seconds, cpu_s = time.perf_counter() - started, sum(process.cpu_times()[:2]) - cpu_before
+        # Events per CPU second: what the consumer does on a core of its own, whatever else runs here.
+        figures[name] = {"events": pending, "seconds": round(seconds, 1), "events_per_s": round(pending / seconds),
+                         "cpu_s": round(cpu_s, 1), "events_per_cpu_s": round(pending / cpu_s)}
+        say(f"catch-up {name}: {pending} events in {seconds:.1f} s = {pending / seconds:,.0f} events/s "
+            f"({pending / cpu_s:,.0f} per CPU second)")
     return figures
 
 
@@ -250,9 +267,10 @@ async def system_runs(args, system: LocalSystem) -> dict:
                 if args.profile and concurrency == max(args.concurrency):
                     profile.start({name: process.pid for name, process in services.processes.items()},
                                   args.seconds, args.profile)
-                run = await closed_loop(lambda: workload.send(workload.choose()), concurrency, args.seconds)
+                run = await closed_loop(workload.send, concurrency, args.seconds, workload.choose)
                 await backlog.drained()
-                results["closed_loop"][concurrency] = run.figures() | {"error_kinds": run.error_kinds}
+                results["closed_loop"][concurrency] = run.figures() | {"error_kinds": run.error_kinds,
+                                                                       "by_kind": run.kinds()}
                 results["cpu_ms_per_command"][concurrency] = Cpu.per_command_ms(before, cpu.sample(), run.commands)
                 say(f"polku, concurrency {concurrency}: {results['closed_loop'][concurrency]}")
             manager = {"Authorization": f"Bearer {system.token('manager', AREA)}"}
@@ -262,7 +280,7 @@ async def system_runs(args, system: LocalSystem) -> dict:
                 results["steady"].append(figures)
                 say(f"steady {rate}/s: {figures}")
         if args.catch_up:
-            results["catch_up"] = await catch_up(system, nc, backlog, args.catch_up)
+            results["catch_up"] = await catch_up(system, nc, backlog, args.catch_up, args.profile)
     finally:
         await nc.close()
     return results
@@ -298,6 +316,11 @@ def print_tables(baseline: dict[int, Run], results: dict) -> None:
               f"{figures['p99_ms']:>7.1f} {figures['errors']:>4} | {bare['commands_per_s']:>10,.0f} {bare['p99_ms']:>7.1f} | "
               f"{figures['commands_per_s'] / bare['commands_per_s']:>5.2f} {figures['p99_ms'] / bare['p99_ms']:>6.2f}")
     print()
+    print(f"{'concurrency':>11} {'command':<10} | {'sent':>6} {'p50':>7} {'p99':>7}")
+    for concurrency, figures in results["closed_loop"].items():
+        for kind, row in figures["by_kind"].items():
+            print(f"{concurrency:>11} {kind:<10} | {row['commands']:>6} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f}")
+    print()
     print(f"{'rate/s':>6} | {'sent':>6} {'errors':>6} | {'visible p50 ms':>14} {'p99 ms':>8} {'never':>5} | {'backlog at end':>14}")
     for row in results["steady"]:
         print(f"{row['rate']:>6} | {row['sent']:>6} {row['errors']:>6} | {row['visible_p50_ms']:>14.1f} "
@@ -309,9 +332,10 @@ def print_tables(baseline: dict[int, Run], results: dict) -> None:
         print(f"concurrency {concurrency:>7} " + " ".join(f"{row[name]:>15.2f}" for name in names))
     if "catch_up" in results:
         print()
-        print(f"{'catch-up':<16} {'events':>8} {'seconds':>8} {'events/s':>9}")
+        print(f"{'catch-up':<16} {'events':>8} {'seconds':>8} {'events/s':>9} {'CPU s':>6} {'per CPU s':>9}")
         for name, row in results["catch_up"].items():
-            print(f"{name:<16} {row['events']:>8} {row['seconds']:>8.1f} {row['events_per_s']:>9,}")
+            print(f"{name:<16} {row['events']:>8} {row['seconds']:>8.1f} {row['events_per_s']:>9,} "
+                  f"{row['cpu_s']:>6.1f} {row['events_per_cpu_s']:>9,}")
 
 
 def main() -> None:

@@ -333,3 +333,45 @@ def test_polku_token_refuses_when_tokens_come_from_an_identity_provider(cli_env,
     assert cli.main(["token", "manager"]) == 2
     assert "identity provider" in capsys.readouterr().err
 
+
+
+# --- a token's signature is checked once ---------------------------------------------------------
+
+@pytest.fixture
+def signature_checks(monkeypatch) -> list[str]:
+    checked: list[str] = []
+    decode = jwt.decode
+
+    def counting(token, *args, **kwargs):
+        checked.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    return checked
+
+
+def test_a_token_sent_again_is_not_verified_again(settings, signature_checks):
+    verifier = verifier_from(settings)
+    token = jwt.encode(claims(), local_private_key(settings), algorithm="ES256")
+    principals = {verifier.verify(token) for _ in range(5)}
+    assert len(principals) == 1 and signature_checks == [token]
+
+
+def test_a_verified_token_is_refused_once_it_expires(settings):
+    verifier = verifier_from(settings.model_copy(update={"jwt_leeway_s": 0}))
+    token = jwt.encode(claims(exp=int(time.time()) + 1), local_private_key(settings), algorithm="ES256")
+    verifier.verify(token)
+    time.sleep(1.5)
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(token)
+
+
+async def test_a_verified_token_of_a_withdrawn_key_is_refused(identity_provider):
+    settings, keys, _ = identity_provider
+    verifier = verifier_from(settings.model_copy(update={"jwks_cache_s": 0.2}))
+    token = _idp_token(settings, keys["rsa-1"], "rsa-1", "RS256")
+    await asyncio.to_thread(verifier.verify, token)
+    del keys["rsa-1"]
+    await asyncio.sleep(0.3)
+    with pytest.raises(Unauthenticated, match="signing key"):
+        await asyncio.to_thread(verifier.verify, token)
