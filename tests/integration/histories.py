@@ -27,9 +27,12 @@ def client_history(client_id: UUID, area: str = "kemi") -> list:
     ]
 
 
+AGGREGATE_ID_FIELDS = {"PayrollRun": "run_id", "SubsidyClaim": "claim_id"}
+
+
 def envelope_of(event, version: int, area: str = "kemi") -> EventEnvelope:
     """The envelope the event store would write for `event` as version `version` of its aggregate."""
-    aggregate_id = str(getattr(event, f"{event.aggregate_type.lower()}_id"))
+    aggregate_id = str(getattr(event, AGGREGATE_ID_FIELDS.get(event.aggregate_type, f"{event.aggregate_type.lower()}_id")))
     return EventEnvelope(
         id=uuid4(), source=f"/polku/{event.service}", type=type(event).__name__, time="2026-09-02T08:00:00Z",
         subject=aggregate_id, dataschema=dataschema_for(type(event).__name__, event.schema_version),

@@ -13,13 +13,14 @@ from sqlalchemy import select
 from contracts.events.employer import (OpeningFilled, OpeningRegistered, PlacementEnded, PlacementExtended,
                                       PlacementStarted)
 from contracts.events.intake import ClientReferred, EligibilityAssessed
-from contracts.events.payroll_billing import EmployerInvoiced
+from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceOverdue, MunicipalSupplementClaimed,
+                                              PaymentReceived, PayrollRunClosed)
 from contracts.registry import decode
 from services.payroll_billing.domain.money import finnish_reference, reference_base, rf_reference
 from services.reporting import waiting
 from services.reporting.projections import PERIOD_FACTS_UNKNOWN, project
 from services.reporting.service import SERVICE as REPORTING
-from services.reporting.tables import clients, invoices, openings, placements
+from services.reporting.tables import clients, invoices, openings, payroll_runs, placements, subsidy_claims
 from tests.integration.histories import client_history, envelope_of
 from tests.support import BOTH_DATABASES
 
@@ -34,6 +35,7 @@ async def rows_of(engine, table) -> list[dict]:
 async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
     engine = await engine_factory("reporting", REPORTING.migrations)
     client_id, placement_id, employer_id, invoice_id, opening_id = uuid4(), uuid4(), uuid4(), uuid4(), uuid4()
+    run_id, claim_id, employment_id = uuid4(), uuid4(), uuid4()
     reference = finnish_reference(reference_base(invoice_id))
     events = [
         (ClientReferred(client_id=client_id, referral_id=uuid4(), period=1, programme="kemi_model",
@@ -58,6 +60,18 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
                           vat_amount=Decimal("204.22"), total=Decimal("1005.10"), vat_rules=("vat_25_5",),
                           reference=reference, rf_reference=rf_reference(reference), issued_on=date(2027, 1, 31),
                           due_on=date(2027, 2, 14), lines=()), 1),
+        (PaymentReceived(invoice_id=invoice_id, payment_id=uuid4(), bank_reference="B-1", amount=Decimal("500.00"),
+                         booked_on=date(2027, 2, 10), paid_total=Decimal("500.00"), status="part_paid"), 2),
+        (InvoiceOverdue(invoice_id=invoice_id, employer_id=employer_id, due_on=date(2027, 2, 14),
+                        open_amount=Decimal("505.10"), noted_on=date(2027, 2, 15)), 3),
+        (PayrollRunClosed(run_id=run_id, pay_period="two_weeks", period_start=date(2027, 1, 4),
+                          period_end=date(2027, 1, 17), corrects_run_id=None, employments=3,
+                          gross_wages=Decimal("2345.67"), holiday_compensation=Decimal("0.01"),
+                          expense_allowances=Decimal("-9.00"), employer_contributions=Decimal("512.30"),
+                          rules=("payroll",)), 1),
+        (MunicipalSupplementClaimed(claim_id=claim_id, employment_id=employment_id, period_start=date(2027, 1, 1),
+                                    period_end=date(2027, 1, 31), amount=Decimal("499.99"), rules=("kemi",),
+                                    employer_id=employer_id), 1),
     ]
     async with engine.begin() as connection:
         envelopes = [envelope_of(event, version, area="tornio") for event, version in events]
@@ -79,7 +93,20 @@ async def test_projected_rows_read_back_as_they_were_folded(engine_factory):
         "registered_on": date(2026, 11, 2), "state": "filled", "closed_on": date(2026, 12, 30), "version": 2}]
     assert await rows_of(engine, invoices) == [{
         "invoice_id": str(invoice_id), "employment_area": "tornio", "employer_id": str(employer_id),
-        "hundredths_of_hours": 3725, "amount_cents": 80088, "issued_on": date(2027, 1, 31), "version": 1}]
+        "hundredths_of_hours": 3725, "amount_cents": 80088, "issued_on": date(2027, 1, 31), "total_cents": 100510,
+        "due_on": date(2027, 2, 14), "credited_cents": 0, "credited_total_cents": 0, "paid_cents": 50000,
+        # 500.00 paid of 1005.10 payable, less its VAT share: 500.00 x 800.88 / 1005.10 = 398.408 -> 398.41
+        "paid_net_cents": 39841, "open_cents": 50510, "overdue_on": date(2027, 2, 15), "reminders": 0,
+        "version": 3}]
+    assert await rows_of(engine, payroll_runs) == [{
+        "run_id": str(run_id), "employment_area": "tornio", "pay_period": "two_weeks",
+        "period_start": date(2027, 1, 4), "period_end": date(2027, 1, 17), "corrects_run_id": None,
+        "employments": 3, "gross_wages_cents": 234567, "holiday_compensation_cents": 1,
+        "expense_allowances_cents": -900, "employer_contributions_cents": 51230, "version": 1}]
+    assert await rows_of(engine, subsidy_claims) == [{
+        "claim_id": str(claim_id), "employment_area": "tornio", "kind": "municipal_supplement",
+        "employment_id": str(employment_id), "period_start": date(2027, 1, 1), "period_end": date(2027, 1, 31),
+        "amount_cents": 49999, "version": 1}]
 
 
 async def test_an_early_event_waits_once_however_often_it_comes_and_is_folded_with_the_version_it_waits_for(
