@@ -17,10 +17,12 @@ from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceOverdue, 
                                               PaymentReceived, PayrollRunClosed)
 from contracts.registry import decode
 from services.payroll_billing.domain.money import finnish_reference, reference_base, rf_reference
-from services.reporting import waiting
-from services.reporting.projections import PERIOD_FACTS_UNKNOWN, project
+from services.platform.stream_reader import REPLAY_BATCH
+from services.reporting import swap, waiting
+from services.reporting.projections import CLIENT_PERIODS, LIVE, PERIOD_FACTS_UNKNOWN, fold, project
 from services.reporting.service import SERVICE as REPORTING
-from services.reporting.tables import clients, invoices, openings, payroll_runs, placements, subsidy_claims
+from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, first_placements,
+                                       invoices, openings, payroll_runs, placements, subsidy_claims)
 from tests.integration.histories import client_history, envelope_of
 from tests.support import BOTH_DATABASES
 
@@ -129,3 +131,54 @@ async def test_an_early_event_waits_once_however_often_it_comes_and_is_folded_wi
     assert await projected(enrolled, assessed) == (0, 0, 3), "duplicates"
     async with engine.connect() as connection:
         assert await waiting.count(connection) == 0
+
+
+async def test_a_waiting_event_is_counted_once_when_its_row_takes_it(engine_factory):
+    """Enrolled (version 3) comes before the assessment: the client's row and its tally wait for it, while
+    the order-free period row takes it at once; when it is folded, it is counted there once."""
+    engine = await engine_factory("reporting", REPORTING.migrations)
+    referred, assessed, enrolled = (envelope_of(event, version) for version, event in
+                                    enumerate(client_history(uuid4()), start=1))
+
+    async def tallies(*envelopes) -> tuple[list, list]:
+        async with engine.begin() as connection:
+            await project(connection, [(envelope, decode(envelope)) for envelope in envelopes])
+        return ([(row["status"], row["clients"], row["enrolled"]) for row in await rows_of(engine, client_tally)],
+                [row["periods"] for row in await rows_of(engine, enrolment_tally)])
+
+    assert await tallies(referred, enrolled) == ([("referred", 1, 0)], [1]), "the waiting event is not counted"
+    assert await tallies(assessed) == ([("enrolled", 1, 1)], [1]), "counted once it is folded, the period once"
+    assert await tallies(enrolled) == ([("enrolled", 1, 1)], [1]), "a copy counts nothing"
+
+
+async def test_an_event_its_aggregates_row_refuses_changes_no_order_free_row_and_is_refused_once(engine_factory):
+    engine = await engine_factory("reporting", REPORTING.migrations)
+    client_id = uuid4()
+    referred, _, enrolled = client_history(client_id)
+    elsewhere = envelope_of(enrolled, 2, area="tornio")  # the client is Kemi's
+    async with engine.begin() as connection:
+        folded = await project(connection, [(envelope_of(referred, 1), referred), (elsewhere, enrolled)])
+    [(item, reason)] = folded.refused
+    assert item[0] is elsewhere and reason.startswith("ValueError: an event of area tornio touches report_clients")
+    assert await rows_of(engine, first_placements) == [], "no first-placement row from the refused enrolment"
+    assert [row["enrolled_on"] for row in await rows_of(engine, client_periods)] == [None]
+    assert await rows_of(engine, enrolment_tally) == []
+
+
+async def test_a_rebuild_folds_a_whole_batch_of_new_order_free_rows_without_a_lock_each(engine_factory):
+    """The live consumer locks each order-free row's key on PostgreSQL (another instance may insert it); a
+    rebuild writes its new tables alone, and 20,000 such locks in one transaction are more than
+    PostgreSQL's lock table holds (out of shared memory)."""
+    engine = await engine_factory("reporting", REPORTING.migrations)
+    twins = swap.new_tables(engine.dialect.name)
+    into = LIVE.into(twins, waiting.WaitingRoom(waiting.REBUILD, keys=set()))
+    referred = client_history(uuid4())[0]
+    items = []
+    for _ in range(REPLAY_BATCH):
+        event = referred.model_copy(update={"client_id": uuid4()})
+        items.append((envelope_of(event, 1), event))
+    async with engine.begin() as connection:
+        await swap.create(connection, twins)
+        folded = await fold(connection, items, into)
+    [periods] = [rows for projector, rows in folded.rows.items() if projector.table is twins[CLIENT_PERIODS.table]]
+    assert len(periods) == REPLAY_BATCH
