@@ -26,6 +26,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from sqlalchemy import func, select
 
+from services.platform.pull import times_delivered
 from services.platform.tables import events, outbox
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def batch_processed(consumer: str, msgs: Sequence[Msg], started: float) -> None:
     attributes = consumer_attributes(consumer)
     consumed.add(len(msgs), attributes)
     process_duration.record(time.perf_counter() - started, attributes)
-    again = sum(1 for msg in msgs if msg.metadata.num_delivered > 1)
+    again = sum(1 for msg in msgs if times_delivered(msg) > 1)
     if again:
         redeliveries.add(again, attributes)
 

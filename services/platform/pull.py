@@ -27,6 +27,15 @@ def status_of(msg: Msg) -> str | None:
     return msg.headers.get("Status") if msg.headers and not msg.data else None
 
 
+def times_delivered(msg: Msg) -> int:
+    """How often the server has delivered this message, read from its ack subject alone
+    (`$JS.ACK.<stream>.<consumer>.<delivered>.…`, or with a domain and account hash before the
+    stream: ADR-15). nats-py's `msg.metadata` builds the whole of it, dates and all: a twelfth of a
+    catching-up consumer's time for a figure only the metrics ask of every message."""
+    tokens = msg.reply.split(".")
+    return int(tokens[4] if len(tokens) == 9 else tokens[6])
+
+
 class Pull:
     def __init__(self, nc: Client, stream: str, consumer: str, inbox: str, batch_size: int, wait_s: float):
         self.nc, self.stream, self.consumer, self.inbox = nc, stream, consumer, inbox

@@ -7,7 +7,7 @@ import time
 from nats.js import JetStreamContext
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.platform import metrics
@@ -73,13 +73,7 @@ class OutboxRelay:
         """Publish one batch; returns how many rows were acknowledged and removed."""
         with suppress_instrumentation():
             async with self.engine.connect() as connection:
-                rows = (await connection.execute(
-                    select(events.c.position, events.c.event_id, events.c.event_type, events.c.subject,
-                           events.c.envelope)
-                    .join(outbox, outbox.c.position == events.c.position)
-                    .order_by(events.c.position)
-                    .limit(self.batch_size)
-                )).all()
+                rows = (await connection.execute(PENDING, {"batch_size": self.batch_size})).all()
         if not rows:
             return 0
         started = time.perf_counter()
@@ -131,6 +125,12 @@ def _span_attributes(row, envelope: dict, stream: str) -> dict[str, str]:
             "messaging.destination.name": stream, "messaging.message.id": row.event_id,
             "messaging.message.conversation_id": str(envelope.get("correlationid", "")),
             "polku.event.type": row.event_type}
+
+
+# Built once: the relay asks after every commit.
+PENDING = (select(events.c.position, events.c.event_id, events.c.event_type, events.c.subject, events.c.envelope)
+           .join(outbox, outbox.c.position == events.c.position).order_by(events.c.position)
+           .limit(bindparam("batch_size")))
 
 
 def _headers(row, span: trace.Span) -> dict[str, str]:

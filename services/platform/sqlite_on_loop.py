@@ -3,9 +3,9 @@
 aiosqlite runs every call (cursor, execute, fetch, close, commit) on a worker thread, and each
 hand-over costs ~80 µs of CPU in thread switches and loop wake-ups: ~300 µs a statement, more than
 the work itself. A statement on SQLite's page cache takes microseconds, so here it runs where it is
-awaited; only connecting and closing still use aiosqlite's thread. A commit blocks the loop for its
-fsync (synchronous=FULL): measured with `make load` on this machine it still gave 35 % more commands
-a second at 32 concurrent callers than committing on the worker thread (docs/architecture.md, 19).
+awaited; connecting, closing and committing still use aiosqlite's thread. A commit waits for its
+fsync (synchronous=FULL), time in which the loop serves the requests of the next commit group
+(commit_groups.py, docs/architecture.md 11).
 
 The loop must never wait on SQLite's lock, which another transaction of this same process may hold:
 SQLite's busy timeout is 0 here, and a statement that finds the database locked is tried again after

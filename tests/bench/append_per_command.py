@@ -4,6 +4,7 @@ Same machine, same run, each on its own SQLite file in WAL mode: one command mak
 aggregate with the three events of a referral (referred, assessed, enrolled) in one transaction.
 Polku goes through `UnitOfWork.create` (decide, write events and outbox, commit with
 `synchronous=FULL`); eventsourcing through `Application.save` with its SQLite persistence module.
+Both one command after another; Polku also with 32 callers at once, as its HTTP services take them.
 """
 import asyncio
 import sqlite3
@@ -43,17 +44,24 @@ def referral_changes(commands: int) -> list:
             if change.service == "intake" and len(change.events) == 3][:commands]
 
 
-async def polku(database: Path, commands: int) -> float:
-    """Events a second through Polku's unit of work."""
+async def polku(database: Path, commands: int, callers: int = 1) -> float:
+    """Events a second through Polku's unit of work, with `callers` sending commands at once
+    (concurrent ones share commits: services/platform/commit_groups.py)."""
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
     await migrate(engine)
-    work = referral_changes(commands)
-    try:
-        started = time.perf_counter()
-        for change in work:
+    waiting = referral_changes(commands)
+    made = len(waiting)
+
+    async def caller() -> None:
+        while waiting:
+            change = waiting.pop()
             async with UnitOfWork(engine, change.service, change.cause) as uow:
                 await uow.create(change.kind, change.aggregate_id, lambda _state, c=change: c.events, area=change.area)
-        return 3 * len(work) / (time.perf_counter() - started)
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(callers)))
+        return 3 * made / (time.perf_counter() - started)
     finally:
         await engine.dispose()
 
@@ -80,7 +88,9 @@ def eventsourcing(database: Path, commands: int) -> tuple[float, int]:
 def compare(work: Path, commands: int) -> dict:
     polku_per_s = asyncio.run(polku(work / "append-polku.db", commands))
     library_per_s, synchronous = eventsourcing(work / "append-eventsourcing.db", commands)
+    concurrent_per_s = asyncio.run(polku(work / "append-polku-32.db", commands, callers=32))
     return {"commands": commands, "polku_events_per_s": round(polku_per_s),
+            "polku_32_callers_events_per_s": round(concurrent_per_s),
             "eventsourcing_events_per_s": round(library_per_s),
             "eventsourcing_sqlite_synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[synchronous],
             "polku_vs_eventsourcing": round(polku_per_s / library_per_s, 2)}

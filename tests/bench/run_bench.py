@@ -330,7 +330,8 @@ def main(argv: list[str] | None = None) -> None:
           f"Polku {per_command['polku_events_per_s']:,} events/s, eventsourcing "
           f"{per_command['eventsourcing_events_per_s']:,} events/s "
           f"(its SQLite synchronous: {per_command['eventsourcing_sqlite_synchronous']}), "
-          f"ratio {per_command['polku_vs_eventsourcing']}")
+          f"ratio {per_command['polku_vs_eventsourcing']}; Polku with 32 callers at once (commits grouped) "
+          f"{per_command['polku_32_callers_events_per_s']:,} events/s")
     print(observability.describe(observability_cost))
     print(matching.describe(matching_figures))
     run, documents = payroll_figures["payroll_run"], payroll_figures["finvoice"]

@@ -13,12 +13,22 @@ import pytest
 from services.platform.database import create_engine
 from services.platform.nats_server import free_port
 from services.platform.processes import SERVICES, ServiceProcesses
-from tests.e2e.test_processes import processes, wait_until  # noqa: F401 (the fixture)
+from tests.e2e.test_processes import wait_until
 from tests.integration.histories import stored_event_ids
 from tests.integration.test_outbox_relay import stream_messages
 from tests.support import bearer, eventually, referral_body
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def processes(nc, nats_server, tmp_path, signing_key_file):
+    """The five services as processes, as an operator runs them to find a slow query: SQL traced."""
+    services = ServiceProcesses(nats_server.url, tmp_path / "var", {name: free_port() for name in SERVICES},
+                                extra_env={"POLKU_SIGNING_KEY_FILE": str(signing_key_file), "POLKU_TRACE_SQL": "true"})
+    services.start_all()
+    yield services
+    services.stop_all()
 
 
 def polku(processes: ServiceProcesses, *args: str) -> subprocess.CompletedProcess:

@@ -241,7 +241,8 @@ async def catch_up(system: LocalSystem, nc, backlog: Backlog, events: int, profi
             profile.start({f"catch-up-{name}": system.services.processes[name].pid}, 10, profile_dir)
         while (await backlog.pending())[name]:
             await asyncio.sleep(0.02)
-        seconds, cpu_s = time.perf_counter() - started, sum(process.cpu_times()[:2]) - cpu_before
+        # A burst of a few hundred events can take less CPU than the clock's resolution.
+        seconds, cpu_s = time.perf_counter() - started, max(sum(process.cpu_times()[:2]) - cpu_before, 0.01)
         # Events per CPU second: what the consumer does on a core of its own, whatever else runs here.
         figures[name] = {"events": pending, "seconds": round(seconds, 1), "events_per_s": round(pending / seconds),
                          "cpu_s": round(cpu_s, 1), "events_per_cpu_s": round(pending / cpu_s)}
