@@ -462,6 +462,7 @@ class FakeMsg:
         self.data, self.subject = data, "polku.events.kemi.intake.ClientEnrolled"
         self.headers = {"Nats-Msg-Id": "event-1", "ce-type": "ClientEnrolled"}
         self.metadata = SimpleNamespace(num_delivered=1, sequence=SimpleNamespace(stream=42))
+        self.reply = "$JS.ACK.POLKU.probe.1.42.1.1764460000000000000.0"  # delivered once, stream sequence 42
         self.calls: list[str] = []
 
     async def ack(self):
