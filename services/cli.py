@@ -6,7 +6,7 @@
                                  and the services' durable consumers
   polku dead-letters list        list dead letters with their errors
   polku dead-letters replay SEQ… put dead letters back on the bus (or --all)
-  polku rebuild                  empty reporting's projections and replay the stream
+  polku rebuild                  replay the stream into new projection tables and swap them in
   polku republish SERVICE --from-position N
                                  refill the stream from a service's own event log
   polku token ROLE [--area A]    print a development token (embedded default only)
@@ -176,7 +176,7 @@ async def _rebuild(args) -> int:
                        tls_ca=settings.nats_tls_ca)
     try:
         replayed = await rebuild(engine, nc, settings.stream, args.batch_size)
-        print(f"rebuilt reporting's projections from {replayed} events")
+        print(f"rebuilt reporting's projections from {replayed} events and swapped them in")
     finally:
         await nc.close()
         await engine.dispose()

@@ -34,7 +34,7 @@ from contracts.events.base import Event
 from contracts.registry import decode
 from services.platform import dead_letters, metrics, parking
 from services.platform.commit_groups import transaction
-from services.platform.errors import REFUSALS, AreaMismatch
+from services.platform.errors import REFUSALS, NeverApplies
 from services.platform.config import Settings
 from services.platform.event_store import Cause
 from services.platform.outages import is_outage
@@ -339,7 +339,7 @@ class InboxConsumer:
             except Refused as refused:
                 await self._park(delivery, refused)
                 retry = {}
-            except AreaMismatch as error:
+            except NeverApplies as error:
                 span.set_status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}")
                 await self._dead_letter(delivery.msg, error)  # no later event can make it apply
                 return
@@ -478,7 +478,7 @@ class InboxConsumer:
     async def _retry_or_dead_letter(self, delivery: Delivery, error: Exception) -> None:
         msg, envelope = delivery.msg, delivery.envelope
         delivered = msg.metadata.num_delivered
-        if delivered >= self.settings.max_deliver:
+        if delivered >= self.settings.max_deliver or isinstance(error, NeverApplies):
             await self._dead_letter(msg, error)
             return
         delays = self.settings.nak_delays_s

@@ -35,7 +35,12 @@ class Gone(Exception):
     """The addressed thing existed and was deliberately removed, e.g. erased personal data (HTTP 410)."""
 
 
-class AreaMismatch(Exception):
+class NeverApplies(Exception):
+    """An event that no later event can make apply: a consumer dead-letters it at once with this reason,
+    using up no retries."""
+
+
+class AreaMismatch(NeverApplies):
     """An event of one employment area touches an aggregate of another: it can never apply, and is
     dead-lettered with this reason instead."""
 

@@ -30,11 +30,14 @@ REQUESTS_AHEAD = 2
 REPLAY_BATCH = 20_000
 
 
-async def read_batches(nc: Client, stream: str, subject: str, batch_size: int = REPLAY_BATCH) -> AsyncIterator[list[Msg]]:
-    """Every message on `subject` present when called, from the first, in stream order."""
+async def read_batches(nc: Client, stream: str, subject: str, batch_size: int = REPLAY_BATCH,
+                       start_sequence: int = 1) -> AsyncIterator[list[Msg]]:
+    """Every message on `subject` present when called, from stream sequence `start_sequence`, in stream order."""
     js = nc.jetstream()
+    start = {"deliver_policy": DeliverPolicy.ALL} if start_sequence <= 1 else {
+        "deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": start_sequence}
     consumer = await js.add_consumer(stream, ConsumerConfig(
-        ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, filter_subject=subject,
+        ack_policy=AckPolicy.NONE, **start, filter_subject=subject,
         inactive_threshold=60, mem_storage=True, num_replicas=1, max_waiting=4,
     ))
     remaining = consumer.num_pending  # not yet given to the caller

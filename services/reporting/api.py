@@ -2,11 +2,13 @@
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
+from contracts.values import AreaCode
 from services.platform.http import RUNTIME, Route, callers_area, invalid, principal_of
 from services.reporting.dashboard import dashboard
 from services.reporting.reports.billing import billing
@@ -72,23 +74,14 @@ async def invoiced_totals(request: web.Request) -> list[InvoicedTotal]:
             for area, count, hours, cents in await _rows(request, query, invoices)]
 
 
-def _date(request: web.Request, name: str, required: bool = False) -> date | None:
+def _date(request: web.Request, name: str) -> date | None:
     text = request.query.get(name)
     if text is None:
-        if required:
-            raise invalid(name, "is required: a date YYYY-MM-DD")
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise invalid(name, "must be a date YYYY-MM-DD") from None
-
-
-def _int(request: web.Request, name: str, low: int, high: int) -> int:
-    text = request.query.get(name, "")
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise invalid(name, f"must be a whole number from {low} to {high}")
-    return int(text)
 
 
 def scope_of(request: web.Request) -> Scope:
@@ -128,15 +121,27 @@ def _json_report(name: str):
     return handler
 
 
-async def what_if_figures(request: web.Request) -> dict:
-    """City finance: N more clients with D subsidy days on `start`, employed from `employed_from` to `until`."""
+class WhatIfQuery(BaseModel):
+    """City finance's question: N more clients with D subsidy days on `start`, employed from `employed_from`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clients: int = Field(ge=1, le=100_000, description="how many more clients")
+    subsidy_days: int = Field(ge=0, le=10_000, description="labour market subsidy days each has on `start`")
+    start: date = Field(description="the day the clients' periods are counted from")
+    employed_from: date = Field(description="the day they start work; not before `start`")
+    until: date = Field(description="the last day counted; not before `employed_from`, at most ten years from `start`")
+    employment_area: AreaCode | None = Field(default=None, description="only the caller's own area")
+    suppress: Literal["true", "false"] | None = Field(
+        default=None, description="true: small counts suppressed, as an outside reader sees them")
+
+
+async def what_if_figures(request: web.Request, query: WhatIfQuery) -> dict:
     scope = scope_of(request)
-    start, employed_from, until = (_date(request, name, required=True) for name in ("start", "employed_from", "until"))
-    if not start <= employed_from <= until or (until - start).days > 366 * 10:
+    if not query.start <= query.employed_from <= query.until or (query.until - query.start).days > 366 * 10:
         raise invalid("until", "start <= employed_from <= until, at most ten years from start")
     try:
-        result = what_if(_int(request, "clients", 1, 100_000), _int(request, "subsidy_days", 0, 10_000),
-                         start, employed_from, until)
+        result = what_if(query.clients, query.subsidy_days, query.start, query.employed_from, query.until)
     except LookupError as error:
         raise invalid("start", str(error)) from None
     return what_if_report(scope, result).as_json()
@@ -177,7 +182,7 @@ ROUTES = [
     *(Route("GET", f"/reports/{name}", _json_report(name), f"The {name} report: tables, sources and notes",
             response=dict) for name in REPORTS),
     Route("GET", "/reports/what-if", what_if_figures, "What if N more clients were employed from a day on",
-          response=dict),
+          response=dict, query=WhatIfQuery),
     *(Route("GET", f"/reports/{name}.csv", _csv_export(name), f"One table of the {name} report as CSV (`?table=`)")
       for name in REPORTS),
     *(Route("GET", f"/reports/{name}.xlsx", _xlsx_export(name),

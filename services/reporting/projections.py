@@ -1,27 +1,42 @@
-"""One projector per aggregate: a table row per aggregate (or per invoice), folded from its events.
+"""Projectors: a table row per aggregate, folded from its events (and a row per client's enrolment period).
 
-The live consumer applies one event at a time and `rebuild` applies thousands; both go through
-`fold` and then `write` (the live one by calling `project`), so both produce the same rows. A row
-keeps the aggregate version of the last event it took:
+A row that follows its aggregate (keyed by the aggregate id, taking every event of it) and one that
+takes only some of its events in any order are folded alike by the live consumer and `rebuild`: both
+go through `fold` and then `write` (the live one by calling `project`), so both produce the same rows;
+they differ only in where the rows go (`Projections`: the live tables, or a rebuild's new ones). A row
+that follows its aggregate keeps the aggregate version of the last event it took:
 - an event at or below that version is a duplicate and is skipped, so replays and redeliveries
   are harmless without a per-event inbox row, which keeps rebuild fast;
-- where the row is the whole aggregate, an event more than one version ahead came before an
-  earlier one (a nak'd message retried later, a replayed dead letter) and is held back, never
-  applied over the gap; `project` returns what it held back, to be offered again later.
+- an event more than one version ahead came before an earlier one (a relay's retried publish, a
+  replayed dead letter) and waits in reporting's own database (waiting.py) until that version
+  arrives, when it is folded with it; never applied over the gap, and it uses up no deliveries;
+- an event that can never apply (another area's than its row, or one the fold refuses, such as a
+  placement's change before the placement) is refused with the reason: the live consumer
+  dead-letters it, rebuild logs it; the events after it wait.
+A row that takes only some of an aggregate's events (report_client_periods, report_first_placements)
+sets each column by a rule that does not depend on order, so it takes them in any order and again
+without harm: such events never wait. An event refused by its aggregate's row changes none of them.
+Tallies count rows as they change (the stored row's group loses it, the new row's gains it): an event
+that waits has changed no row, so it is counted when it is folded, once.
 """
 import json
+import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 from functools import cached_property
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, func, insert, select
+from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
+from contracts.registry import decode
 from contracts.events.base import Event
 from contracts.events.employer import (GigJobPooled, OpeningExpired, OpeningFilled, OpeningRegistered, OpeningWithdrawn,
                                       PlacementEnded, PlacementExtended, PlacementStarted)
@@ -31,12 +46,57 @@ from contracts.events.intake import (CaseWorkerAssigned, ClientDataErased, Clien
                                      SkillTagsRecorded)
 from contracts.events.pathway import (PathwayClosed, PathwayGoalSet, PathwayPlanned, StepCancelled, StepCompleted,
                                       StepExtended, StepInterrupted, StepPlanned, StepStarted)
-from contracts.events.payroll_billing import EmployerInvoiced
+from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited, InvoiceOverdue,
+                                              MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
+                                              PaySubsidyClaimed, ReminderSent)
+from services.platform import parking
 from services.platform.consumer import Item
-from services.reporting.tables import clients, invoices, openings, pathways, placements
+from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, first_placement_tally,
+                                       first_placements, hire_tally, invoice_tally, invoices, leaving_tally,
+                                       opening_tally, openings, pathways, payroll_runs, placement_tally, placements,
+                                       subsidy_claims)
+from services.reporting.waiting import LIVE as LIVE_ROOM
+from services.reporting.waiting import WaitingRoom
 
+log = logging.getLogger(__name__)
 Row = dict[str, Any]
+# PostgreSQL: transaction locks on names, taken in the order given (sorted by the caller, so no deadlock).
+ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(hashtext(name)) FROM unnest(CAST(:names AS text[])) "
+                      "WITH ORDINALITY AS names(name, position) ORDER BY position")
 MAX_PADDED_KEYS = 16384  # well below the ~32k parameters SQLite and PostgreSQL take in one statement
+
+
+@dataclass(frozen=True, eq=False)
+class Tally:
+    """Counts of a projector's rows per group (an area, a day, categories), kept as the rows change: the
+    old row's group loses its amounts and the new row's group gains them. Live and rebuild fold the
+    same rows, so they end in the same counts; a report reads a few rows per day, not every row."""
+
+    table: Table  # its primary key is the group; every other column is an amount, the first the number of rows
+    group: Callable[[Row], tuple | None]  # the key columns' values, none of them None (None: not counted)
+    amounts: Callable[[Row], tuple[int, ...]]
+
+    @cached_property
+    def key_columns(self) -> list[str]:
+        return [column.name for column in self.table.primary_key.columns]
+
+    @cached_property
+    def amount_columns(self) -> list[str]:
+        return [column.name for column in self.table.columns if not column.primary_key]
+
+    def upsert(self, dialect: str) -> Insert:
+        statement = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(self.table)
+        return statement.on_conflict_do_update(index_elements=self.key_columns, set_={
+            name: self.table.c[name] + statement.excluded[name] for name in self.amount_columns})
+
+    @cached_property
+    def delete_empty(self) -> Delete:
+        """A group whose last row left it goes, as a rebuild that never saw the row there would not have it."""
+        return delete(self.table).where(self.table.c[self.amount_columns[0]] == 0)
+
+    def parts(self, row: Row) -> tuple[tuple, tuple[int, ...]] | None:
+        group = self.group(row)
+        return None if group is None else (group, self.amounts(row))
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: cheap, and there is one of each
@@ -47,14 +107,26 @@ class Projector:
     # Pure: it returns a new row, or the given row itself when the event changes nothing.
     evolve: Callable[[Row | None, Any], Row]
     # The row is keyed by the aggregate id and takes every event of it, so versions run 1, 2, 3, …
-    # (report_invoices is keyed by invoice: one event of an employment each, no sequence to keep).
+    # Otherwise the row takes some of an aggregate's events in any order: `evolve` sets each column from
+    # one event only, so folding an event again, or before an earlier one, comes to the same row.
     follows_aggregate: bool = True
+    # The event's version in the row's sequence: the envelope's, unless an event was once written by
+    # another aggregate (see INVOICES).
+    version_of: Callable[[EventEnvelope], int] = lambda envelope: envelope.aggregateversion
+    tallies: tuple[Tally, ...] = ()
 
     # Built once, with the keys as one expanding parameter: an in_() built per batch would leave its
     # list of keys in a reference cycle until the garbage collector runs, and rebuild runs it rarely.
     @cached_property
     def select_keys(self) -> Select:
         return select(self.table).where(self.table.c[self.key].in_(bindparam("keys", expanding=True)))
+
+    @cached_property
+    def select_keys_locking(self) -> Select:
+        """PostgreSQL: the rows locked until commit, in key order. Two instances sharing the database may
+        fold the same row at once; without the lock the later writer replaces what the earlier committed
+        with its fold of the row before it (a lost change in an order-free row, a tally counted twice)."""
+        return self.select_keys.order_by(self.table.c[self.key]).with_for_update()
 
     @cached_property
     def delete_keys(self) -> Delete:
@@ -118,6 +190,24 @@ def _client(row: Row | None, event: Event) -> Row:
     raise TypeError(type(event).__name__)
 
 
+def _period_key(event: ClientReferred | ClientEnrolled | ClientExited) -> str:
+    return f"{event.client_id}:{event.period}"
+
+
+def _client_period(row: Row | None, event: ClientReferred | ClientEnrolled | ClientExited) -> Row:
+    """Each column from one event of the period, whichever came first."""
+    row = row or {"client_id": str(event.client_id), "period": event.period, "programme": None, "referred_on": None,
+                  "enrolled_on": None, "exited_on": None, "exit_status": None}
+    match event:
+        case ClientReferred():
+            return row | {"programme": event.programme, "referred_on": event.referred_on}
+        case ClientEnrolled():
+            return row | {"enrolled_on": event.enrolled_on}
+        case ClientExited():
+            return row | {"exited_on": event.exited_on, "exit_status": event.status_at_exit}
+    raise TypeError(type(event).__name__)
+
+
 def _placement(row: Row | None, event: Event) -> Row:
     match event:
         case PlacementStarted():
@@ -134,10 +224,53 @@ def _placement(row: Row | None, event: Event) -> Row:
     raise TypeError(type(event).__name__)
 
 
-def _invoice(_row: Row | None, event: EmployerInvoiced) -> Row:
-    return {"employer_id": str(event.employer_id),
-            "hundredths_of_hours": int(event.hours * 100), "amount_cents": int(event.amount * 100),
-            "issued_on": event.issued_on}
+def _cents(euros: Decimal) -> int:
+    return int(euros * 100)
+
+
+def _invoice(row: Row | None, event: Event) -> Row:
+    match event:
+        case EmployerInvoiced():
+            row = {"employer_id": str(event.employer_id), "hundredths_of_hours": int(event.hours * 100),
+                   "amount_cents": _cents(event.amount), "issued_on": event.issued_on,
+                   "total_cents": _cents(event.total), "due_on": event.due_on, "credited_cents": 0,
+                   "credited_total_cents": 0, "paid_cents": 0, "overdue_on": None, "reminders": 0}
+        case InvoiceCredited():
+            row = row | {"credited_cents": _cents(event.amount), "credited_total_cents": _cents(event.total)}
+        case PaymentReceived():
+            row = row | {"paid_cents": _cents(event.paid_total)}  # cumulative: the latest is the invoice's
+        case InvoiceOverdue():
+            row = row | {"overdue_on": event.noted_on}
+        case ReminderSent():
+            row = row | {"reminders": row["reminders"] + 1}
+        case _:
+            raise TypeError(type(event).__name__)
+    return row | _settlement(row)
+
+
+def _settlement(row: Row) -> Row:
+    """What is open, and the part of what was paid that is income: paid up to what is payable (an
+    overpayment goes back), less its VAT share (the foundation owes the VAT onwards), rounded half up."""
+    payable = row["total_cents"] - row["credited_total_cents"]
+    net_payable = row["amount_cents"] - row["credited_cents"]
+    paid = min(row["paid_cents"], max(payable, 0))
+    paid_net = (2 * paid * net_payable + payable) // (2 * payable) if payable > 0 else 0
+    return {"open_cents": max(payable - row["paid_cents"], 0), "paid_net_cents": paid_net}
+
+
+def _payroll_run(_row: Row | None, event: PayrollRunClosed) -> Row:
+    return {"pay_period": event.pay_period, "period_start": event.period_start, "period_end": event.period_end,
+            "corrects_run_id": str(event.corrects_run_id) if event.corrects_run_id else None,
+            "employments": event.employments, "gross_wages_cents": _cents(event.gross_wages),
+            "holiday_compensation_cents": _cents(event.holiday_compensation),
+            "expense_allowances_cents": _cents(event.expense_allowances),
+            "employer_contributions_cents": _cents(event.employer_contributions)}
+
+
+def _subsidy_claim(_row: Row | None, event: PaySubsidyClaimed | MunicipalSupplementClaimed) -> Row:
+    kind = "pay_subsidy" if isinstance(event, PaySubsidyClaimed) else "municipal_supplement"
+    return {"kind": kind, "employment_id": str(event.employment_id), "period_start": event.period_start,
+            "period_end": event.period_end, "amount_cents": _cents(event.amount)}
 
 
 def _opening(row: Row | None, event: Event) -> Row:
@@ -169,10 +302,59 @@ def _pathway(row: Row | None, event: Event) -> Row:
     raise TypeError(type(event).__name__)
 
 
-CLIENTS = Projector(clients, "client_id", _client)
-PLACEMENTS = Projector(placements, "placement_id", _placement)
-INVOICES = Projector(invoices, "invoice_id", _invoice, follows_aggregate=False)
-OPENINGS = Projector(openings, "opening_id", _opening)
+def _first_placement(row: Row | None, event: ClientEnrolled | PlacementStarted) -> Row:
+    """The latest period's enrolment day and the earliest placement start, whichever came first."""
+    row = row or {"period": None, "enrolled_on": None, "first_placement_on": None}
+    match event:
+        case ClientEnrolled() if row["period"] is None or event.period >= row["period"]:
+            return row | {"period": event.period, "enrolled_on": event.enrolled_on}
+        case PlacementStarted() if row["first_placement_on"] is None or event.starts_on < row["first_placement_on"]:
+            return row | {"first_placement_on": event.starts_on}
+        case ClientEnrolled() | PlacementStarted():
+            return row
+    raise TypeError(type(event).__name__)
+
+
+def _days_to_first_placement(row: Row) -> tuple | None:
+    enrolled_on, first_on = row["enrolled_on"], row["first_placement_on"]
+    if enrolled_on is None or first_on is None or first_on < enrolled_on:
+        return None
+    return row["employment_area"], enrolled_on, (first_on - enrolled_on).days
+
+
+def _once(_row: Row) -> tuple[int]:
+    return (1,)
+
+
+CLIENTS = Projector(clients, "client_id", _client, tallies=(Tally(
+    client_tally, lambda row: (row["employment_area"], row["referred_on"], row["municipality"], row["status"]),
+    lambda row: (1, row["enrolled_on"] is not None)),))
+FIRST_PLACEMENTS = Projector(first_placements, "client_id", _first_placement, follows_aggregate=False,
+                             tallies=(Tally(first_placement_tally, _days_to_first_placement, _once),))
+CLIENT_PERIODS = Projector(client_periods, "period_key", _client_period, follows_aggregate=False, tallies=(
+    Tally(enrolment_tally, lambda row: (row["employment_area"], row["enrolled_on"]) if row["enrolled_on"] else None,
+          _once),
+    Tally(leaving_tally, lambda row: (row["employment_area"], row["exited_on"])
+          if row["enrolled_on"] and row["exited_on"] else None, _once)))
+PERIOD_EVENTS = (ClientReferred, ClientEnrolled, ClientExited)
+PLACEMENTS = Projector(placements, "placement_id", _placement, tallies=(
+    Tally(placement_tally, lambda row: (row["employment_area"], row["starts_on"], row["kind"], row["ending"] or "ongoing"),
+          lambda row: (1, row["gig_hundredths_of_hours"] is not None, row["gig_hundredths_of_hours"] or 0)),
+    Tally(hire_tally, lambda row: (row["employment_area"], row["ended_on"], row["employer_type"])
+          if row["ending"] == "hired_by_employer" else None, _once)))
+# EmployerInvoiced of schema version 1 was written by the Employment aggregate, with its version; it is its
+# invoice's only event (the Invoice aggregate came with version 2), so it is that invoice's version 1.
+INVOICES = Projector(invoices, "invoice_id", _invoice, version_of=lambda envelope: (
+    envelope.aggregateversion if envelope.aggregatetype == "Invoice" else 1), tallies=(Tally(
+        invoice_tally, lambda row: (row["employment_area"], row["issued_on"]),
+        lambda row: (1, row["hundredths_of_hours"], row["amount_cents"], row["total_cents"], row["credited_total_cents"],
+                     row["paid_cents"], row["paid_net_cents"], row["open_cents"],
+                     row["open_cents"] if row["overdue_on"] else 0, row["reminders"])),))
+PAYROLL_RUNS = Projector(payroll_runs, "run_id", _payroll_run)
+SUBSIDY_CLAIMS = Projector(subsidy_claims, "claim_id", _subsidy_claim)
+INVOICE_EVENTS = (EmployerInvoiced, InvoiceCredited, PaymentReceived, InvoiceOverdue, ReminderSent)
+OPENINGS = Projector(openings, "opening_id", _opening, tallies=(Tally(
+    opening_tally, lambda row: (row["employment_area"], row["registered_on"], row["source"], row["state"]), _once),))
 PATHWAYS = Projector(pathways, "pathway_id", _pathway)
 PATHWAY_EVENTS = (PathwayPlanned, PathwayGoalSet, StepPlanned, StepStarted, StepCompleted, StepInterrupted,
                   StepCancelled, StepExtended, PathwayClosed)
@@ -180,7 +362,8 @@ PATHWAY_EVENTS = (PathwayPlanned, PathwayGoalSet, StepPlanned, StepStarted, Step
 CLIENT_EVENTS = (ClientReferred, EntryFactsRecorded, EntryFactsCorrected, EligibilityAssessed, ClientEnrolled,
                  CaseWorkerAssigned, SkillTagsRecorded, ClientExited, SixMonthFollowUpRecorded, ClientDataErased,
                  ConsentRecorded, ConsentWithdrawn)
-PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
+KeyOf = Callable[[Any], str]
+ONE_ROW: dict[type[Event], tuple[Projector, KeyOf]] = {
     **{event_type: (CLIENTS, lambda event: str(event.client_id)) for event_type in CLIENT_EVENTS},
     PlacementStarted: (PLACEMENTS, lambda event: str(event.placement_id)),
     GigJobPooled: (PLACEMENTS, lambda event: str(event.placement_id)),
@@ -189,40 +372,128 @@ PROJECTORS: dict[type[Event], tuple[Projector, Callable[[Any], Any]]] = {
     **{event_type: (OPENINGS, lambda event: str(event.opening_id))
        for event_type in (OpeningRegistered, OpeningFilled, OpeningWithdrawn, OpeningExpired)},
     **{event_type: (PATHWAYS, lambda event: str(event.pathway_id)) for event_type in PATHWAY_EVENTS},
-    EmployerInvoiced: (INVOICES, lambda event: str(event.invoice_id)),
+    **{event_type: (INVOICES, lambda event: str(event.invoice_id)) for event_type in INVOICE_EVENTS},
+    PayrollRunClosed: (PAYROLL_RUNS, lambda event: str(event.run_id)),
+    **{event_type: (SUBSIDY_CLAIMS, lambda event: str(event.claim_id))
+       for event_type in (PaySubsidyClaimed, MunicipalSupplementClaimed)},
 }
+# Projectors of rows that take events of several kinds, or of several aggregates, in any order.
+ALSO: dict[type[Event], list[tuple[Projector, KeyOf]]] = defaultdict(list)
+for event_type in PERIOD_EVENTS:
+    ALSO[event_type].append((CLIENT_PERIODS, _period_key))
+ALSO[ClientEnrolled].append((FIRST_PLACEMENTS, lambda event: str(event.client_id)))
+ALSO[PlacementStarted].append((FIRST_PLACEMENTS, lambda event: str(event.client_id)))
+# Every projector an event type goes to, with the key of its row there.
+PROJECTORS: dict[type[Event], tuple[tuple[Projector, KeyOf], ...]] = {
+    event_type: (one, *ALSO.get(event_type, ())) for event_type, one in ONE_ROW.items()}
 HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}
 
 
+Routes = tuple[tuple[Projector, KeyOf], ...]
+
+
+def _waits_in(routes: Routes) -> Projector | None:
+    """The row of the event's own aggregate, the only one an event waits for (the others take any order)."""
+    following = [projector for projector, _ in routes if projector.follows_aggregate]
+    if len(following) > 1:  # a waiting event is parked once, under one key (parked_events' primary key)
+        raise ValueError(f"an event goes to {len(following)} rows that follow an aggregate; it can wait for one")
+    return following[0] if following else None
+
+
+@dataclass(frozen=True)
+class Projections:
+    """Where events are projected: the projectors (and their rows' keys) per event type, and the room where
+    events wait for an earlier version. `LIVE` writes the live tables, which other reporting instances
+    write too (`shared`: rows are locked as they are read); a rebuild writes new ones `into`, alone."""
+
+    projectors: Mapping[type[Event], Routes]
+    waiting: WaitingRoom
+    shared: bool = True
+    # Per event type, the projector a waiting event of that type is folded by when it is released.
+    waits_in: Mapping[type[Event], Projector | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "waits_in", {event_type: _waits_in(routes)
+                                              for event_type, routes in self.projectors.items()})
+
+    def into(self, tables: Mapping[Table, Table], waiting: WaitingRoom) -> "Projections":
+        """The same projections writing `tables[live table]` instead, tallies too, with events waiting in
+        `waiting`."""
+        moved = {projector: replace(projector, table=tables[projector.table], tallies=tuple(
+            replace(tally, table=tables[tally.table]) for tally in projector.tallies))
+            for routes in self.projectors.values() for projector, _ in routes}
+        return Projections({event_type: tuple((moved[projector], key_of) for projector, key_of in routes)
+                            for event_type, routes in self.projectors.items()}, waiting, shared=False)
+
+
+LIVE = Projections(PROJECTORS, WaitingRoom(LIVE_ROOM))
 
 
 @dataclass
 class Folded:
     """What `fold` made of a batch, for `write`: per projector the changed rows and the keys of those
-    already stored (deleted before the rows are inserted anew); and the events held back."""
+    already stored (deleted before the rows are inserted anew); the events that now wait (key, envelope,
+    reason) and those that waited and are folded now (key, event id); and the refused events, with why."""
 
+    waiting: WaitingRoom
     rows: dict[Projector, list[Row]] = field(default_factory=dict)
     replaced: dict[Projector, list[str]] = field(default_factory=dict)
-    held: list[Item] = field(default_factory=list)
+    park: list[tuple[str, EventEnvelope, str]] = field(default_factory=list)
+    release: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[Item, str]] = field(default_factory=list)
+    # Per tally, per group, what the batch adds to each amount (negative where rows left the group).
+    tallies: dict[Tally, dict[tuple, list[int]]] = field(default_factory=dict)
 
 
-async def project(connection: AsyncConnection, items: Sequence[Item]) -> list[Item]:
-    """Apply events; returns those held back because an earlier version of their aggregate is missing."""
-    folded = await fold(connection, items)
+# (row key, aggregate version, envelope, event, already in the waiting room): tuples, made per event in a
+# rebuild of millions.
+Pending = tuple[str, int, EventEnvelope, Event, bool]
+
+
+async def project(connection: AsyncConnection, items: Sequence[Item], projections: Projections = LIVE) -> Folded:
+    """Apply events; what waits is in the waiting room, what can never apply is in `refused`."""
+    folded = await fold(connection, items, projections)
     await write(connection, folded)
-    return folded.held
-
-
-async def fold(connection: AsyncConnection, items: Sequence[Item]) -> Folded:
-    """Reads only: per projector, one SELECT of the rows the events touch, and the fold in memory."""
-    by_projector: dict[Projector, list[tuple[str, int, EventEnvelope, Event]]] = defaultdict(list)
-    for envelope, event in items:
-        projector, key_of = PROJECTORS[type(event)]
-        by_projector[projector].append((key_of(event), envelope.aggregateversion, envelope, event))
-    folded = Folded()
-    for projector, keyed in by_projector.items():
-        await _fold(connection, projector, keyed, folded)
     return folded
+
+
+async def fold(connection: AsyncConnection, items: Sequence[Item], projections: Projections = LIVE) -> Folded:
+    """Reads only: the events waiting for the keys the batch touches, then per projector one SELECT of the
+    rows, and the fold in memory."""
+    by_projector: dict[Projector, list[Pending]] = {}
+    for envelope, event in items:
+        for projector, key_of in projections.projectors[type(event)]:
+            by_projector.setdefault(projector, []).append(
+                (key_of(event), projector.version_of(envelope), envelope, event, False))
+    if projections.waiting.may_hold_any:
+        keys = {item[0] for projector, pending in by_projector.items() if projector.follows_aggregate
+                for item in pending}
+        if parked := await projections.waiting.waiting_for(connection, keys):
+            _take_waiting(by_projector, parked, projections)
+    folded = Folded(projections.waiting)
+    # The aggregates' own rows first: an event refused there changes no order-free row (nor a tally) either.
+    for projector, pending in sorted(by_projector.items(), key=lambda item: not item[0].follows_aggregate):
+        if not projector.follows_aggregate and folded.refused:
+            refused = {envelope.id for (envelope, _), _ in folded.refused}
+            pending = [item for item in pending if item[2].id not in refused]
+        await _fold(connection, projector, pending, folded, projections.shared)
+    return folded
+
+
+def _take_waiting(by_projector: dict[Projector, list[Pending]], parked: list[parking.Parked],
+                  projections: Projections) -> None:
+    """The waiting events join the batch, for their aggregate's row only (the order-free rows took them
+    when they came); a copy of one that arrived again (a replayed dead letter, or one a rebuild swapped
+    in had parked already) is left out of that row."""
+    waiting_ids = {entry.event_id for entry in parked}
+    for projector, pending in by_projector.items():
+        if projector.follows_aggregate:
+            by_projector[projector] = [item for item in pending if str(item[2].id) not in waiting_ids]
+    for entry in parked:
+        event = decode(entry.envelope)
+        projector = projections.waits_in[type(event)]
+        by_projector.setdefault(projector, []).append(
+            (entry.waiting_for, projector.version_of(entry.envelope), entry.envelope, event, True))
 
 
 async def write(connection: AsyncConnection, folded: Folded) -> None:
@@ -234,6 +505,15 @@ async def write(connection: AsyncConnection, folded: Folded) -> None:
             await connection.execute(projector.insert_from_json, {"rows": document})
         else:
             await connection.execute(insert(projector.table), rows)
+    # Tallies and their groups in one order, so two instances sharing a database lock them alike.
+    for tally, changes in sorted(folded.tallies.items(), key=lambda item: item[0].table.name):
+        if rows := [dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
+                    for group, amounts in sorted(changes.items()) if any(amounts)]:
+            await connection.execute(tally.upsert(connection.dialect.name), rows)
+            if any(amounts[0] < 0 for amounts in changes.values()):
+                await connection.execute(tally.delete_empty)
+    if folded.park or folded.release:
+        await folded.waiting.write(connection, folded.park, folded.release)
 
 
 def _iso_date(value: Any) -> str:
@@ -243,29 +523,79 @@ def _iso_date(value: Any) -> str:
     raise TypeError(f"a projection row holds {type(value).__name__}, which the row's JSON cannot carry")
 
 
-async def _fold(connection: AsyncConnection, projector: Projector,
-                keyed: list[tuple[str, int, EventEnvelope, Event]], folded: Folded) -> None:
-    existing = await connection.execute(projector.select_keys, {"keys": _padded(list({item[0] for item in keyed}))})
+async def _fold(connection: AsyncConnection, projector: Projector, pending: list[Pending], folded: Folded,
+                shared: bool) -> None:
+    keys = sorted({item[0] for item in pending})
+    if connection.dialect.name == "sqlite" or not shared:
+        # One writer: SQLite's (a stale read fails its write), or a rebuild's alone in its new tables, where
+        # an advisory lock per key would also outgrow PostgreSQL's lock table in a batch of thousands of keys.
+        select_keys = projector.select_keys
+    else:
+        select_keys = projector.select_keys_locking
+        if not projector.follows_aggregate:
+            # A row no one has written yet cannot be locked: two instances would both insert it.
+            await connection.execute(ADVISORY_LOCKS, {"names": [f"{projector.table.name}:{key}" for key in keys]})
+    existing = await connection.execute(select_keys, {"keys": _padded(keys)})
     rows: dict[str, Row] = {row[projector.key]: dict(row) for row in existing.mappings()}
     stored = list(rows)
+    # Each stored row's place in the tallies, before the fold changes it.
+    counted = {key: [tally.parts(row) for tally in projector.tallies] for key, row in rows.items()} \
+        if projector.tallies else {}
     changed: dict[str, Row] = {}
+    parking_now: set[str] = set()  # a copy of an event within the batch waits once
     # By version: of one aggregate's events, an earlier one may have come later.
-    for key, version, envelope, event in sorted(keyed, key=itemgetter(1)):
+    for key, version, envelope, event, waiting in sorted(pending, key=itemgetter(1)):
         row = rows.get(key)
         seen = row["version"] if row is not None else 0
-        if version <= seen:
-            continue  # a duplicate
-        if projector.follows_aggregate and version != seen + 1:
-            folded.held.append((envelope, event))
+        if projector.follows_aggregate:
+            if version <= seen:  # a duplicate, or one that waited and was applied by a rebuild swapped in since
+                if waiting:
+                    folded.release.append((key, str(envelope.id)))
+                continue
+            if version != seen + 1:
+                if not waiting and (event_id := str(envelope.id)) not in parking_now:
+                    parking_now.add(event_id)
+                    folded.park.append((key, envelope, f"{envelope.type} is version {version} of "
+                                                       f"{envelope.aggregatetype} {envelope.aggregateid}; it waits "
+                                                       f"for version {seen + 1}"))
+                continue
+        try:
+            if row is not None and row["employment_area"] != envelope.employmentarea:
+                raise ValueError(f"an event of area {envelope.employmentarea} touches {projector.table.name} row "
+                                 f"{key} of area {row['employment_area']}")
+            # Every row here is this call's own (read above or folded here), so the result is completed in place.
+            row = projector.evolve(row, event)
+        except Exception as error:  # the fold is pure: what it refuses once, it refuses every time
+            _refuse((envelope, event), waiting, f"{type(error).__name__}: {error}", folded)
             continue
-        # Every row here is this call's own (read above or folded here), so the result is completed in place.
-        row = projector.evolve(row, event)
-        row[projector.key], row["employment_area"], row["version"] = key, envelope.employmentarea, version
+        row[projector.key], row["employment_area"], row["version"] = key, envelope.employmentarea, max(seen, version)
         rows[key] = changed[key] = row
+        if waiting:
+            folded.release.append((key, str(envelope.id)))
     if changed:
         folded.rows[projector] = list(changed.values())
+    for index, tally in enumerate(projector.tallies):
+        changes = folded.tallies.setdefault(tally, {})
+        for key, row in changed.items():
+            for parts, sign in ((counted[key][index] if key in counted else None, -1), (tally.parts(row), 1)):
+                if parts is not None:
+                    group, amounts = parts
+                    total = changes.setdefault(group, [0] * len(amounts))
+                    for position, amount in enumerate(amounts):
+                        total[position] += sign * amount
     if replaced := [key for key in stored if key in changed]:
         folded.replaced[projector] = replaced
+
+
+def _refuse(item: Item, waiting: bool, reason: str, folded: Folded) -> None:
+    """An event taken from a message is refused to its caller; one that was waiting already (its message
+    acked long ago) stays in the waiting room, where the operators find it, and the log says why."""
+    if waiting:
+        envelope = item[0]
+        log.error("a waiting event can never apply; it stays in the waiting room", extra={
+            "event_id": str(envelope.id), "event_type": envelope.type, "reason": reason})
+    elif all(other[0] is not item[0] for other, _ in folded.refused):  # refused by one row is enough
+        folded.refused.append((item, reason))
 
 
 def _padded(keys: list[str]) -> list[str]:

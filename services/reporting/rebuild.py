@@ -1,72 +1,142 @@
-"""Rebuild reporting's projections: empty the tables and replay the stream from its first event.
+"""Rebuild reporting's projections: replay the stream into new tables and swap them in at the end.
 
 Batches, not per-message handlers: thousands of messages are pulled, decoded and applied in
 one transaction per batch, through the same `fold` and `write` the live consumer uses. A batch's
 write runs in the database's thread while the next batch is decoded. `make bench` measures it
 against a bare pull and decode of the same stream.
+
+The live tables serve reports, and take the live consumer's events, until the swap (swap.py): a
+rebuild that fails or is killed before it leaves them as they were. The replay reads the stream up to
+where it ended when the rebuild started, then catches up on what came meanwhile, and once little is
+left, the swap takes the projection lock, applies the rest of the stream as it is then, and
+swaps tables and waiting rooms in one transaction. Every event the live consumer had applied was on the
+stream by then, so the new tables hold it; what the live consumer takes after the swap that they hold
+already is a duplicate by version.
 """
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from sqlalchemy import delete
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tqdm import tqdm
 
 from contracts.envelope import ALL_EVENTS, EventEnvelope
 from contracts.registry import decode
 from services.platform.consumer import UNDECODABLE
+from services.platform.outages import is_outage
 from services.platform.stream_reader import REPLAY_BATCH, read_batches
-from services.reporting.projections import HANDLED_TYPES, Folded, Item, fold, write
-from services.reporting.tables import PROJECTION_TABLES
+from services.reporting import swap, waiting
+from services.reporting.projections import HANDLED_TYPES, LIVE, Folded, Item, Projections, fold, write
 
 log = logging.getLogger(__name__)
 REBUILD_CACHE_KIB = 32 * 1024
 COLLECT_GARBAGE_EVERY = 500_000  # messages; see _collector_spared
 DECODE_SLICE = 500  # messages decoded between turns of the event loop, so the write task moves on
+SWAP_TRIES = 3  # a swap that meets a deadlock (PostgreSQL) or a lock held too long (SQLite) is tried again
+# The swap holds the projection lock while it applies what is left of the stream: the replay first catches
+# up without the lock until less than this is left (or for CATCH_UP_ROUNDS, should the stream outrun it).
+LEFT_FOR_THE_SWAP = 1000
+CATCH_UP_ROUNDS = 10
 
 
 async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int = REPLAY_BATCH,
                   show_progress: bool = True) -> int:
     """Returns how many messages were replayed.
 
-    Events held back for a missing earlier version are offered again with the next batch; any
-    still held at the end, and messages that do not decode, are logged (the live consumer
-    dead-letters the same ones).
+    Messages that do not decode and events that can never apply are logged (the live consumer
+    dead-letters the same ones); events whose earlier version is not on the stream wait in the live
+    waiting room after the swap, as they would had the live consumer taken them.
     """
-    async with engine.begin() as connection:
-        for table in PROJECTION_TABLES:
-            await connection.execute(delete(table))
-    total = (await nc.jetstream().stream_info(stream)).state.messages
-    with tqdm(total=total, unit="event", desc="rebuild", disable=not show_progress) as progress, \
-            _collector_spared():
+    twins = swap.new_tables(engine.dialect.name)
+    into = LIVE.into(twins, waiting.WaitingRoom(waiting.REBUILD, keys=set()))
+    js = nc.jetstream()
+    with tqdm(total=(await js.stream_info(stream)).state.messages, unit="event", desc="rebuild",
+              disable=not show_progress) as progress, _collector_spared():
         async with engine.connect() as connection, _bulk_writes(connection):
-            replayed, held = await _replay(connection, read_batches(nc, stream, ALL_EVENTS, batch_size), progress)
-    for envelope, _ in held:
-        log.warning("event not projected: an earlier version of its aggregate is not on the stream", extra={
+            async with connection.begin():
+                await swap.create(connection, twins)
+                await into.waiting.empty(connection)
+            replayed, through, refused = await _replay(connection, read_batches(nc, stream, ALL_EVENTS, batch_size),
+                                                       progress, into)
+            for _ in range(CATCH_UP_ROUNDS):  # what came during the replay
+                if (last := (await js.stream_info(stream)).state.last_seq) - through < LEFT_FOR_THE_SWAP:
+                    break
+                progress.total += last - through
+                count, through, more = await _replay(
+                    connection, read_batches(nc, stream, ALL_EVENTS, batch_size, through + 1), progress, into,
+                    through)
+                replayed, refused = replayed + count, refused + more
+                if not count:
+                    break  # nothing more to read, whatever the stream's last sequence says
+            await _durable(connection)
+            count, more = await _swap(connection, nc, stream, through, batch_size, twins, into)
+            replayed, refused = replayed + count, refused + more
+            progress.update(count)
+            still_waiting = await waiting.count(connection)
+            await connection.commit()
+    for (envelope, _), reason in refused:
+        log.warning("event not projected: it can never apply", extra={
             "event_id": str(envelope.id), "event_type": envelope.type, "aggregate_id": envelope.aggregateid,
-            "aggregate_version": envelope.aggregateversion})
+            "aggregate_version": envelope.aggregateversion, "reason": reason})
+    if still_waiting:
+        log.warning("events wait for an earlier version of their aggregate that is not on the stream", extra={
+            "waiting": still_waiting})
     return replayed
 
 
-async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]],
-                  progress: tqdm) -> tuple[int, list[Item]]:
-    """Returns how many messages were replayed, and the events still held back at the end."""
-    replayed, held = 0, []
+async def _swap(connection: AsyncConnection, nc: Client, stream: str, through: int, batch_size: int,
+                twins: dict[Table, Table], into: Projections) -> tuple[int, list[tuple[Item, str]]]:
+    """Under the projection lock, in one transaction: the rest of the stream into the new tables, then
+    the new tables and waiting room in place of the live ones. Returns the messages applied and refused."""
+    # What a failed try parked or released is rolled back: ask the database, not this process's memory.
+    into = replace(into, waiting=waiting.WaitingRoom(waiting.REBUILD))
+    attempt = 0
+    while True:
+        attempt, applied, refused = attempt + 1, 0, []
+        try:
+            await connection.begin()
+            await swap.take(connection)
+            locked = time.perf_counter()
+            async for batch in read_batches(nc, stream, ALL_EVENTS, batch_size, through + 1):
+                folded = await fold(connection, await _decoded(batch), into)
+                await write(connection, folded)
+                applied, refused = applied + len(batch), refused + folded.refused
+            await into.waiting.become(connection, LIVE.waiting)
+            await swap.swap_in(connection, twins)
+            await connection.commit()
+            log.info("new projection tables swapped in", extra={
+                "caught_up_events": applied, "locked_s": round(time.perf_counter() - locked, 3)})
+            return applied, refused
+        except Exception as error:
+            await connection.rollback()
+            if attempt == SWAP_TRIES or not is_outage(error):
+                raise
+            log.warning("the swap met a lock; trying again", extra={"error": f"{type(error).__name__}: {error}"})
+
+
+async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]], progress: tqdm,
+                  into: Projections, through: int = 0) -> tuple[int, int, list[tuple[Item, str]]]:
+    """Returns how many messages were replayed, the stream sequence of the last (`through` if none), and
+    the refused events."""
+    replayed, refused = 0, []
     writing: asyncio.Task | None = None
     try:
         async for batch in batches:
             count, decoded = len(batch), await _decoded(batch)
+            through = batch[-1].metadata.sequence.stream
             del batch  # two batches of messages and decoded events in memory are enough
             if writing:
                 await writing  # the next fold must see what the last batch wrote
             await connection.begin()  # committed by the write task
-            folded = await fold(connection, held + decoded)
-            held = folded.held
+            folded = await fold(connection, decoded, into)
+            refused += folded.refused
             del decoded
             writing = asyncio.create_task(_write_and_commit(connection, folded))
             if replayed // COLLECT_GARBAGE_EVERY != (replayed + count) // COLLECT_GARBAGE_EVERY:
@@ -78,7 +148,7 @@ async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]]
     except BaseException:
         await _abandon(connection, writing)
         raise
-    return replayed, held
+    return replayed, through, refused
 
 
 async def _abandon(connection: AsyncConnection, writing: asyncio.Task | None) -> None:
@@ -126,12 +196,23 @@ async def _bulk_writes(connection: AsyncConnection) -> AsyncIterator[None]:
         return
     await connection.exec_driver_sql(f"PRAGMA cache_size=-{REBUILD_CACHE_KIB}")
     await connection.exec_driver_sql("PRAGMA synchronous=OFF")
+    # Reporting holds no personal data: the swap's dropped tables and the rebuilt batches' replaced rows
+    # need not be overwritten with zeros (services/platform/database.py sets it for intake's vault).
+    await connection.exec_driver_sql("PRAGMA secure_delete=OFF")
     await connection.commit()
     try:
         yield
     finally:
+        await connection.exec_driver_sql("PRAGMA secure_delete=ON")
         await connection.exec_driver_sql("PRAGMA synchronous=FULL")
         await connection.exec_driver_sql("PRAGMA cache_size=-2000")
+        await connection.commit()
+
+
+async def _durable(connection: AsyncConnection) -> None:
+    """The swap's commit is fsynced: it is the one a power loss must not take back half-way."""
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("PRAGMA synchronous=FULL")
         await connection.commit()
 
 

@@ -1,4 +1,5 @@
-"""Projection tables. Disposable: `polku rebuild` empties them and replays the stream.
+"""Projection tables. Disposable: `polku rebuild` replays the stream into twins of every table here and
+swaps those in (swap.py).
 
 Money and hours are integer cents and hundredths: exact on SQLite, which has no decimal type.
 """
@@ -64,6 +65,8 @@ openings = Table(
     Column("version", Integer, nullable=False),
 )
 
+# One row per invoice, following the Invoice aggregate (a version 1 EmployerInvoiced, written by the
+# Employment aggregate, is the invoice's only event and counts as its version 1).
 invoices = Table(
     "report_invoices",
     metadata,
@@ -71,8 +74,47 @@ invoices = Table(
     Column("employment_area", String(40), nullable=False),
     Column("employer_id", String(36), nullable=False),
     Column("hundredths_of_hours", BigInteger, nullable=False),
-    Column("amount_cents", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),  # net, as invoiced
     Column("issued_on", Date, nullable=False),
+    Column("total_cents", BigInteger, nullable=False, server_default="0"),  # with VAT: what the employer pays
+    Column("due_on", Date),
+    Column("credited_cents", BigInteger, nullable=False, server_default="0"),  # net of the credit note
+    Column("credited_total_cents", BigInteger, nullable=False, server_default="0"),
+    Column("paid_cents", BigInteger, nullable=False, server_default="0"),  # PaymentReceived.paid_total: cumulative
+    Column("paid_net_cents", BigInteger, nullable=False, server_default="0"),  # paid up to payable, less its VAT
+    Column("open_cents", BigInteger, nullable=False, server_default="0"),  # payable less paid, never below 0
+    Column("overdue_on", Date),  # InvoiceOverdue's noted_on
+    Column("reminders", Integer, nullable=False, server_default="0"),
+    Column("version", Integer, nullable=False),
+)
+
+payroll_runs = Table(
+    "report_payroll_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("employment_area", String(40), nullable=False),
+    Column("pay_period", String(16), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("corrects_run_id", String(36)),  # a correcting run's totals are differences: they add up
+    Column("employments", Integer, nullable=False),
+    Column("gross_wages_cents", BigInteger, nullable=False),
+    Column("holiday_compensation_cents", BigInteger, nullable=False),
+    Column("expense_allowances_cents", BigInteger, nullable=False),
+    Column("employer_contributions_cents", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+subsidy_claims = Table(
+    "report_subsidy_claims",
+    metadata,
+    Column("claim_id", String(36), primary_key=True),
+    Column("employment_area", String(40), nullable=False),
+    Column("kind", String(32), nullable=False),  # pay_subsidy | municipal_supplement
+    Column("employment_id", String(36), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
     Column("version", Integer, nullable=False),
 )
 
@@ -95,4 +137,133 @@ pathways = Table(
     Column("version", Integer, nullable=False),
 )
 
-PROJECTION_TABLES = (clients, placements, invoices, openings, pathways)
+# One row per enrolment period of a client, so a returning client's earlier exits stay counted. Its
+# events may come in any order (the row is not the whole Client aggregate): each column is set once,
+# by its own event (a period is referred, enrolled and exited once).
+client_periods = Table(
+    "report_client_periods",
+    metadata,
+    Column("period_key", String(48), primary_key=True),  # client id:period
+    Column("employment_area", String(40), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("programme", String(32)),  # null until the period's ClientReferred has come
+    Column("referred_on", Date),
+    Column("enrolled_on", Date),
+    Column("exited_on", Date),
+    Column("exit_status", String(32)),
+    Column("version", Integer, nullable=False),  # the highest version of the client's events it took
+)
+period_exits = Index("ix_report_client_periods_exits", client_periods.c.employment_area, client_periods.c.exited_on,
+                     sqlite_where=client_periods.c.exited_on.is_not(None),
+                     postgresql_where=client_periods.c.exited_on.is_not(None))
+
+# A client's first placement against their latest enrolment, from two aggregates (Client, Placement):
+# each column is kept by a rule that does not depend on order (the latest period's enrolment day,
+# the earliest placement start).
+first_placements = Table(
+    "report_first_placements",
+    metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("employment_area", String(40), nullable=False),
+    Column("period", Integer),
+    Column("enrolled_on", Date),
+    Column("first_placement_on", Date),
+    Column("version", Integer, nullable=False),
+)
+
+# Tallies: counts of projection rows per area, day and the categories a report groups by, kept as the
+# rows change (projections.Tally), so a report reads a few rows per day instead of every client.
+# Every column but the counts is the key, and none is null (a null key would never match an upsert).
+client_tally = Table(
+    "report_client_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("referred_on", Date, primary_key=True),
+    Column("municipality", String(100), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("clients", BigInteger, nullable=False),
+    Column("enrolled", BigInteger, nullable=False),
+)
+
+placement_tally = Table(
+    "report_placement_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("ending", String(32), primary_key=True),  # "ongoing" until it ends
+    Column("placements", BigInteger, nullable=False),
+    Column("gig_jobs", BigInteger, nullable=False),
+    Column("gig_hundredths_of_hours", BigInteger, nullable=False),
+)
+
+hire_tally = Table(
+    "report_hire_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("ended_on", Date, primary_key=True),
+    Column("employer_type", String(16), primary_key=True),
+    Column("hired", BigInteger, nullable=False),
+)
+
+opening_tally = Table(
+    "report_opening_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("registered_on", Date, primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("openings", BigInteger, nullable=False),
+)
+
+first_placement_tally = Table(
+    "report_first_placement_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("enrolled_on", Date, primary_key=True),
+    Column("days", Integer, primary_key=True),
+    Column("clients", BigInteger, nullable=False),
+)
+
+# Enrolment periods begun and ended per day: the number of clients in service at any month's end follows.
+enrolment_tally = Table(
+    "report_enrolment_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("enrolled_on", Date, primary_key=True),
+    Column("periods", BigInteger, nullable=False),
+)
+
+leaving_tally = Table(
+    "report_leaving_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("exited_on", Date, primary_key=True),
+    Column("periods", BigInteger, nullable=False),  # enrolled periods that ended that day
+)
+
+# Invoices per day of issue, with what became of them: billing and the return read these.
+invoice_tally = Table(
+    "report_invoice_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("issued_on", Date, primary_key=True),
+    Column("invoices", BigInteger, nullable=False),
+    Column("hundredths_of_hours", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("total_cents", BigInteger, nullable=False),
+    Column("credited_total_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("paid_net_cents", BigInteger, nullable=False),
+    Column("open_cents", BigInteger, nullable=False),
+    Column("overdue_cents", BigInteger, nullable=False),  # open, of the invoices noted overdue
+    Column("reminders", BigInteger, nullable=False),
+)
+
+TALLY_TABLES = (invoice_tally, enrolment_tally, leaving_tally, client_tally, placement_tally, hire_tally,
+                opening_tally, first_placement_tally)
+
+# Every table of this module: a rebuild replaces them all (swap.py), tallies included: their twins start
+# empty, and a tally counts differences from what its projection table stores, which is empty too.
+PROJECTION_TABLES = tuple(metadata.tables.values())

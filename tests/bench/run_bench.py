@@ -182,8 +182,10 @@ def best_of(runs: list[dict]) -> Figure:
 def check_rows(rebuilt: dict, types: Counter) -> None:
     """A rebuild that skipped work would look fast: every client, placement and invoice must have its row."""
     expected = {table: types[event_type] for event_type, table in ROWS_MADE_BY.items()}
-    if rebuilt["rows"] != expected:
-        raise AssertionError(f"rebuild made rows {rebuilt['rows']}, expected {expected}")
+    # Tables the workload's event types do not fill (report_pathways) are not counted.
+    made = {table: count for table, count in rebuilt["rows"].items() if table in expected}
+    if made != expected:
+        raise AssertionError(f"rebuild made rows {made}, expected {expected}")
 
 
 def size_label(count: int) -> str:

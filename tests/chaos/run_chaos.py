@@ -39,6 +39,7 @@ from services.platform.nats_server import LocalNatsServer, free_port, nats_serve
 from services.platform.processes import SERVICES, ServiceProcesses
 from services.platform.stream_reader import read_batches
 from services.platform.tables import events, outbox, parked_events
+from services.reporting import waiting as waiting_room
 from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
 from services.reporting.tables import PROJECTION_TABLES
@@ -172,18 +173,20 @@ async def events_lost(system: System, nc) -> int:
 
 
 async def projection_differences(system: System, nc) -> int:
-    """Rows in which reporting's live projection differs from a clean rebuild into a database of its own."""
+    """Rows in which reporting's live projection (and the events waiting in it for an earlier version) differs
+    from a clean rebuild into a database of its own."""
     clean = create_engine(f"sqlite+aiosqlite:///{system.work / 'rebuilt.db'}", statements_on_loop=False)
     live = create_engine(system.database("reporting"))
     try:
         await migrate(clean, REPORTING.migrations)
         await rebuild(clean, nc, "POLKU", show_progress=False)
+        waiting = select(parked_events.c.event_id).where(parked_events.c.consumer == waiting_room.LIVE)
         differences = 0
-        for table in PROJECTION_TABLES:
+        for query in [select(table) for table in PROJECTION_TABLES] + [waiting]:
             rows = []
             for engine in (live, clean):
                 async with engine.connect() as connection:
-                    rows.append({tuple(row) for row in await connection.execute(select(table))})
+                    rows.append({tuple(row) for row in await connection.execute(query)})
             differences += len(rows[0] ^ rows[1])
         return differences
     finally:

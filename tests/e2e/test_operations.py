@@ -74,13 +74,19 @@ async def test_an_operator_traces_a_referral_and_sees_a_stopped_consumer(process
         return status(processes).returncode == 0
 
     await asyncio.to_thread(wait_until, healthy, 30, "polku status healthy")
-    watching = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "status", "--watch", "0.5",
-         *(f"--url={name}={processes.url(name)}" for name in SERVICES)],
-        env=os.environ | {"POLKU_NATS_URL": processes.nats_url}, stdout=subprocess.PIPE, text=True)
-    await asyncio.sleep(4)
-    watching.terminate()
-    assert watching.communicate(timeout=10)[0].count("all healthy") >= 2, "--watch refreshes"
+    # Into a file, read while it runs: on a loaded machine one refresh can take longer than a fixed wait.
+    shown_by_watch = processes.var_dir / "status-watch.txt"
+    with shown_by_watch.open("w") as output:
+        watching = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "status", "--watch", "0.5",
+             *(f"--url={name}={processes.url(name)}" for name in SERVICES)],
+            env=os.environ | {"POLKU_NATS_URL": processes.nats_url}, stdout=output, text=True)
+        try:
+            await asyncio.to_thread(wait_until, lambda: shown_by_watch.read_text().count("all healthy") >= 2, 30,
+                                    "--watch refreshes")
+        finally:
+            watching.terminate()
+            watching.wait(timeout=10)
 
     processes.stop("pathway")
     await refer(processes, token, str(uuid4()))

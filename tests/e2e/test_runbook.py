@@ -93,8 +93,6 @@ async def test_every_runbook_command_runs(processes, nc, token, signing_key_file
     await asyncio.sleep(1.5)  # the spans' batch processors flush each second
 
     for command in runbook_commands():
-        if "polku rebuild" in command:
-            processes.stop("reporting")  # as the runbook says: reporting stopped while its tables are rebuilt
         if "polku status" in command:
             # Healthy once the dead letter is replayed away is not the point here: the command runs and reports.
             ran = await asyncio.to_thread(subprocess.run, command, shell=True, env=env, capture_output=True,
@@ -108,10 +106,8 @@ async def test_every_runbook_command_runs(processes, nc, token, signing_key_file
             assert "polku-intake: POST /clients" in ran.stdout, ran.stdout
         if "personal-data" in command:
             assert ran.stdout.strip() == "410", ran.stdout
-        if "polku rebuild" in command:
-            assert "rebuilt reporting's projections" in ran.stdout
-            processes.start("reporting")
-            await asyncio.to_thread(processes.wait_ready)
+        if "polku rebuild" in command:  # as the runbook says: reporting keeps running meanwhile
+            assert "rebuilt reporting's projections" in ran.stdout and "swapped them in" in ran.stdout
 
 
 async def eventually_async(check, what: str, timeout_s: float = 15.0) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.events.intake import ClientEnrolled, ClientReferred, EligibilityAssessed
 from services.intake.domain.client import CLIENT
 from services.platform.event_store import Cause
-from services.platform.tables import events, inbox, outbox
+from services.platform.tables import events, inbox, outbox, parked_events
+from services.reporting.tables import PROJECTION_TABLES
 from services.platform.unit_of_work import UnitOfWork
 
 
@@ -26,9 +27,12 @@ def client_history(client_id: UUID, area: str = "kemi") -> list:
     ]
 
 
+AGGREGATE_ID_FIELDS = {"PayrollRun": "run_id", "SubsidyClaim": "claim_id"}
+
+
 def envelope_of(event, version: int, area: str = "kemi") -> EventEnvelope:
     """The envelope the event store would write for `event` as version `version` of its aggregate."""
-    aggregate_id = str(getattr(event, f"{event.aggregate_type.lower()}_id"))
+    aggregate_id = str(getattr(event, AGGREGATE_ID_FIELDS.get(event.aggregate_type, f"{event.aggregate_type.lower()}_id")))
     return EventEnvelope(
         id=uuid4(), source=f"/polku/{event.service}", type=type(event).__name__, time="2026-09-02T08:00:00Z",
         subject=aggregate_id, dataschema=dataschema_for(type(event).__name__, event.schema_version),
@@ -50,10 +54,20 @@ async def count_rows(engine: AsyncEngine, table) -> int:
         return (await connection.execute(select(func.count()).select_from(table))).scalar_one()
 
 
+async def projections_of(engine) -> dict:
+    """Every projection row and every waiting event, as the reports and the live consumer see them."""
+    async with engine.connect() as connection:
+        seen = {table.name: sorted(tuple(row) for row in await connection.execute(select(table)))
+                for table in PROJECTION_TABLES}
+        seen["waiting"] = sorted(tuple(row) for row in await connection.execute(
+            select(parked_events.c.consumer, parked_events.c.event_id, parked_events.c.waiting_for)))
+        return seen
+
+
 async def stored_event_ids(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as connection:
         rows = await connection.execute(select(events.c.event_id).order_by(events.c.position))
         return [event_id for (event_id,) in rows]
 
 
-__all__ = ["append_clients", "client_history", "envelope_of", "count_rows", "stored_event_ids", "events", "inbox", "outbox"]
+__all__ = ["append_clients", "client_history", "envelope_of", "count_rows", "projections_of", "stored_event_ids", "events", "inbox", "outbox"]

@@ -18,7 +18,7 @@ from tests.support import caught_up, eventually, get_json
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTEFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artefacts"
 CHART_REPORTS = ("outcomes", "esf", "municipal-share", "return")
-CHARTS = ("clients_by_month", "clients_by_status", "exits", "kinds", "hidden", "gig", "esf", "share", "plan",
+CHARTS = ("clients_by_month", "stock", "clients_by_status", "exits", "kinds", "hidden", "gig", "esf", "share", "plan",
           "return")
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install the Debian package `chromium` "

@@ -9,7 +9,9 @@ import pytest
 from openpyxl import load_workbook
 
 from services.reporting.service import SERVICE as REPORTING
-from tests.integration.follow_up_history import EXPECTED_KEMI, publish_follow_up_histories
+from tests.integration.follow_up_history import (EXPECTED_KEMI, EXPECTED_KEMI_BILLING, EXPECTED_KEMI_RETURN,
+                                                 EXPECTED_ROVANIEMI,
+                                                 publish_follow_up_histories)
 from tests.support import BOTH_DATABASES, bearer, caught_up, eventually, get_json
 
 pytestmark = BOTH_DATABASES
@@ -39,6 +41,15 @@ async def test_outcomes_equal_the_figures_counted_by_hand(reporting, token):
     assert tornio["placements_by_kind_and_ending"] == [["open_market", "ongoing", 1]]
 
 
+async def test_a_returning_clients_earlier_exit_stays_counted(reporting, token):
+    tables = tables_of(await get_json(f"{reporting}/reports/outcomes", token("manager", "rovaniemi")))
+    for name, rows in EXPECTED_ROVANIEMI.items():
+        assert tables[name] == rows, name
+    march = tables_of(await get_json(f"{reporting}/reports/outcomes?from=2026-03-01&to=2026-03-31",
+                                     token("manager", "rovaniemi")))
+    assert march["exits_by_status"] == [["in_education_or_training", 1]], "the first period's exit, in its month"
+
+
 async def test_a_date_range_counts_what_falls_in_it(reporting, token):
     tables = tables_of(await get_json(f"{reporting}/reports/outcomes?from=2026-02-01&to=2026-02-28",
                                       token("manager", "kemi")))
@@ -46,6 +57,7 @@ async def test_a_date_range_counts_what_falls_in_it(reporting, token):
     assert tables["placements_by_kind_and_ending"] == [["gig_work", "completed", 1],
                                                        ["pay_subsidised_work", "hired_by_employer", 1]]
     assert tables["openings_by_month"] == [["2026-02", 2, 1, 0]]
+    assert tables["in_service_by_month"] == [["2026-02", 2, 0, 5]], "three in service before February, two enrolled"
 
 
 async def test_an_outside_reader_sees_small_counts_suppressed_and_is_told(reporting, token):
@@ -63,7 +75,9 @@ async def test_an_outside_reader_sees_small_counts_suppressed_and_is_told(report
 
 async def test_billing_esf_and_the_plan(reporting, token):
     billing = tables_of(await get_json(f"{reporting}/reports/billing", token("manager", "kemi")))
-    assert billing["billing_by_month"] == [["2026-03", 1, "20.00", "500.00", None, None]]
+    assert billing["billing_by_month"] == EXPECTED_KEMI_BILLING
+    tornio = tables_of(await get_json(f"{reporting}/reports/billing", token("manager", "tornio")))
+    assert tornio["billing_by_month"] == [["2026-04", 1, "4.00", "80.00", "100.40", "0.00", "100.40", "0.00", "0.00", 0]]
     esf = tables_of(await get_json(f"{reporting}/reports/esf", token("manager", "kemi")))
     # Counted by hand from follow_up_history: female c1, c3, c4; male c2, c5 (inactive, ISCED 5, disability).
     plus = {row[0]: row[3:] for row in esf["esf_2021_2027"]}  # female, male, non-binary, unknown, total
@@ -84,14 +98,17 @@ async def test_return_shows_its_formula_and_every_input(reporting, token):
     report = await get_json(f"{reporting}/reports/return?to=2026-06-30", token("manager", "kemi"))
     tables = tables_of(report)
     inputs = {row[0]: row for row in tables["return_inputs"]}
-    assert inputs["invoiced_to_employers"][2] == "500.00"
-    assert inputs["payroll_costs"][2] is None and "issue #9" in inputs["payroll_costs"][3]
+    assert {name: inputs[name][2] for name in EXPECTED_KEMI_RETURN} == EXPECTED_KEMI_RETURN
+    assert all(inputs[name][3] for name in EXPECTED_KEMI_RETURN), "every input names its source"
+    assert "PayrollRunClosed" in inputs["payroll_costs"][3] and "PaymentReceived" in inputs["invoices_paid"][3]
     # Paid work in the area by 30.6.: gig 2.2.-1.3. (28 days) and pay-subsidised 10.2.-31.5. (111 days).
     months = Decimal(28 + 111) / Decimal("30.4375")
     assert inputs["social_assistance_per_client_month"][2] == str((months * 420).quantize(Decimal("0.01")))
     formula, back, costs, x = tables["return"][0]
     assert formula == "return = (income + savings) / costs"
     assert Decimal(x) == (Decimal(back) / Decimal(costs)).quantize(Decimal("0.01"))
+    assert Decimal(costs) == sum(Decimal(row[2]) for row in inputs.values() if row[1] == "cost")
+    assert Decimal(back) == sum(Decimal(row[2]) for row in inputs.values() if row[1] != "cost")
 
 
 async def test_municipal_share_and_what_employment_saved(reporting, token):
@@ -158,3 +175,23 @@ async def test_another_areas_figures_are_refused(reporting, token):
         async with http.get(f"{reporting}/reports/outcomes.csv?table=nothing",
                             headers=bearer(token("manager", "kemi"))) as response:
             assert response.status == 422 and (await response.json())["errors"][0]["field"] == "table"
+
+
+@pytest.mark.parametrize("query, field", [("clients=0", "clients"), ("subsidy_days=-1", "subsidy_days"),
+                                          ("start=2024-02-30", "start"), ("until=2024-01-28", "until"),
+                                          ("colour=red", "colour")])
+async def test_what_if_documents_its_query_and_refuses_what_breaks_it(reporting, token, query, field):
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{reporting}/openapi.json") as response:
+            operation = (await response.json())["paths"]["/reports/what-if"]["get"]
+        named = {parameter["name"]: parameter["required"] for parameter in operation["parameters"]
+                 if parameter["in"] == "query"}
+        assert named == {"clients": True, "subsidy_days": True, "start": True, "employed_from": True, "until": True,
+                         "employment_area": False, "suppress": False}
+        valid = {"clients": "3", "subsidy_days": "400", "start": "2024-01-01", "employed_from": "2024-01-29",
+                 "until": "2024-02-25"}
+        asked = valid | dict([query.split("=")])
+        async with http.get(f"{reporting}/reports/what-if", params=asked,
+                            headers=bearer(token("manager", "kemi"))) as response:
+            assert response.status == 422
+            assert field in [error["field"] for error in (await response.json())["errors"]]

@@ -3,9 +3,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.reporting.rules.municipal_share import (employed_during, payment_periods, savings_by_month,
-                                                      share_rules, what_if)
+                                                      share_rules, weekdays, what_if)
 
 MONDAY = date(2024, 1, 1)  # a Monday: a four-week period from it holds 20 benefit days
 DAILY = Decimal("37.21")
@@ -61,3 +63,18 @@ def test_what_if_scales_the_same_calculation_by_the_number_of_clients():
 def test_no_rule_before_2015_is_a_clear_refusal():
     with pytest.raises(LookupError, match="municipal share model"):
         payment_periods(0, date(2014, 12, 1), date(2014, 12, 20))
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=st.dates(date(2024, 1, 1), date(2024, 12, 31)), length=st.integers(0, 60),
+       spans=st.lists(st.tuples(st.dates(date(2023, 12, 1), date(2025, 2, 1)), st.integers(0, 90),
+                                st.booleans()), max_size=4),
+       per_week=st.integers(1, 7))
+def test_counted_weekdays_equal_counting_day_by_day(first, length, spans, per_week):
+    last = first + timedelta(days=length)
+    spans = [(start, None if open_ended else start + timedelta(days=days)) for start, days, open_ended in spans]
+    days = [first + timedelta(days=offset) for offset in range(length + 1)]
+    in_work = [day for day in days if any(start <= day and (end is None or day <= end) for start, end in spans)]
+    assert weekdays(first, last, per_week) == sum(1 for day in days if day.weekday() < per_week)
+    assert employed_during(spans).weekdays_within(first, last, per_week) == \
+        sum(1 for day in in_work if day.weekday() < per_week)

@@ -1,32 +1,38 @@
 """Outcomes in the seeds' terms: clients served, placements by kind and ending, hidden jobs found,
-gig hours pooled, time from enrolment to first placement (median, p90)."""
+gig hours pooled, time from enrolment to first placement (median, p90), exits.
+
+Counts come from the tallies (projections.Tally: rows per area, day and category), not from every
+client's row: a report over tens of thousands of clients reads a few thousand rows."""
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.areas import areas
 from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
-from services.reporting.reports.queries import in_scope, month_of
+from services.reporting.reports.queries import in_scope, month_of, total
 from services.reporting.rules.figures import percentile
-from services.reporting.tables import clients, openings, pathways, placements
+from services.reporting.tables import (client_periods, client_tally, enrolment_tally, first_placement_tally, hire_tally,
+                                       leaving_tally, opening_tally, pathways, placement_tally)
 
 
 async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
     counts = await _client_counts(connection, scope)
     tables = [_clients_by_status(counts), _clients_by_municipality(counts, scope), _clients_by_month(counts),
+              await _in_service_by_month(connection, scope),
               await _placements_by_kind_and_ending(connection, scope), await _hired_by_employer_type(connection, scope),
               await _openings_by_month(connection, scope), await _gig_hours_by_month(connection, scope),
               await _time_to_first_placement(connection, scope),
-              await _exits_by(connection, scope, clients.c.exit_status, "exits_by_status", "status",
+              await _exits_by(connection, scope, client_periods.c.exit_status, "exits_by_status", "status",
                               "Exits in the period by status at exit (within 28 days)",
                               "Jakson aikana päättyneet asiakkuudet tilanteen mukaan"),
-              await _exits_by(connection, scope, func.coalesce(clients.c.programme, "kemi_model"),
+              await _exits_by(connection, scope, func.coalesce(client_periods.c.programme, "kemi_model"),
                               "exits_by_programme", "programme", "Exits in the period by programme",
                               "Jakson aikana päättyneet asiakkuudet ohjelman mukaan"),
               await _exits_by_step_kind(connection, scope),
               await _time_to_exit(connection, scope)]
     return Report("outcomes", scope, tables, sources=[
         Source("clients, statuses", "intake's events ClientReferred, EligibilityAssessed, ClientEnrolled"),
-        Source("exits", "intake's event ClientExited: the latest enrolment period's exit and status at exit"),
+        Source("exits", "intake's event ClientExited: every enrolment period's exit and status at exit (a returning "
+                        "client's earlier exits too), with the period's ClientReferred and ClientEnrolled"),
         Source("pathway step kind", "pathway's events: the kind of the step started last in the exit's period"),
         Source("placements, endings, gig hours", "employer's events PlacementStarted, GigJobPooled, PlacementEnded"),
         Source("hidden jobs", "employer's events OpeningRegistered (source hidden) and how the opening closed"),
@@ -37,11 +43,12 @@ async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
 
 async def _client_counts(connection: AsyncConnection, scope: Scope) -> list[tuple[str, str, str, int, int]]:
     """One pass over the area's clients: (status, municipality, month referred, clients, enrolled)."""
-    month = month_of(connection, clients.c.referred_on)
+    month = month_of(connection, client_tally.c.referred_on)
+    referred = total(client_tally.c.clients)
     return [tuple(row) for row in (await connection.execute(
-        select(clients.c.status, clients.c.municipality, month, func.count(), func.count(clients.c.enrolled_on))
-        .where(*in_scope(scope, clients.c.employment_area, clients.c.referred_on))
-        .group_by(clients.c.status, clients.c.municipality, month))).all()]
+        select(client_tally.c.status, client_tally.c.municipality, month, referred, total(client_tally.c.enrolled))
+        .where(*in_scope(scope, client_tally.c.employment_area, client_tally.c.referred_on))
+        .group_by(client_tally.c.status, client_tally.c.municipality, month).having(referred > 0))).all()]
 
 
 def _summed(counts: list[tuple], key: int, value: slice) -> dict:
@@ -79,36 +86,75 @@ def _clients_by_month(counts: list[tuple]) -> Table:
                  counts=("referred", "enrolled"))
 
 
+async def _in_service_by_month(connection: AsyncConnection, scope: Scope) -> Table:
+    """Enrolment periods begun and ended per month, and the clients in service at each month's end (a
+    stock: every period begun before, less those ended), from the start of the area's records."""
+    flows: dict[str, list[int]] = {}
+    before = 0
+    for position, (tally, day) in enumerate(((enrolment_tally, enrolment_tally.c.enrolled_on),
+                                             (leaving_tally, leaving_tally.c.exited_on))):
+        sign = -1 if position else 1
+        if scope.first_day is not None:
+            before += sign * ((await connection.execute(
+                select(total(tally.c.periods)).where(tally.c.employment_area == scope.area,
+                                                     day < scope.first_day))).scalar() or 0)
+        month = month_of(connection, day)
+        for month_, count in (await connection.execute(
+                select(month, total(tally.c.periods)).where(*in_scope(scope, tally.c.employment_area, day))
+                .group_by(month))).all():
+            flows.setdefault(month_, [0, 0])[position] += count
+    rows, in_service = [], before
+    for month_ in _months_between(min(flows), max(flows)) if flows else ():
+        began, ended = flows.get(month_, (0, 0))
+        in_service += began - ended
+        rows.append([month_, began, ended, in_service])
+    return Table("in_service_by_month", "Clients in service at each month's end, enrolments and exits by month",
+                 "Asiakkaina kuun lopussa, alkaneet ja päättyneet asiakkuudet kuukausittain",
+                 ["month", "enrolled", "exited", "in_service"], rows, counts=("enrolled", "exited", "in_service"))
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    """Every YYYY-MM from `first` to `last`, so a month without change still shows its stock."""
+    year, month = map(int, first.split("-"))
+    months = []
+    while (text := f"{year:04d}-{month:02d}") <= last:
+        months.append(text)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
 async def _placements_by_kind_and_ending(connection: AsyncConnection, scope: Scope) -> Table:
-    ending = func.coalesce(placements.c.ending, "ongoing")
+    tally = placement_tally.c
+    count = total(tally.placements)
     rows = (await connection.execute(
-        select(placements.c.kind, ending, func.count())
-        .where(*in_scope(scope, placements.c.employment_area, placements.c.starts_on))
-        .group_by(placements.c.kind, ending).order_by(placements.c.kind, ending))).all()
+        select(tally.kind, tally.ending, count)
+        .where(*in_scope(scope, tally.employment_area, tally.starts_on))
+        .group_by(tally.kind, tally.ending).having(count > 0).order_by(tally.kind, tally.ending))).all()
     return Table("placements_by_kind_and_ending", "Placements started in the period, by kind and ending",
                  "Jakson aikana alkaneet työjaksot lajin ja päättymisen mukaan", ["kind", "ending", "placements"],
                  [list(row) for row in rows], counts=("placements",))
 
 
 async def _hired_by_employer_type(connection: AsyncConnection, scope: Scope) -> Table:
+    hired = total(hire_tally.c.hired)
     rows = (await connection.execute(
-        select(placements.c.employer_type, func.count())
-        .where(placements.c.ending == "hired_by_employer",
-               *in_scope(scope, placements.c.employment_area, placements.c.ended_on))
-        .group_by(placements.c.employer_type).order_by(placements.c.employer_type))).all()
+        select(hire_tally.c.employer_type, hired)
+        .where(*in_scope(scope, hire_tally.c.employment_area, hire_tally.c.ended_on))
+        .group_by(hire_tally.c.employer_type).having(hired > 0).order_by(hire_tally.c.employer_type))).all()
     return Table("hired_by_employer_type", "Placements that ended in a hire, by employer type",
                  "Työllistyminen työjakson jälkeen työnantajatyypin mukaan", ["employer_type", "hired"],
                  [list(row) for row in rows], counts=("hired",))
 
 
 async def _openings_by_month(connection: AsyncConnection, scope: Scope) -> Table:
-    month = month_of(connection, openings.c.registered_on)
-    hidden = func.sum(case((openings.c.source == "hidden", 1), else_=0))
-    filled_hidden = func.sum(case(((openings.c.source == "hidden") & (openings.c.state == "filled"), 1), else_=0))
+    tally = opening_tally.c
+    month = month_of(connection, tally.registered_on)
+    hidden = total(case((tally.source == "hidden", tally.openings), else_=0))
+    filled_hidden = total(case(((tally.source == "hidden") & (tally.state == "filled"), tally.openings), else_=0))
     rows = (await connection.execute(
-        select(month, hidden, filled_hidden, func.count() - hidden)
-        .where(*in_scope(scope, openings.c.employment_area, openings.c.registered_on))
-        .group_by(month).order_by(month))).all()
+        select(month, hidden, filled_hidden, total(tally.openings) - hidden)
+        .where(*in_scope(scope, tally.employment_area, tally.registered_on))
+        .group_by(month).having(total(tally.openings) > 0).order_by(month))).all()
     return Table("openings_by_month", "Hidden jobs found and openings advertised, by month",
                  "Löydetyt piilotyöpaikat ja ilmoitetut työpaikat kuukausittain",
                  ["month", "hidden_jobs_found", "hidden_jobs_filled", "advertised_openings"],
@@ -116,24 +162,26 @@ async def _openings_by_month(connection: AsyncConnection, scope: Scope) -> Table
 
 
 async def _gig_hours_by_month(connection: AsyncConnection, scope: Scope) -> Table:
-    month = month_of(connection, placements.c.starts_on)
+    tally = placement_tally.c
+    month = month_of(connection, tally.starts_on)
+    jobs = total(tally.gig_jobs)
     rows = (await connection.execute(
-        select(month, func.count(), func.sum(placements.c.gig_hundredths_of_hours))
-        .where(placements.c.gig_hundredths_of_hours.is_not(None),
-               *in_scope(scope, placements.c.employment_area, placements.c.starts_on))
-        .group_by(month).order_by(month))).all()
+        select(month, jobs, total(tally.gig_hundredths_of_hours))
+        .where(*in_scope(scope, tally.employment_area, tally.starts_on))
+        .group_by(month).having(jobs > 0).order_by(month))).all()
     return Table("gig_hours_by_month", "Gig jobs pooled and their hours, by month the job started",
                  "Kootut silpputyöt ja niiden tunnit alkamiskuukauden mukaan", ["month", "gig_jobs", "hours"],
                  [[month, jobs, hundredths(hours)] for month, jobs, hours in rows], counts=("gig_jobs",))
 
 
 async def _time_to_first_placement(connection: AsyncConnection, scope: Scope) -> Table:
-    first = (select(placements.c.client_id, func.min(placements.c.starts_on).label("first_on"))
-             .where(placements.c.employment_area == scope.area).group_by(placements.c.client_id).subquery())
+    """Clients enrolled in the period (their latest period) whose first placement started on or after it."""
+    tally = first_placement_tally.c
+    clients_ = total(tally.clients)
     rows = (await connection.execute(
-        select(clients.c.enrolled_on, first.c.first_on).join(first, first.c.client_id == clients.c.client_id)
-        .where(*in_scope(scope, clients.c.employment_area, clients.c.enrolled_on)))).all()
-    days = [(first_on - enrolled_on).days for enrolled_on, first_on in rows if first_on >= enrolled_on]
+        select(tally.days, clients_).where(*in_scope(scope, tally.employment_area, tally.enrolled_on))
+        .group_by(tally.days).having(clients_ > 0))).all()
+    days = [days for days, count in rows for _ in range(count)]
     return Table("time_to_first_placement", "Days from enrolment to the first placement",
                  "Päiviä asiakkuuden alusta ensimmäiseen työjaksoon", ["measure", "clients", "median_days", "p90_days"],
                  [["enrolment_to_first_placement", len(days), percentile(days, 0.5), percentile(days, 0.9)]],
@@ -143,16 +191,17 @@ async def _time_to_first_placement(connection: AsyncConnection, scope: Scope) ->
 async def _exits_by(connection: AsyncConnection, scope: Scope, column, name: str, heading: str, title_en: str,
                     title_fi: str) -> Table:
     rows = (await connection.execute(
-        select(column, func.count()).where(*in_scope(scope, clients.c.employment_area, clients.c.exited_on))
+        select(column, func.count())
+        .where(*in_scope(scope, client_periods.c.employment_area, client_periods.c.exited_on))
         .group_by(column).order_by(column))).all()
     return Table(name, title_en, title_fi, [heading, "exits"], [list(row) for row in rows], counts=("exits",))
 
 
 async def _time_to_exit(connection: AsyncConnection, scope: Scope) -> Table:
     rows = (await connection.execute(
-        select(clients.c.enrolled_on, clients.c.exited_on)
-        .where(clients.c.enrolled_on.is_not(None),
-               *in_scope(scope, clients.c.employment_area, clients.c.exited_on)))).all()
+        select(client_periods.c.enrolled_on, client_periods.c.exited_on)
+        .where(client_periods.c.enrolled_on.is_not(None),
+               *in_scope(scope, client_periods.c.employment_area, client_periods.c.exited_on)))).all()
     days = [(exited_on - enrolled_on).days for enrolled_on, exited_on in rows]
     return Table("time_to_exit", "Days from enrolment to exit", "Päiviä asiakkuuden alusta päättymiseen",
                  ["measure", "clients", "median_days", "p90_days"],
@@ -164,11 +213,11 @@ async def _exits_by_step_kind(connection: AsyncConnection, scope: Scope) -> Tabl
     """Exits by the kind of the step the client started last on the period's pathway (`none`: no step)."""
     kind = func.coalesce(pathways.c.last_step_kind, "none")
     rows = (await connection.execute(
-        select(kind, clients.c.exit_status, func.count())
-        .select_from(clients.outerjoin(pathways, (pathways.c.client_id == clients.c.client_id)
-                                       & (pathways.c.period == clients.c.period)))
-        .where(*in_scope(scope, clients.c.employment_area, clients.c.exited_on))
-        .group_by(kind, clients.c.exit_status).order_by(kind, clients.c.exit_status))).all()
+        select(kind, client_periods.c.exit_status, func.count())
+        .select_from(client_periods.outerjoin(pathways, (pathways.c.client_id == client_periods.c.client_id)
+                                              & (pathways.c.period == client_periods.c.period)))
+        .where(*in_scope(scope, client_periods.c.employment_area, client_periods.c.exited_on))
+        .group_by(kind, client_periods.c.exit_status).order_by(kind, client_periods.c.exit_status))).all()
     return Table("exits_by_step_kind", "Exits in the period by the last pathway step and status at exit",
                  "Päättyneet asiakkuudet viimeisen palvelupolun vaiheen ja tilanteen mukaan",
                  ["step_kind", "status", "exits"], [list(row) for row in rows], counts=("exits",))

@@ -2,7 +2,7 @@
 days spans fall within a window."""
 from datetime import date
 
-from sqlalchemy import Column, func, literal
+from sqlalchemy import BigInteger, Column, cast, func, literal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.reports.document import Scope
@@ -36,3 +36,8 @@ def days_within(connection: AsyncConnection, first: Column, last: Column, window
     end = func.least(func.coalesce(last, window_end), window_end)
     start = func.greatest(first, literal(window_first)) if window_first else first
     return func.coalesce(func.sum(func.greatest(end - start + 1, 0)), 0)
+
+
+def total(column):
+    """SUM of a count as a whole number (PostgreSQL sums bigints as numeric, SQLite as integers)."""
+    return cast(func.sum(column), BigInteger)

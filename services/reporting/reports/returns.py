@@ -13,7 +13,7 @@ from services.reporting.reports.document import Report, Scope, Source, Table, hu
 from services.reporting.reports.municipal_share import municipal_share_by_month
 from services.reporting.reports.queries import days_within, in_scope
 from services.reporting.rules.municipal_share import share_rules
-from services.reporting.tables import clients, invoices, placements
+from services.reporting.tables import clients, invoice_tally, payroll_runs, placements, subsidy_claims
 
 ESTIMATES_FILE = Path(__file__).parents[1] / "rules" / "return_estimates.yaml"
 DAYS_A_MONTH = Decimal("30.4375")  # 365.25 / 12
@@ -25,14 +25,14 @@ FORMULA = "return = (income + savings) / costs"
 class ReturnInput:
     name: str
     side: str  # income | saving | cost
-    euros: Decimal | None  # None: the events it needs have not landed
+    euros: Decimal
     source: str
 
 
 def return_ratio(inputs: list[ReturnInput]) -> Decimal | None:
     """x in "1 EUR in gives x EUR back"; None without costs to divide by."""
-    back = sum((i.euros for i in inputs if i.side in ("income", "saving") and i.euros is not None), Decimal(0))
-    costs = sum((i.euros for i in inputs if i.side == "cost" and i.euros is not None), Decimal(0))
+    back = sum((i.euros for i in inputs if i.side in ("income", "saving")), Decimal(0))
+    costs = sum((i.euros for i in inputs if i.side == "cost"), Decimal(0))
     return (back / costs).quantize(CENT) if costs else None
 
 
@@ -49,11 +49,41 @@ async def _client_months(connection: AsyncConnection, scope: Scope, until: date,
     return Decimal(round(days)) / DAYS_A_MONTH
 
 
+async def _sum_cents(connection: AsyncConnection, amount, *where) -> Decimal:
+    return hundredths((await connection.execute(select(func.coalesce(func.sum(amount), 0)).where(*where))).scalar())
+
+
+async def _payroll_inputs(connection: AsyncConnection, scope: Scope) -> list[ReturnInput]:
+    """Payroll runs whose period starts in the scope (a correcting run's differences included), the invoices
+    issued in it and the subsidies claimed for its months."""
+    runs = in_scope(scope, payroll_runs.c.employment_area, payroll_runs.c.period_start)
+    wage_costs = (payroll_runs.c.gross_wages_cents + payroll_runs.c.holiday_compensation_cents
+                  + payroll_runs.c.employer_contributions_cents)
+    issued = in_scope(scope, invoice_tally.c.employment_area, invoice_tally.c.issued_on)
+    claimed = in_scope(scope, subsidy_claims.c.employment_area, subsidy_claims.c.period_start)
+    return [
+        ReturnInput("invoices_paid", "income", await _sum_cents(connection, invoice_tally.c.paid_net_cents, *issued),
+                    "payroll_billing's PaymentReceived (paid_total) of the invoices issued in the period (EmployerInvoiced), "
+                    "up to what is payable after any credit note (InvoiceCredited), less its VAT share"),
+        ReturnInput("pay_subsidies_claimed", "income",
+                    await _sum_cents(connection, subsidy_claims.c.amount_cents, *claimed,
+                                     subsidy_claims.c.kind == "pay_subsidy"),
+                    "payroll_billing's PaySubsidyClaimed (amount) for the months starting in the period"),
+        ReturnInput("municipal_supplements_claimed", "income",
+                    await _sum_cents(connection, subsidy_claims.c.amount_cents, *claimed,
+                                     subsidy_claims.c.kind == "municipal_supplement"),
+                    "payroll_billing's MunicipalSupplementClaimed (Kemi-lisä, amount) for the months starting in the period"),
+        ReturnInput("payroll_costs", "cost", await _sum_cents(connection, wage_costs, *runs),
+                    "payroll_billing's PayrollRunClosed: gross wages + holiday compensation + employer contributions "
+                    "of the runs whose period starts in the period"),
+        ReturnInput("expense_allowances", "cost",
+                    await _sum_cents(connection, payroll_runs.c.expense_allowances_cents, *runs),
+                    "payroll_billing's PayrollRunClosed: expense allowances (work trial, rehabilitative work) of those runs"),
+    ]
+
+
 async def returns(connection: AsyncConnection, scope: Scope, today: date) -> Report:
     rules = share_rules()
-    invoiced = (await connection.execute(
-        select(func.coalesce(func.sum(invoices.c.amount_cents), 0))
-        .where(*in_scope(scope, invoices.c.employment_area, invoices.c.issued_on)))).scalar()
     saved = sum((figures[3] for figures in (await municipal_share_by_month(connection, scope, today)).values()),
                 Decimal(0))
     paid_work = await _client_months(connection, scope, today, placements.c.starts_on, placements.c.ended_on,
@@ -63,15 +93,9 @@ async def returns(connection: AsyncConnection, scope: Scope, today: date) -> Rep
                                     clients.c.employment_area == scope.area, clients.c.enrolled_on.is_not(None))
     basis = {"paid_work_months": paid_work, "enrolled_months": enrolled}
     inputs = [
-        ReturnInput("invoiced_to_employers", "income", hundredths(invoiced),
-                    "EmployerInvoiced (net); invoices paid replace it when payroll's PaymentReceived lands (issue #9)"),
-        ReturnInput("subsidies_claimed", "income", None,
-                    "waits for payroll's PaySubsidyClaimed and MunicipalSupplementClaimed (issue #9)"),
+        *await _payroll_inputs(connection, scope),
         ReturnInput("municipal_share_saved", "saving", saved.quantize(CENT),
                     "the municipal share report (clients with entry facts; rules in municipal_share.yaml)"),
-        ReturnInput("payroll_costs", "cost", None, "waits for payroll's PayrollRunClosed totals (issue #9)"),
-        ReturnInput("expense_allowances", "cost", None,
-                    "waits for payroll's attendance days (issue #9): 9 EUR a day of work trial or rehabilitative work"),
     ]
     for estimate in (e for e in city_estimates() if e["employment_area"] == scope.area):
         months = basis[estimate["basis"]]
@@ -82,10 +106,11 @@ async def returns(connection: AsyncConnection, scope: Scope, today: date) -> Rep
     ratio = return_ratio(inputs)
     summary = Table("return", "1 EUR in gives x EUR back", "1 euro sisään, x euroa takaisin",
                     ["formula", "income_and_savings_eur", "costs_eur", "x"],
-                    [[FORMULA, sum((i.euros or 0 for i in inputs if i.side != "cost"), Decimal(0)),
-                      sum((i.euros or 0 for i in inputs if i.side == "cost"), Decimal(0)), ratio]])
+                    [[FORMULA, sum((i.euros for i in inputs if i.side != "cost"), Decimal(0)),
+                      sum((i.euros for i in inputs if i.side == "cost"), Decimal(0)), ratio]])
     table = Table("return_inputs", "Every input of the return figure", "Tuottoluvun kaikki syötteet",
                   ["input", "side", "euros", "source"], [[i.name, i.side, i.euros, i.source] for i in inputs])
     return Report("return", scope, [summary, table],
-                  sources=[Source(i.name, i.source, i.euros is not None) for i in inputs],
-                  notes=["An input without euros waits for the events named in its source and counts as 0."])
+                  sources=[Source(i.name, i.source) for i in inputs],
+                  notes=["Payroll's figures count by the period they belong to: invoices by issue date, payroll runs "
+                         "and claims by the first day of their period. Until payroll's events land an input is 0."])

@@ -7,7 +7,7 @@ one in which the 1,000th day is reached, and 70 % after that. The same code answ
 figures, the savings of employment (days not paid) and city finance's what-if.
 """
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -100,26 +100,42 @@ class PaymentPeriod:
     municipal_share: Decimal
 
 
-def payment_periods(days_at_start: int, start: date, until: date, employed: Callable[[date], bool] = lambda _: False,
+def weekdays(first: date, last: date, per_week: int) -> int:
+    """How many days from `first` to `last` (both included) are among the first `per_week` days of their week."""
+    if last < first:
+        return 0
+    whole_weeks, rest = divmod((last - first).days + 1, 7)
+    start = first.weekday()
+    return whole_weeks * per_week + sum(1 for offset in range(rest) if (start + offset) % 7 < per_week)
+
+
+@dataclass(frozen=True)
+class Employed:
+    """Days in work: spans (first day, last day; date.max while it goes on), merged so none overlap."""
+
+    spans: tuple[tuple[date, date], ...] = ()
+
+    def weekdays_within(self, first: date, last: date, per_week: int) -> int:
+        return sum(weekdays(max(first, span_first), min(last, span_last), per_week)
+                   for span_first, span_last in self.spans if span_first <= last and span_last >= first)
+
+
+NOT_EMPLOYED = Employed()
+
+
+def payment_periods(days_at_start: int, start: date, until: date, employed: Employed = NOT_EMPLOYED,
                     rules: ShareRules | None = None) -> list[PaymentPeriod]:
     """The periods from `start` whose first day is on or before `until` (the last one cut at `until`).
 
     A weekday is a benefit day unless the client is `employed` on it (the first `benefit_days_per_week`
-    weekdays of a week are paid).
+    weekdays of a week are paid). Counted by arithmetic, not day by day: a report runs this for every client.
     """
     rules = rules or share_rules()
     periods, reached, starts_on = [], days_at_start, start
     while starts_on <= until:
         ends_on = min(starts_on + timedelta(days=rules.period_days - 1), until)
-        paid = not_paid = 0
-        day = starts_on
-        while day <= ends_on:
-            if day.weekday() < rules.benefit_days_per_week:
-                if employed(day):
-                    not_paid += 1
-                else:
-                    paid += 1
-            day += timedelta(days=1)
+        not_paid = employed.weekdays_within(starts_on, ends_on, rules.benefit_days_per_week)
+        paid = weekdays(starts_on, ends_on, rules.benefit_days_per_week) - not_paid
         model = rules.model_on(starts_on)
         percent = model.percent_after(reached)
         share = (rules.daily_rate_on(starts_on).euros * paid * percent / 100).quantize(CENT)
@@ -137,7 +153,7 @@ class MonthlySaving:
     municipal_share_saved: Decimal
 
 
-def savings_by_month(days_at_start: int, start: date, until: date, employed: Callable[[date], bool],
+def savings_by_month(days_at_start: int, start: date, until: date, employed: Employed,
                      rules: ShareRules | None = None) -> dict[str, MonthlySaving]:
     """What employment saved: the share as it was against the share had every benefit day been paid."""
     actual = payment_periods(days_at_start, start, until, employed, rules)
@@ -151,10 +167,15 @@ def savings_by_month(days_at_start: int, start: date, until: date, employed: Cal
     return {month: MonthlySaving(month, *figures) for month, figures in sorted(months.items())}
 
 
-def employed_during(spans: Iterable[tuple[date, date | None]]) -> Callable[[date], bool]:
-    """A day test from employment spans (first day, last day or None while it goes on)."""
-    spans = tuple(spans)
-    return lambda day: any(first <= day and (last is None or day <= last) for first, last in spans)
+def employed_during(spans: Iterable[tuple[date, date | None]]) -> Employed:
+    """Employment spans (first day, last day or None while it goes on), overlapping ones merged."""
+    merged: list[tuple[date, date]] = []
+    for first, last in sorted((first, last or date.max) for first, last in spans):
+        if merged and first <= merged[-1][1]:  # overlapping: a day counts once
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return Employed(tuple(merged))
 
 
 @dataclass(frozen=True)
@@ -172,7 +193,7 @@ class WhatIf:
 def what_if(clients: int, days_so_far: int, start: date, employed_from: date, until: date,
             rules: ShareRules | None = None) -> WhatIf:
     """N more clients with `days_so_far` benefit days on `start`, employed from `employed_from` on."""
-    by_month = savings_by_month(days_so_far, start, until, lambda day: day >= employed_from, rules)
+    by_month = savings_by_month(days_so_far, start, until, employed_during([(employed_from, None)]), rules)
     paid = sum((m.municipal_share_paid for m in by_month.values()), Decimal(0)) * clients
     saved = sum((m.municipal_share_saved for m in by_month.values()), Decimal(0)) * clients
     scaled = {month: MonthlySaving(month, m.days_not_paid * clients, m.municipal_share_paid * clients,
