@@ -56,7 +56,8 @@ class _Group:
 
 class CommitGroups:
     def __init__(self, engine: AsyncEngine, max_members: int = MAX_MEMBERS):
-        self.engine, self.max_members = engine, max_members
+        # Weakly: _GROUPS is keyed by the engine, which a strong reference here would keep forever.
+        self.engine, self.max_members = weakref.proxy(engine), max_members
         self._turn = asyncio.Lock()  # FIFO: whoever waits longest writes next
         self._waiting = 0
         self._group: _Group | None = None
