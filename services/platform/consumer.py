@@ -462,7 +462,7 @@ class InboxConsumer:
                 "consumer": self.name, "event_id": parked.event_id, "error": f"{type(error).__name__}: {error}"})
             return
         log.info("parked event applied", extra={"consumer": self.name, "event_id": parked.event_id,
-                                                 "parked_s": round((datetime.now(UTC) - _aware(parked.parked_at))
+                                                 "parked_s": round((datetime.now(UTC) - parked.parked_at)
                                                                    .total_seconds(), 3)})
         self._note_progress(uow.changed_aggregates | {envelope.aggregateid})
 
@@ -495,11 +495,6 @@ class InboxConsumer:
         await dead_letters.send(self.js(), self.settings.dead_letter_stream, msg, self.name, error)
         await msg.term()
         metrics.dead_lettered(self.name)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back a naive datetime of what was stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _context_of(msg: Msg):

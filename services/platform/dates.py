@@ -1,6 +1,6 @@
-"""Calendar arithmetic the rules need."""
+"""Calendar arithmetic the rules need, and times read back from the database."""
 import calendar
-from datetime import date
+from datetime import UTC, date, datetime
 
 
 def add_months(day: date, months: int) -> date:
@@ -8,3 +8,8 @@ def add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def aware(moment: datetime) -> datetime:
+    """A time stored as UTC: SQLite gives it back naive, PostgreSQL with its offset."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

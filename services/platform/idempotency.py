@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import EventEnvelope
 from services.platform.commit_groups import transaction
+from services.platform.dates import aware
 from services.platform.tables import idempotency_keys
 
 HEADER = "Idempotency-Key"
@@ -122,12 +123,12 @@ async def first_answer(engine: AsyncEngine, claim: Claim) -> web.Response | None
         row = (await connection.execute(select(
             idempotency_keys.c.fingerprint, idempotency_keys.c.status, idempotency_keys.c.response,
             idempotency_keys.c.created_at).where(*_row_of(claim.caller, claim.key)))).first()
-    if row is None or _aware(row.created_at) < datetime.now(UTC) - claim.times.kept:
+    if row is None or aware(row.created_at) < datetime.now(UTC) - claim.times.kept:
         return None
     if row.fingerprint != claim.fingerprint:
         raise KeyReused(f"{HEADER}: the key was used with another request (method, path or body); use a new key")
     if row.status is None:
-        if _aware(row.created_at) > datetime.now(UTC) - claim.times.open:
+        if aware(row.created_at) > datetime.now(UTC) - claim.times.open:
             raise FirstStillOpen(f"the first request with this {HEADER} changed data and its answer is not kept "
                                  "yet; try again shortly, or read the resource")
         changed = json.loads(row.response or "{}").get("changed", [])
@@ -138,11 +139,6 @@ async def first_answer(engine: AsyncEngine, claim: Claim) -> web.Response | None
                            "resource for the result", changed)
     return web.Response(status=row.status, body=row.response or b"", content_type="application/json",
                         headers={"Idempotent-Replayed": "true"})
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes (stored in UTC)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def keep_answer(engine: AsyncEngine, claim: Claim, response: web.StreamResponse) -> None:

@@ -7,13 +7,11 @@ But an event that waits longer than `POLKU_MAX_PARKED_S` (a day) waits for somet
 inbox row goes with it, so `polku dead-letters replay` applies it once it can. `polku status` lists
 what is parked (each service's /parked).
 """
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
 import asyncio
 import logging
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -23,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.envelope import EventEnvelope
 from services.platform import dead_letters
 from services.platform.commit_groups import transaction
+from services.platform.dates import aware
 from services.platform.tables import inbox, parked_events
 
 OVERDUE_PER_SWEEP = 100
@@ -56,8 +55,7 @@ async def waiting(connection: AsyncConnection, consumer: str, waiting_for: Itera
     if waiting_for is not None:
         query = query.where(parked_events.c.waiting_for.in_(list(waiting_for)))
     rows = await connection.execute(query.order_by(parked_events.c.stream_sequence).limit(limit))
-    return [Parked(row.event_id, row.waiting_for, EventEnvelope.model_validate_json(row.envelope), row.reason,
-                   row.parked_at) for row in rows]
+    return [_parked(row) for row in rows]
 
 
 async def release(connection: AsyncConnection, consumer: str, event_id: str) -> None:
@@ -86,8 +84,7 @@ async def oldest(engine: AsyncEngine, consumer: str, limit: int = 50) -> list[Pa
         async with engine.connect() as connection:
             rows = (await connection.execute(select(parked_events).where(parked_events.c.consumer == consumer)
                                              .order_by(parked_events.c.parked_at).limit(limit))).all()
-    return [Parked(row.event_id, row.waiting_for, EventEnvelope.model_validate_json(row.envelope), row.reason,
-                       _aware(row.parked_at)) for row in rows]
+    return [_parked(row) for row in rows]
 
 
 async def dead_letter_overdue(engine: AsyncEngine, js, dead_letter_stream: str, consumer: str,
@@ -111,7 +108,7 @@ async def dead_letter_overdue(engine: AsyncEngine, js, dead_letter_stream: str, 
                 continue
             await connection.execute(delete(inbox).where(inbox.c.consumer == consumer,
                                                          inbox.c.event_id == row.event_id))
-            waited = datetime.now(UTC) - _aware(row.parked_at)
+            waited = datetime.now(UTC) - aware(row.parked_at)
             await dead_letters.send_parked(
                 js, dead_letter_stream, consumer, EventEnvelope.model_validate_json(row.envelope),
                 f"parked {int(waited.total_seconds())} s, longer than {int(most.total_seconds())} s, waiting for "
@@ -153,5 +150,6 @@ def parked_endpoint(runtime):
     return list_parked
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def _parked(row) -> Parked:
+    return Parked(row.event_id, row.waiting_for, EventEnvelope.model_validate_json(row.envelope), row.reason,
+                  aware(row.parked_at))
