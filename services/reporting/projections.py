@@ -19,18 +19,16 @@ without harm: such events never wait. An event refused by its aggregate's row ch
 Tallies count rows as they change (the stored row's group loses it, the new row's gains it): an event
 that waits has changed no row, so it is counted when it is folded, once.
 """
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,6 +49,7 @@ from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited,
                                               PaySubsidyClaimed, ReminderSent)
 from services.platform import parking
 from services.platform.consumer import Item
+from services.reporting import sqlite_rows
 from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, first_placement_tally,
                                        first_placements, hire_tally, invoice_tally, invoices, leaving_tally,
                                        opening_tally, openings, pathways, payroll_runs, placement_tally, placements,
@@ -85,6 +84,7 @@ class Tally:
         return [column.name for column in self.table.columns if not column.primary_key]
 
     def upsert(self, dialect: str) -> Insert:
+        """PostgreSQL's; SQLite's is written by sqlite_rows, a statement per many groups."""
         statement = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(self.table)
         return statement.on_conflict_do_update(index_elements=self.key_columns, set_={
             name: self.table.c[name] + statement.excluded[name] for name in self.amount_columns})
@@ -135,19 +135,6 @@ class Projector:
     @cached_property
     def columns(self) -> list[str]:
         return [column.name for column in self.table.columns]
-
-    @cached_property
-    def insert_from_json(self) -> Insert:
-        """SQLite: the rows as one JSON array of arrays, unpacked by SQLite itself.
-
-        sqlite3 binds each row of an executemany holding Python's GIL and steps it without, so a row
-        costs two hand-overs of the GIL; while rebuild decodes the next batch on the main thread,
-        each hand-over waits for Python's switch interval and the writes crawl. One parameter and
-        one step let the whole insert run without the GIL, beside the decoding.
-        """
-        rows = func.json_each(bindparam("rows")).table_valued("value")
-        values = [func.json_extract(rows.c.value, f"$[{index}]") for index in range(len(self.columns))]
-        return insert(self.table).from_select(self.columns, select(*values).select_from(rows))
 
 
 # A referral opens a period: its entry facts, exit and follow-up are unknown until their events come.
@@ -386,7 +373,6 @@ ALSO[PlacementStarted].append((FIRST_PLACEMENTS, lambda event: str(event.client_
 # Every projector an event type goes to, with the key of its row there.
 PROJECTORS: dict[type[Event], tuple[tuple[Projector, KeyOf], ...]] = {
     event_type: (one, *ALSO.get(event_type, ())) for event_type, one in ONE_ROW.items()}
-HANDLED_TYPES = {cls.__name__ for cls in PROJECTORS}
 
 
 Routes = tuple[tuple[Projector, KeyOf], ...]
@@ -497,30 +483,30 @@ def _take_waiting(by_projector: dict[Projector, list[Pending]], parked: list[par
 
 
 async def write(connection: AsyncConnection, folded: Folded) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     for projector, keys in folded.replaced.items():
         await connection.execute(projector.delete_keys, {"keys": _padded(keys)})
     for projector, rows in folded.rows.items():
-        if connection.dialect.name == "sqlite":
-            document = json.dumps([[row[name] for name in projector.columns] for row in rows], default=_iso_date)
-            await connection.execute(projector.insert_from_json, {"rows": document})
+        if sqlite:
+            await sqlite_rows.insert(connection, projector.table, projector.columns,
+                                     list(map(itemgetter(*projector.columns), rows)))
         else:
             await connection.execute(insert(projector.table), rows)
     # Tallies and their groups in one order, so two instances sharing a database lock them alike.
     for tally, changes in sorted(folded.tallies.items(), key=lambda item: item[0].table.name):
-        if rows := [dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
-                    for group, amounts in sorted(changes.items()) if any(amounts)]:
-            await connection.execute(tally.upsert(connection.dialect.name), rows)
+        if groups := [(group, amounts) for group, amounts in sorted(changes.items()) if any(amounts)]:
+            if sqlite:
+                await sqlite_rows.insert(connection, tally.table, tally.key_columns + tally.amount_columns,
+                                         [group + tuple(amounts) for group, amounts in groups],
+                                         add_on_conflict=tally.amount_columns)
+            else:
+                await connection.execute(tally.upsert(connection.dialect.name), [
+                    dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
+                    for group, amounts in groups])
             if any(amounts[0] < 0 for amounts in changes.values()):
                 await connection.execute(tally.delete_empty)
     if folded.park or folded.release:
         await folded.waiting.write(connection, folded.park, folded.release)
-
-
-def _iso_date(value: Any) -> str:
-    """A date as SQLAlchemy stores it in SQLite; any other value JSON cannot hold is a mistake in an evolve."""
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"a projection row holds {type(value).__name__}, which the row's JSON cannot carry")
 
 
 async def _fold(connection: AsyncConnection, projector: Projector, pending: list[Pending], folded: Folded,
@@ -577,14 +563,21 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
     for index, tally in enumerate(projector.tallies):
         changes = folded.tallies.setdefault(tally, {})
         for key, row in changed.items():
-            for parts, sign in ((counted[key][index] if key in counted else None, -1), (tally.parts(row), 1)):
-                if parts is not None:
-                    group, amounts = parts
-                    total = changes.setdefault(group, [0] * len(amounts))
-                    for position, amount in enumerate(amounts):
-                        total[position] += sign * amount
+            if (before := counted.get(key)) is not None and before[index] is not None:
+                _count(changes, *before[index], -1)
+            if (group := tally.group(row)) is not None:
+                _count(changes, group, tally.amounts(row), 1)
     if replaced := [key for key in stored if key in changed]:
         folded.replaced[projector] = replaced
+
+
+def _count(changes: dict[tuple, list[int]], group: tuple, amounts: tuple[int, ...], sign: int) -> None:
+    """Adds a row's amounts to its group's (sign 1), or takes them away (-1). Run per changed row and tally."""
+    if (total := changes.get(group)) is None:
+        changes[group] = [sign * amount for amount in amounts]
+    else:
+        for position, amount in enumerate(amounts):
+            total[position] += sign * amount
 
 
 def _refuse(item: Item, waiting: bool, reason: str, folded: Folded) -> None:

@@ -27,13 +27,13 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tqdm import tqdm
 
-from contracts.envelope import ALL_EVENTS, EventEnvelope
-from contracts.registry import decode
+from contracts.envelope import ALL_EVENTS
 from services.platform.consumer import UNDECODABLE
 from services.platform.outages import is_outage
 from services.platform.stream_reader import REPLAY_BATCH, read_batches
 from services.reporting import swap, waiting
-from services.reporting.projections import HANDLED_TYPES, LIVE, Folded, Item, Projections, fold, write
+from services.reporting.decoding import decoded
+from services.reporting.projections import LIVE, Folded, Item, Projections, fold, write
 
 log = logging.getLogger(__name__)
 REBUILD_CACHE_KIB = 32 * 1024
@@ -174,9 +174,8 @@ async def _decoded(batch: list[Msg]) -> list[Item]:
         if number % DECODE_SLICE == 0:
             await asyncio.sleep(0)
         try:
-            envelope = EventEnvelope.model_validate_json(msg.data)
-            if envelope.type in HANDLED_TYPES:
-                items.append((envelope, decode(envelope)))
+            if (item := decoded(msg)) is not None:
+                items.append(item)
         except UNDECODABLE as error:
             log.warning("message skipped: it does not decode", extra={
                 "subject": msg.subject, "error": f"{type(error).__name__}: {error}"})

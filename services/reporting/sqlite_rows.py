@@ -1,0 +1,53 @@
+"""Many rows into a SQLite table in a few statements: INSERT ... VALUES (...), (...), … with as many rows
+as SQLite's limit of bound parameters allows.
+
+The sqlite3 module binds each row of an executemany holding Python's GIL and steps it without, so a
+row costs two hand-overs of the GIL: while rebuild decodes the next batch on the main thread, each
+hand-over waits for Python's switch interval and the writes crawl. A statement of a thousand rows
+costs two hand-overs for all of them. (Rows as one JSON parameter unpacked by SQLite's json_each
+avoided the hand-overs too, but json_extract took twice SQLite's own insert time, in every column.)
+
+Row counts per statement are powers of two, so a table has a dozen distinct statements, which the
+driver's cache of prepared statements keeps, rather than one per batch length.
+"""
+from collections.abc import Sequence
+from datetime import date
+from functools import cache
+from itertools import chain
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+MAX_PARAMETERS = 32766  # SQLite's SQLITE_MAX_VARIABLE_NUMBER since 3.32
+
+
+async def insert(connection: AsyncConnection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
+                 add_on_conflict: Sequence[str] = ()) -> None:
+    """`rows`: values in the order of `columns`. `add_on_conflict`: columns whose values are added to
+    those of the row already stored under the same primary key (a tally), instead of failing."""
+    most = 1 << (MAX_PARAMETERS // len(columns)).bit_length() - 1
+    start = 0
+    while start < len(rows):
+        count = min(most, 1 << (len(rows) - start).bit_length() - 1)
+        part = rows[start:start + count]
+        start += count
+        await connection.exec_driver_sql(
+            _statement(table, tuple(columns), tuple(add_on_conflict), count),
+            tuple([value.isoformat() if value.__class__ is date else value for value in chain.from_iterable(part)]))
+
+
+@cache
+def _statement(table: Table, columns: tuple[str, ...], add_on_conflict: tuple[str, ...], count: int) -> str:
+    quote = _quote
+    row = "(" + ", ".join("?" * len(columns)) + ")"
+    text = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "
+            + ", ".join([row] * count))
+    if add_on_conflict:
+        keys = ", ".join(quote(column.name) for column in table.primary_key.columns)
+        text += f" ON CONFLICT ({keys}) DO UPDATE SET " + ", ".join(
+            f"{quote(name)} = {quote(table.name)}.{quote(name)} + excluded.{quote(name)}" for name in add_on_conflict)
+    return text
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
