@@ -50,10 +50,12 @@ from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited,
 from services.platform import parking
 from services.platform.consumer import Item
 from services.reporting import sqlite_rows
-from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, first_placement_tally,
-                                       first_placements, hire_tally, invoice_tally, invoices, leaving_tally,
-                                       opening_tally, openings, pathways, payroll_runs, placement_tally, placements,
-                                       subsidy_claims)
+from services.reporting.rules import esf
+from services.reporting.rules.esf import Participation
+from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, esf_tally,
+                                       first_placement_tally, first_placements, hire_tally, invoice_tally, invoices,
+                                       leaving_tally, opening_tally, openings, pathways, payroll_runs, placement_tally,
+                                       placements, subsidy_claims)
 from services.reporting.waiting import LIVE as LIVE_ROOM
 from services.reporting.waiting import WaitingRoom
 
@@ -72,7 +74,8 @@ class Tally:
     same rows, so they end in the same counts; a report reads a few rows per day, not every row."""
 
     table: Table  # its primary key is the group; every other column is an amount, the first the number of rows
-    group: Callable[[Row], tuple | None]  # the key columns' values, none of them None (None: not counted)
+    # The key columns' values, none of them None (None: not counted); a list: the row counts in each group.
+    group: Callable[[Row], tuple | list[tuple] | None]
     amounts: Callable[[Row], tuple[int, ...]]
 
     @cached_property
@@ -94,9 +97,12 @@ class Tally:
         """A group whose last row left it goes, as a rebuild that never saw the row there would not have it."""
         return delete(self.table).where(self.table.c[self.amount_columns[0]] == 0)
 
-    def parts(self, row: Row) -> tuple[tuple, tuple[int, ...]] | None:
-        group = self.group(row)
-        return None if group is None else (group, self.amounts(row))
+    def parts(self, row: Row) -> list[tuple[tuple, tuple[int, ...]]]:
+        """The groups the row counts in, with its amounts."""
+        if (group := self.group(row)) is None:
+            return []
+        amounts = self.amounts(row)
+        return [(one, amounts) for one in group] if isinstance(group, list) else [(group, amounts)]
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: cheap, and there is one of each
@@ -313,9 +319,21 @@ def _once(_row: Row) -> tuple[int]:
     return (1,)
 
 
-CLIENTS = Projector(clients, "client_id", _client, tallies=(Tally(
-    client_tally, lambda row: (row["employment_area"], row["referred_on"], row["municipality"], row["status"]),
-    lambda row: (1, row["enrolled_on"] is not None)),))
+def _esf_cells(row: Row) -> list[tuple] | None:
+    """An enrolled client's cells: each ESF indicator that applies to them (rules/esf.py), by gender."""
+    if row["enrolled_on"] is None:
+        return None
+    head = (row["employment_area"], row["enrolled_on"], row["programme"] or "kemi_model", row["gender"])
+    return [(*head, code) for code in esf.codes(Participation(
+        row["gender"], row["age_band"], row["labour_market_status"], row["education_level"], row["disability"],
+        row["migrant_or_minority"], row["other_disadvantage"], row["exited_on"], row["exit_status"],
+        row["exit_status_on"], bool(row["qualification_gained"]), row["six_month_status"]))]
+
+
+CLIENTS = Projector(clients, "client_id", _client, tallies=(
+    Tally(client_tally, lambda row: (row["employment_area"], row["referred_on"], row["municipality"], row["status"]),
+          lambda row: (1, row["enrolled_on"] is not None)),
+    Tally(esf_tally, _esf_cells, _once)))
 FIRST_PLACEMENTS = Projector(first_placements, "client_id", _first_placement, follows_aggregate=False,
                              tallies=(Tally(first_placement_tally, _days_to_first_placement, _once),))
 CLIENT_PERIODS = Projector(client_periods, "period_key", _client_period, follows_aggregate=False, tallies=(
@@ -563,10 +581,11 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
     for index, tally in enumerate(projector.tallies):
         changes = folded.tallies.setdefault(tally, {})
         for key, row in changed.items():
-            if (before := counted.get(key)) is not None and before[index] is not None:
-                _count(changes, *before[index], -1)
-            if (group := tally.group(row)) is not None:
-                _count(changes, group, tally.amounts(row), 1)
+            if (before := counted.get(key)) is not None:
+                for group, amounts in before[index]:
+                    _count(changes, group, amounts, -1)
+            for group, amounts in tally.parts(row):
+                _count(changes, group, amounts, 1)
     if replaced := [key for key in stored if key in changed]:
         folded.replaced[projector] = replaced
 

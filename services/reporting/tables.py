@@ -261,6 +261,25 @@ invoice_tally = Table(
     Column("reminders", BigInteger, nullable=False),
 )
 
+# ESF participants per area, day of enrolment, programme and gender, in every indicator that applies to them
+# (and "participants"): the ESF report and the plans read these, not every client's row.
+esf_tally = Table(
+    "report_esf_tally",
+    metadata,
+    Column("employment_area", String(40), primary_key=True),
+    Column("enrolled_on", Date, primary_key=True),
+    Column("programme", String(32), primary_key=True),
+    Column("gender", String(16), primary_key=True),
+    Column("indicator", String(16), primary_key=True),
+    Column("participants", BigInteger, nullable=False),
+)
+
+# The companies a plan counts (distinct employers of company placements started in its window), read from
+# the index alone.
+placement_employers = Index("ix_report_placements_employers", placements.c.employment_area,
+                            placements.c.employer_type, placements.c.starts_on, placements.c.employer_id)
+
+# The tallies migration 0005 made (0006 adds report_esf_tally).
 TALLY_TABLES = (invoice_tally, enrolment_tally, leaving_tally, client_tally, placement_tally, hire_tally,
                 opening_tally, first_placement_tally)
 

@@ -20,7 +20,7 @@ RUNS = 50
 TODAY = date(2026, 12, 31)
 
 
-async def measure(database: str, area: str = "helsinki", runs: int = RUNS) -> dict[str, dict[str, float]]:
+async def measure(database: str, area: str = "kemi", runs: int = RUNS) -> dict[str, dict[str, float]]:
     engine = create_engine(f"sqlite+aiosqlite:///{database}", statements_on_loop=False)
     figures = {}
     try:

@@ -61,3 +61,32 @@ def test_percentile_nearest_rank_and_suppression_boundary():
     assert percentile([5, 1, 3, 2, 4], 0.5) == 3
     assert percentile(list(range(1, 11)), 0.9) == 9
     assert [suppressed(n, 5) for n in (0, 1, 4, 5, 6)] == [0, None, None, 5, 6]
+
+
+def test_the_codes_the_projection_tallies_count_as_the_tally_of_the_participations():
+    """The ESF report sums report_esf_tally's cells (each participant under every code rules.esf.codes gives);
+    over participations of every kind, exits seen at every distance from leaving, that equals `tally`."""
+    import random
+    from datetime import timedelta
+
+    from services.reporting.rules.esf import codes as tallied_codes
+    from services.reporting.rules.esf import counts_of
+    rng = random.Random(7)
+    participations = []
+    for _ in range(3000):
+        exited = rng.random() < 0.6
+        exited_on = LEFT + timedelta(days=rng.randrange(300)) if exited else None
+        participations.append(Participation(
+            rng.choice(("female", "male", "non_binary", "unknown")),
+            rng.choice(("under_18", "18_24", "25_29", "30_54", "55_plus")),
+            rng.choice(("unemployed", "long_term_unemployed", "inactive", "inactive_not_in_education_or_training",
+                        "employed", None)),
+            rng.choice(("isced_0", "isced_2", "isced_4", "isced_6", "not_asked", None)),
+            rng.choice(("yes", "no", None)), rng.choice(("yes", "no", None)), rng.choice(("yes", "declined_to_say")),
+            exited_on, rng.choice(("employed_company", "self_employed", "in_education_or_training", "unemployed",
+                                   "other")) if exited else None,
+            exited_on + timedelta(days=rng.randrange(-3, 40)) if exited and rng.random() < 0.9 else None,
+            rng.random() < 0.3, rng.choice(("employed_company", "unemployed", None))))
+    cells = [(p.gender, code, 1) for p in participations for code in tallied_codes(p)]
+    for variant in ("2014_2020", "2021_2027"):
+        assert counts_of(cells, variant) == tally(participations, variant)

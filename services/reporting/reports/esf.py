@@ -9,14 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.reports.document import Report, Scope, Source, Table
-from services.reporting.reports.queries import in_scope
-from services.reporting.rules.esf import GENDERS, INDICATORS, SOURCES, Participation, tally
-from services.reporting.tables import clients, placements
+from services.reporting.reports.queries import in_scope, total
+from services.reporting.rules.esf import GENDERS, INDICATORS, SOURCES, counts_of
+from services.reporting.tables import esf_tally, placements
 
 PLANS_FILE = Path(__file__).parents[1] / "rules" / "plans.yaml"
-PARTICIPATION_COLUMNS = ("gender", "age_band", "labour_market_status", "education_level", "disability",
-                         "migrant_or_minority", "other_disadvantage", "exited_on", "exit_status", "exit_status_on",
-                         "qualification_gained", "six_month_status")
 
 
 @cache
@@ -25,17 +22,14 @@ def project_plans(path: Path = PLANS_FILE) -> list[dict]:
 
 
 async def esf(connection: AsyncConnection, scope: Scope) -> Report:
-    # Participations alike in every fact counted once, with their number: a few hundred rows, not thousands.
-    columns = [clients.c[name] for name in PARTICIPATION_COLUMNS]
-    rows = (await connection.execute(
-        select(*columns, func.count())
-        .where(clients.c.enrolled_on.is_not(None),
-               *in_scope(scope, clients.c.employment_area, clients.c.enrolled_on))
-        .group_by(*columns))).all()
-    participations = [Participation(*row[:10], qualification_gained=bool(row[10]), six_month_status=row[11])
-                      for row in rows]
-    weights = [row[12] for row in rows]
-    tables = [_indicators(variant, participations, weights) for variant in INDICATORS]
+    # The participants the projection tallied per gender and indicator (projections._esf_cells): a few
+    # hundred cells, not every client.
+    participants = total(esf_tally.c.participants)
+    cells = (await connection.execute(
+        select(esf_tally.c.gender, esf_tally.c.indicator, participants)
+        .where(*in_scope(scope, esf_tally.c.employment_area, esf_tally.c.enrolled_on))
+        .group_by(esf_tally.c.gender, esf_tally.c.indicator))).all()
+    tables = [_indicators(variant, counts_of(cells, variant)) for variant in INDICATORS]
     tables.append(await _plans(connection, scope))
     return Report("esf", scope, tables, sources=[
         *(Source(f"ESF indicators {variant.replace('_', '-')}", source) for variant, source in SOURCES.items()),
@@ -45,8 +39,7 @@ async def esf(connection: AsyncConnection, scope: Scope) -> Report:
     ])
 
 
-def _indicators(variant: str, participations: list[Participation], weights: list[int]) -> Table:
-    counts = tally(participations, variant, weights)
+def _indicators(variant: str, counts: dict[str, dict[str, int]]) -> Table:
     labels = {indicator.code: indicator for indicator in INDICATORS[variant]}
     columns = [*GENDERS[variant], "unknown", "total"]
     rows = [[code, labels[code].label_en if code in labels else "participants",
@@ -63,9 +56,9 @@ async def _plans(connection: AsyncConnection, scope: Scope) -> Table:
         window = Scope(scope.area, max(filter(None, (scope.first_day, plan["valid_from"]))),
                        min(filter(None, (scope.last_day, plan["valid_to"]))))
         participants = (await connection.execute(
-            select(func.count()).where(clients.c.enrolled_on.is_not(None),
-                                       func.coalesce(clients.c.programme, "kemi_model").in_(plan["programmes"]),
-                                       *in_scope(window, clients.c.employment_area, clients.c.enrolled_on)))).scalar()
+            select(func.coalesce(total(esf_tally.c.participants), 0))
+            .where(esf_tally.c.indicator == "participants", esf_tally.c.programme.in_(plan["programmes"]),
+                   *in_scope(window, esf_tally.c.employment_area, esf_tally.c.enrolled_on)))).scalar()
         companies = (await connection.execute(
             select(func.count(func.distinct(placements.c.employer_id)))
             .where(placements.c.employer_type == "company",

@@ -7,6 +7,7 @@ An indicator is a code, its labels and a test of one participation; the tally is
 """
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 
 SOURCES = {
@@ -159,4 +160,39 @@ def tally(participations: Iterable[Participation], variant: str,
         for code in ["participants"] + [i.code for i in INDICATORS[variant] if i.applies(participation)]:
             counts[code][column] += weight
             counts[code]["total"] += weight
+    return counts
+
+
+# A day to stand for every exit when an indicator is asked whether it applies: only whether a participation
+# ended and how long after it its status was observed count (within 28 days or not), never the day itself.
+_ANY_EXIT = date(2000, 1, 1)
+
+
+def codes(participation: Participation) -> tuple[str, ...]:
+    """Every indicator code of both programme periods that applies to the participation, after
+    "participants". The projection tallies a participant under each (report_esf_tally)."""
+    if participation.exited_on is None:
+        return _codes(participation)
+    waited = None if participation.status_on is None else min(max(
+        (participation.status_on - participation.exited_on).days, -1), IMMEDIATE_RESULT_WINDOW.days + 1)
+    return _codes(Participation(**{**participation.__dict__, "exited_on": _ANY_EXIT,
+                                   "status_on": None if waited is None else _ANY_EXIT + timedelta(days=waited)}))
+
+
+@lru_cache(maxsize=65536)  # participations alike in every fact a test reads are many: a rebuild asks for each
+def _codes(participation: Participation) -> tuple[str, ...]:
+    return ("participants", *dict.fromkeys(indicator.code for variant in INDICATORS.values() for indicator in variant
+                                           if indicator.applies(participation)))
+
+
+def counts_of(cells: Iterable[tuple[str, str, int]], variant: str) -> dict[str, dict[str, int]]:
+    """`tally`'s counts from tallied cells (gender, indicator code, participants), for one programme period."""
+    columns = (*GENDERS[variant], "unknown", "total")
+    counts: dict[str, dict[str, int]] = {indicator.code: dict.fromkeys(columns, 0)
+                                         for indicator in INDICATORS[variant]}
+    counts["participants"] = dict.fromkeys(columns, 0)
+    for gender, code, participants in cells:
+        if code in counts:
+            counts[code][gender_column(variant, gender)] += participants
+            counts[code]["total"] += participants
     return counts
