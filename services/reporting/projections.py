@@ -51,7 +51,6 @@ from services.platform import parking
 from services.platform.consumer import Item
 from services.reporting import sqlite_rows
 from services.reporting.rules import esf
-from services.reporting.rules.esf import Participation
 from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, esf_tally,
                                        first_placement_tally, first_placements, hire_tally, invoice_tally, invoices,
                                        leaving_tally, opening_tally, openings, pathways, payroll_runs, placement_tally,
@@ -320,20 +319,20 @@ def _once(_row: Row) -> tuple[int]:
 
 
 def _esf_cells(row: Row) -> list[tuple] | None:
-    """An enrolled client's cells: each ESF indicator that applies to them (rules/esf.py), by gender."""
+    """An enrolled client's cells: each ESF indicator that applies to them (rules/esf.py)."""
     if row["enrolled_on"] is None:
         return None
-    head = (row["employment_area"], row["enrolled_on"], row["programme"] or "kemi_model", row["gender"])
-    return [(*head, code) for code in esf.codes(Participation(
+    head = (row["employment_area"], row["enrolled_on"], row["programme"] or "kemi_model")
+    return [(*head, code) for code in esf.codes(
         row["gender"], row["age_band"], row["labour_market_status"], row["education_level"], row["disability"],
         row["migrant_or_minority"], row["other_disadvantage"], row["exited_on"], row["exit_status"],
-        row["exit_status_on"], bool(row["qualification_gained"]), row["six_month_status"]))]
+        row["exit_status_on"], bool(row["qualification_gained"]), row["six_month_status"])]
 
 
 CLIENTS = Projector(clients, "client_id", _client, tallies=(
     Tally(client_tally, lambda row: (row["employment_area"], row["referred_on"], row["municipality"], row["status"]),
           lambda row: (1, row["enrolled_on"] is not None)),
-    Tally(esf_tally, _esf_cells, _once)))
+    Tally(esf_tally, _esf_cells, lambda row: esf.TALLIED_GENDERS[row["gender"]])))
 FIRST_PLACEMENTS = Projector(first_placements, "client_id", _first_placement, follows_aggregate=False,
                              tallies=(Tally(first_placement_tally, _days_to_first_placement, _once),))
 CLIENT_PERIODS = Projector(client_periods, "period_key", _client_period, follows_aggregate=False, tallies=(

@@ -261,17 +261,20 @@ invoice_tally = Table(
     Column("reminders", BigInteger, nullable=False),
 )
 
-# ESF participants per area, day of enrolment, programme and gender, in every indicator that applies to them
-# (and "participants"): the ESF report and the plans read these, not every client's row.
+# ESF participants per area, day of enrolment and programme, in every indicator that applies to them (and
+# "participants"), with the genders as counts beside the total (a gender in the key made four times the rows
+# to write): the ESF report and the plans read these, not every client's row.
 esf_tally = Table(
     "report_esf_tally",
     metadata,
     Column("employment_area", String(40), primary_key=True),
     Column("enrolled_on", Date, primary_key=True),
     Column("programme", String(32), primary_key=True),
-    Column("gender", String(16), primary_key=True),
     Column("indicator", String(16), primary_key=True),
     Column("participants", BigInteger, nullable=False),
+    Column("female", BigInteger, nullable=False),
+    Column("male", BigInteger, nullable=False),
+    Column("non_binary", BigInteger, nullable=False),  # the rest of the participants: gender unknown
 )
 
 # The companies a plan counts (distinct employers of company placements started in its window), read from

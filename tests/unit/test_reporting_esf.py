@@ -70,7 +70,7 @@ def test_the_codes_the_projection_tallies_count_as_the_tally_of_the_participatio
     from datetime import timedelta
 
     from services.reporting.rules.esf import codes as tallied_codes
-    from services.reporting.rules.esf import counts_of
+    from services.reporting.rules.esf import TALLIED_GENDERS, counts_of
     rng = random.Random(7)
     participations = []
     for _ in range(3000):
@@ -87,6 +87,7 @@ def test_the_codes_the_projection_tallies_count_as_the_tally_of_the_participatio
                                    "other")) if exited else None,
             exited_on + timedelta(days=rng.randrange(-3, 40)) if exited and rng.random() < 0.9 else None,
             rng.random() < 0.3, rng.choice(("employed_company", "unemployed", None))))
-    cells = [(p.gender, code, 1) for p in participations for code in tallied_codes(p)]
+    cells = [(code, *TALLIED_GENDERS[p.gender]) for p in participations
+             for code in tallied_codes(*(getattr(p, name) for name in Participation.__dataclass_fields__))]
     for variant in ("2014_2020", "2021_2027"):
         assert counts_of(cells, variant) == tally(participations, variant)

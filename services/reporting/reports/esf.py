@@ -22,13 +22,14 @@ def project_plans(path: Path = PLANS_FILE) -> list[dict]:
 
 
 async def esf(connection: AsyncConnection, scope: Scope) -> Report:
-    # The participants the projection tallied per gender and indicator (projections._esf_cells): a few
-    # hundred cells, not every client.
-    participants = total(esf_tally.c.participants)
+    # The participants the projection tallied per indicator, by gender (projections._esf_cells): a row per
+    # indicator, not every client.
+    tally = esf_tally.c
     cells = (await connection.execute(
-        select(esf_tally.c.gender, esf_tally.c.indicator, participants)
-        .where(*in_scope(scope, esf_tally.c.employment_area, esf_tally.c.enrolled_on))
-        .group_by(esf_tally.c.gender, esf_tally.c.indicator))).all()
+        select(tally.indicator, *(total(column) for column in (tally.participants, tally.female, tally.male,
+                                                                tally.non_binary)))
+        .where(*in_scope(scope, tally.employment_area, tally.enrolled_on))
+        .group_by(tally.indicator))).all()
     tables = [_indicators(variant, counts_of(cells, variant)) for variant in INDICATORS]
     tables.append(await _plans(connection, scope))
     return Report("esf", scope, tables, sources=[

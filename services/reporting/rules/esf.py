@@ -5,6 +5,7 @@
 within 28 days of leaving, and gender includes non-binary.
 An indicator is a code, its labels and a test of one participation; the tally is by gender.
 """
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -163,36 +164,55 @@ def tally(participations: Iterable[Participation], variant: str,
     return counts
 
 
-# A day to stand for every exit when an indicator is asked whether it applies: only whether a participation
-# ended and how long after it its status was observed count (within 28 days or not), never the day itself.
 _ANY_EXIT = date(2000, 1, 1)
 
 
-def codes(participation: Participation) -> tuple[str, ...]:
-    """Every indicator code of both programme periods that applies to the participation, after
-    "participants". The projection tallies a participant under each (report_esf_tally)."""
-    if participation.exited_on is None:
-        return _codes(participation)
-    waited = None if participation.status_on is None else min(max(
-        (participation.status_on - participation.exited_on).days, -1), IMMEDIATE_RESULT_WINDOW.days + 1)
-    return _codes(Participation(**{**participation.__dict__, "exited_on": _ANY_EXIT,
-                                   "status_on": None if waited is None else _ANY_EXIT + timedelta(days=waited)}))
+def codes(gender: str, age_band: str, labour_market_status: str | None, education_level: str | None,
+          disability: str | None, migrant_or_minority: str | None, other_disadvantage: str | None,
+          exited_on: date | None, status_at_exit: str | None, status_on: date | None, qualification_gained: bool,
+          six_month_status: str | None) -> tuple[str, ...]:
+    """Every indicator code of both programme periods that applies to the participation (its fields, as
+    Participation has them), after "participants". The projection tallies a participant under each
+    (report_esf_tally), for every changed client of a rebuild: participations alike in every fact a test
+    reads are looked up, not tested again."""
+    waited = None if exited_on is None or status_on is None else min(max(
+        (status_on - exited_on).days, -1), IMMEDIATE_RESULT_WINDOW.days + 1)
+    return _codes((gender, age_band, labour_market_status, education_level, disability, migrant_or_minority,
+                   other_disadvantage, exited_on is not None, status_at_exit, waited, qualification_gained,
+                   six_month_status))
 
 
-@lru_cache(maxsize=65536)  # participations alike in every fact a test reads are many: a rebuild asks for each
-def _codes(participation: Participation) -> tuple[str, ...]:
+@lru_cache(maxsize=65536)
+def _codes(facts: tuple) -> tuple[str, ...]:
+    *entry, exited, status_at_exit, waited, qualification_gained, six_month_status = facts
+    # Only whether the participation ended and how long after it its status was seen count (within 28 days
+    # or not), never the days themselves: any day stands for them.
+    exited_on = _ANY_EXIT if exited else None
+    participation = Participation(*entry, exited_on, status_at_exit,
+                                  None if waited is None else _ANY_EXIT + timedelta(days=waited),
+                                  qualification_gained, six_month_status)
     return ("participants", *dict.fromkeys(indicator.code for variant in INDICATORS.values() for indicator in variant
                                            if indicator.applies(participation)))
 
 
-def counts_of(cells: Iterable[tuple[str, str, int]], variant: str) -> dict[str, dict[str, int]]:
-    """`tally`'s counts from tallied cells (gender, indicator code, participants), for one programme period."""
+# The amounts a participant adds to a tallied cell: (participants, female, male, non_binary); another gender
+# is the rest of the participants.
+TALLIED_GENDERS: dict[str, tuple[int, int, int, int]] = defaultdict(lambda: (1, 0, 0, 0), {
+    "female": (1, 1, 0, 0), "male": (1, 0, 1, 0), "non_binary": (1, 0, 0, 1)})
+
+
+def counts_of(cells: Iterable[tuple[str, int, int, int, int]], variant: str) -> dict[str, dict[str, int]]:
+    """`tally`'s counts from tallied cells (indicator code, participants, female, male, non_binary), for one
+    programme period."""
     columns = (*GENDERS[variant], "unknown", "total")
     counts: dict[str, dict[str, int]] = {indicator.code: dict.fromkeys(columns, 0)
                                          for indicator in INDICATORS[variant]}
     counts["participants"] = dict.fromkeys(columns, 0)
-    for gender, code, participants in cells:
+    for code, participants, female, male, non_binary in cells:
         if code in counts:
-            counts[code][gender_column(variant, gender)] += participants
+            by_gender = {"female": female, "male": male, "non_binary": non_binary,
+                         "": participants - female - male - non_binary}
+            for gender, count in by_gender.items():
+                counts[code][gender_column(variant, gender)] += count
             counts[code]["total"] += participants
     return counts
