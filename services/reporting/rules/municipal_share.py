@@ -156,11 +156,12 @@ class MonthlySaving:
 def savings_by_month(days_at_start: int, start: date, until: date, employed: Employed,
                      rules: ShareRules | None = None) -> dict[str, MonthlySaving]:
     """What employment saved: the share as it was against the share had every benefit day been paid."""
-    actual = payment_periods(days_at_start, start, until, employed, rules)
     without_work = payment_periods(days_at_start, start, until, rules=rules)
+    # Never employed: the same periods (a report asks this for every client, most of them never employed).
+    actual = payment_periods(days_at_start, start, until, employed, rules) if employed.spans else without_work
     months: dict[str, list] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
     for worked, idle in zip(actual, without_work, strict=True):
-        month = months[worked.ends_on.strftime("%Y-%m")]
+        month = months[f"{worked.ends_on.year:04d}-{worked.ends_on.month:02d}"]
         month[0] += worked.days_not_paid
         month[1] += worked.municipal_share
         month[2] += idle.municipal_share - worked.municipal_share
