@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     ack_wait_s: float = Field(default=30.0, gt=0, description="redeliver a message not acked within this time")
     consumer_batch_size: int = Field(default=500, ge=1, description="most events a consumer applies in one transaction")
     event_spans_up_to: int = Field(default=50, ge=0, description="a batch of more events (a consumer catching up) has "
-                                   "one span linked to every event's trace instead of a span per event")
+                                   "one span linked to every event's trace instead of a span per event; "
+                                   "a relay batch of more rows has one span")
     pull_wait_s: float = Field(default=5.0, gt=0, description="how long an idle consumer's pull waits before asking again")
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_idle_poll_s: float = 1.0

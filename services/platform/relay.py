@@ -28,15 +28,17 @@ class OutboxRelay:
 
     With a `lease`, only the instance holding it publishes (several instances of one service share
     the outbox). Its own statements start no trace (an idle poll is no part of any flow); each row's
-    publish is a span in the trace of the request that wrote the event.
+    publish is a span in the trace of the request that wrote the event. A batch of more than
+    `spans_up_to` rows (a consumer catching up writes thousands) is one span, and each message carries
+    the trace of the span that wrote its event: a span a row cost the relay half its CPU there.
     """
 
     def __init__(self, engine: AsyncEngine, js: JetStreamContext, stream: str, batch_size: int = 1000,
                  idle_poll_s: float = 1.0, publish_timeout_s: float = 10.0, lease: RelayLease | None = None,
-                 service: str = ""):
+                 service: str = "", spans_up_to: int = 50):
         self.engine, self.js, self.stream = engine, js, stream
         self.batch_size, self.idle_poll_s, self.publish_timeout_s = batch_size, idle_poll_s, publish_timeout_s
-        self.lease, self.service = lease, service
+        self.lease, self.service, self.spans_up_to = lease, service, spans_up_to
         self._wakeup = asyncio.Event()
 
     @property
@@ -77,7 +79,7 @@ class OutboxRelay:
         if not rows:
             return 0
         started = time.perf_counter()
-        results = await self._publish(rows)
+        results = await (self._publish(rows) if len(rows) <= self.spans_up_to else self._publish_batch(rows))
         acked = 0
         for result in results:  # only the in-order prefix of acks counts: order is kept on the stream
             if isinstance(result, BaseException):
@@ -112,6 +114,19 @@ class OutboxRelay:
                 span.end()
         return results
 
+    async def _publish_batch(self, rows) -> list:
+        """The rows under one span; each message's headers carry its event's own trace."""
+        with tracer.start_as_current_span(f"publish {self.stream} batch", kind=trace.SpanKind.PRODUCER, attributes={
+                "messaging.system": "nats", "messaging.operation.type": "send", "messaging.destination.name": self.stream,
+                "messaging.batch.message_count": len(rows)}) as span:
+            acks = [await self.js.publish_async(row.subject, row.envelope.encode(), stream=self.stream,
+                                                headers=_headers(row))
+                    for row in rows]
+            results = await asyncio.wait_for(asyncio.gather(*acks, return_exceptions=True), self.publish_timeout_s)
+            if failed := next((result for result in results if isinstance(result, BaseException)), None):
+                span.set_status(trace.StatusCode.ERROR, f"{type(failed).__name__}: {failed}")
+        return results
+
     async def mark_sent(self, positions: list[int]) -> None:
         with suppress_instrumentation():
             async with transaction(self.engine) as connection:
@@ -133,11 +148,12 @@ PENDING = (select(events.c.position, events.c.event_id, events.c.event_type, eve
            .limit(bindparam("batch_size")))
 
 
-def _headers(row, span: trace.Span) -> dict[str, str]:
+def _headers(row, span: trace.Span | None = None) -> dict[str, str]:
     """The consumers' spans continue from the publish span; without one recording, from the envelope's."""
     headers = {"Nats-Msg-Id": row.event_id, "ce-type": row.event_type}
     carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    if span is not None:
+        propagate.inject(carrier, context=trace.set_span_in_context(span))
     traceparent = carrier.get("traceparent") or json.loads(row.envelope).get("traceparent")
     if traceparent:
         headers["traceparent"] = traceparent

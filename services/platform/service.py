@@ -147,7 +147,7 @@ class ServiceRuntime:
             # Named by host and port: an instance restarted after a crash takes its own lease back at once.
             lease=RelayLease(self.engine, self.settings.relay_lease_s,
                              holder=f"{socket.gethostname()}:{self.settings.resolved_http_port}"),
-            service=self.settings.service,
+            service=self.settings.service, spans_up_to=self.settings.event_spans_up_to,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.settings.service}-relay"))
         self._tasks.append(asyncio.create_task(purge_every(self.engine, KeyTimes.of(self.settings).kept),

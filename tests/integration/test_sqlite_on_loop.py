@@ -3,6 +3,7 @@ blocking the loop, and goes on when the lock is free."""
 import asyncio
 from datetime import UTC, datetime
 
+import aiosqlite
 from sqlalchemy import func, insert, select
 
 from services.platform.database import create_engine, migrate
@@ -46,3 +47,26 @@ async def test_a_writer_waits_for_the_lock_while_the_loop_goes_on(tmp_path):
         ticker.cancel()
         await first.dispose()
         await second.dispose()
+
+
+async def test_statements_reach_sqlite_without_aiosqlites_awaited_cursor(tmp_path, monkeypatch):
+    """SQLAlchemy's own aiosqlite adaptation awaits the cursor's open, execute and close: three switches
+    a statement, 98 µs against 27 µs synchronous (sqlite_on_loop.py). Ours calls sqlite3 directly."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await migrate(engine)
+
+    def no_awaited_cursor(*_args, **_kwargs):
+        raise AssertionError("a statement went through aiosqlite's awaited cursor")
+
+    monkeypatch.setattr(aiosqlite.Connection, "cursor", no_awaited_cursor)
+    monkeypatch.setattr(aiosqlite.Connection, "execute", no_awaited_cursor)
+    try:
+        async with engine.begin() as connection:
+            inserted = await connection.execute(insert(inbox), [row("a"), row("b"), row("c")])  # executemany
+            assert inserted.rowcount == 3
+            found = await connection.execute(select(inbox.c.consumer).order_by(inbox.c.consumer))
+            assert found.scalars().all() == ["a", "b", "c"]
+        async with engine.connect() as connection:  # committed: another transaction sees the rows
+            assert (await connection.execute(select(func.count()).select_from(inbox))).scalar_one() == 3
+    finally:
+        await engine.dispose()
