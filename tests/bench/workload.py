@@ -171,7 +171,8 @@ def _placement_and_invoices(rng: random.Random, area: str, cause: Cause, client_
     if rng.random() < 0.5:
         placement_events.append(PlacementEnded(
             placement_id=placement_id, client_id=client_id, employer_id=employer_id,
-            employer_type=placement.employer_type, kind=placement.kind, ended_on=day + timedelta(days=rng.randrange(30, 200)),
+            employer_type=placement.employer_type, kind=placement.kind,
+            ended_on=day + timedelta(days=rng.randrange(30, 200)),
             ending=rng.choice(("completed", "hired_by_employer", "interrupted_by_client", "other"))))
     invoices: list[list[Event]] = []
     for month in range(rng.randint(1, 3)):
