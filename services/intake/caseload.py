@@ -1,10 +1,9 @@
 """The caseload and follow-up tables (tables.py): written with the client's events, read by case workers
 and managers."""
-import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,6 +14,7 @@ from services.intake.domain.journey import follow_up_due_on
 from services.intake.tables import caseload, follow_ups
 from services.platform.event_store import fold
 from services.platform.tables import events
+from services.platform.upserts import upsert
 
 
 Row = tuple[Table, dict, dict]  # table, key columns, the other columns
@@ -39,7 +39,7 @@ def rows_of(client_id, client: Client) -> list[Row]:
 async def save(connection: AsyncConnection, client_id, client: Client) -> None:
     """The client's rows after their new events, in their transaction."""
     for table, key, row in rows_of(client_id, client):
-        await _upsert(connection, table, key, row)
+        await upsert(connection, table, key, row)
 
 
 def backfill(connection: Connection) -> int:
@@ -54,22 +54,6 @@ def backfill(connection: Connection) -> int:
         for table, key, row in rows_of(client_id, fold(CLIENT, client_events)):
             connection.execute(insert(table).values(**key, **row))
     return len(history)
-
-
-async def _upsert(connection: AsyncConnection, table: Table, key: dict, row: dict) -> None:
-    change, add = _upsert_statements(table, tuple(key), tuple(row))
-    changed = await connection.execute(change, {f"key_{name}": value for name, value in key.items()}
-                                       | {f"new_{name}": value for name, value in row.items()})
-    if changed.rowcount == 0:
-        await connection.execute(add, key | row)
-
-
-@functools.cache
-def _upsert_statements(table: Table, key: tuple[str, ...], columns: tuple[str, ...]):
-    """Built once a shape: a statement built per referral cost more in building than in SQL."""
-    change = (update(table).where(*(table.c[name] == bindparam(f"key_{name}") for name in key))
-              .values({name: bindparam(f"new_{name}") for name in columns}))
-    return change, insert(table)
 
 
 async def set_current_step(connection: AsyncConnection, client_id, area: str, step_id: str,
