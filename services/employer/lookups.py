@@ -13,6 +13,7 @@ from services.employer.domain.placements import Span
 from services.employer.tables import (client_revisions, client_steps, clients, employer_business_ids, placement_spans,
                                       proposals)
 from services.platform.errors import StateConflict
+from services.platform.upserts import upsert
 
 CLIENT_COLUMNS = (clients.c.client_id, clients.c.employment_area, clients.c.enrolled, clients.c.exited,
                   clients.c.case_worker_id, clients.c.municipality, clients.c.age_band, clients.c.months_unemployed,
@@ -20,6 +21,8 @@ CLIENT_COLUMNS = (clients.c.client_id, clients.c.employment_area, clients.c.enro
 # Built once: matching's cache runs this for every screen a coordinator opens.
 CHANGED_SINCE = select(*CLIENT_COLUMNS).where(clients.c.employment_area == bindparam("area"),
                                               clients.c.revision > bindparam("revision"))
+ADD_HOURS = (update(clients).where(clients.c.client_id == bindparam("client"))
+             .values(hours_in_steps=clients.c.hours_in_steps + bindparam("hours"), revision=bindparam("revision")))
 BUMP = (update(client_revisions).where(client_revisions.c.employment_area == bindparam("area"))
         .values(revision=client_revisions.c.revision + 1).returning(client_revisions.c.revision))
 
@@ -73,11 +76,17 @@ async def _next_revision(connection: AsyncConnection, area: str) -> int:
 
 
 async def note_client(connection: AsyncConnection, client_id: UUID, area: str, **facts: Any) -> None:
-    """Sets facts of a client, adding the client when first heard of."""
+    """Sets facts of a client, adding the client when first heard of (in `area`, which stays)."""
     facts["revision"] = await _next_revision(connection, area)
-    changed = await connection.execute(update(clients).where(clients.c.client_id == str(client_id)).values(**facts))
-    if changed.rowcount == 0:
-        await connection.execute(insert(clients).values(client_id=str(client_id), employment_area=area, **facts))
+    await upsert(connection, clients, {"client_id": str(client_id)}, facts, on_insert={"employment_area": area})
+
+
+async def _add_hours(connection: AsyncConnection, client_id: UUID, area: str, hours: int) -> None:
+    """`hours` a week more of the client's time in steps (fewer when negative)."""
+    added = await connection.execute(ADD_HOURS, {"client": str(client_id), "hours": hours,
+                                                 "revision": await _next_revision(connection, area)})
+    if added.rowcount == 0:
+        raise StateConflict(f"client {client_id} is not known here yet")
 
 
 async def spans_of(connection: AsyncConnection, client_id: UUID) -> list[Span]:
@@ -93,7 +102,7 @@ async def record_start(connection: AsyncConnection, started: PlacementStarted, a
         placement_id=str(started.placement_id), client_id=str(started.client_id),
         employer_id=str(started.employer_id), kind=started.kind, starts_on=started.starts_on,
         last_day=started.planned_end_on or started.starts_on, hours_per_week=hours, ended=False))
-    await note_client(connection, started.client_id, area, hours_in_steps=clients.c.hours_in_steps + hours)
+    await _add_hours(connection, started.client_id, area, hours)
 
 
 async def record_span_end(connection: AsyncConnection, placement_id: UUID, client_id: UUID, area: str,
@@ -102,7 +111,7 @@ async def record_span_end(connection: AsyncConnection, placement_id: UUID, clien
     if ended:
         hours = (await connection.execute(select(placement_spans.c.hours_per_week).where(
             placement_spans.c.placement_id == str(placement_id)))).scalar_one()
-        await note_client(connection, client_id, area, hours_in_steps=clients.c.hours_in_steps - hours)
+        await _add_hours(connection, client_id, area, -hours)
     await connection.execute(update(placement_spans).where(placement_spans.c.placement_id == str(placement_id))
                              .values(last_day=last_day, ended=ended))
 
@@ -111,7 +120,7 @@ async def start_step(connection: AsyncConnection, step_id: UUID, client_id: UUID
     """A case worker's step the client started takes `hours` a week of the client's time."""
     await connection.execute(insert(client_steps).values(step_id=str(step_id), client_id=str(client_id),
                                                          hours_per_week=hours))
-    await note_client(connection, client_id, area, hours_in_steps=clients.c.hours_in_steps + hours)
+    await _add_hours(connection, client_id, area, hours)
 
 
 async def end_step(connection: AsyncConnection, step_id: UUID, client_id: UUID, area: str) -> None:
@@ -120,7 +129,7 @@ async def end_step(connection: AsyncConnection, step_id: UUID, client_id: UUID, 
         client_steps.c.step_id == str(step_id)))).scalar_one_or_none()
     if hours is not None:
         await connection.execute(client_steps.delete().where(client_steps.c.step_id == str(step_id)))
-        await note_client(connection, client_id, area, hours_in_steps=clients.c.hours_in_steps - hours)
+        await _add_hours(connection, client_id, area, -hours)
 
 
 async def record_proposal(connection: AsyncConnection, proposal_id: UUID, client: ClientFacts,

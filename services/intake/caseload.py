@@ -14,6 +14,7 @@ from services.intake.domain.journey import follow_up_due_on
 from services.intake.tables import caseload, follow_ups
 from services.platform.event_store import fold
 from services.platform.tables import events
+from services.platform.upserts import upsert
 
 
 Row = tuple[Table, dict, dict]  # table, key columns, the other columns
@@ -38,7 +39,7 @@ def rows_of(client_id, client: Client) -> list[Row]:
 async def save(connection: AsyncConnection, client_id, client: Client) -> None:
     """The client's rows after their new events, in their transaction."""
     for table, key, row in rows_of(client_id, client):
-        await _upsert(connection, table, key, row)
+        await upsert(connection, table, key, row)
 
 
 def backfill(connection: Connection) -> int:
@@ -53,13 +54,6 @@ def backfill(connection: Connection) -> int:
         for table, key, row in rows_of(client_id, fold(CLIENT, client_events)):
             connection.execute(insert(table).values(**key, **row))
     return len(history)
-
-
-async def _upsert(connection: AsyncConnection, table: Table, key: dict, row: dict) -> None:
-    where = [table.c[name] == value for name, value in key.items()]
-    changed = await connection.execute(update(table).where(*where).values(row))
-    if changed.rowcount == 0:
-        await connection.execute(insert(table).values(**key, **row))
 
 
 async def set_current_step(connection: AsyncConnection, client_id, area: str, step_id: str,

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events.employer import EmployerDetailsCorrected, EmployerRegistered
@@ -27,10 +27,17 @@ LINE_AMOUNTS = ("gross_wage", "holiday_compensation", "expense_allowance", "pens
 
 # --- the payroll register (personal) ---------------------------------------------------------------
 
+# Built once, for the statements a consumer catching up runs per event: building one per call (and its
+# cache key) cost payroll's catch-up a sixth of its CPU (py-spy, 2026-11-30).
+REGISTER = insert(payroll_register)
+FORGET_FACTS = delete(client_facts).where(client_facts.c.client_id == bindparam("client"))
+KEEP_FACTS = insert(client_facts)
+
+
 async def register(connection: AsyncConnection, opened: EmploymentOpened | AttendanceOpened, area: str) -> None:
-    await connection.execute(insert(payroll_register).values(
-        employment_id=str(opened.employment_id), client_id=str(opened.client_id), area=area,
-        pays_wage=isinstance(opened, EmploymentOpened), starts_on=opened.starts_on, pay_period="month"))
+    await connection.execute(REGISTER, {
+        "employment_id": str(opened.employment_id), "client_id": str(opened.client_id), "area": area,
+        "pays_wage": isinstance(opened, EmploymentOpened), "starts_on": opened.starts_on, "pay_period": "month"})
 
 
 async def record_wage(connection: AsyncConnection, employment_id: UUID, client_id: UUID,
@@ -146,10 +153,10 @@ async def decision_of(connection: AsyncConnection, employment_id: UUID) -> Recor
 
 
 async def record_assessment(connection: AsyncConnection, assessed: EligibilityAssessed) -> None:
-    await connection.execute(delete(client_facts).where(client_facts.c.client_id == str(assessed.client_id)))
-    await connection.execute(insert(client_facts).values(
-        client_id=str(assessed.client_id), target_groups=",".join(assessed.target_groups),
-        criterion=assessed.criterion))
+    await connection.execute(FORGET_FACTS, {"client": str(assessed.client_id)})
+    await connection.execute(KEEP_FACTS, {"client_id": str(assessed.client_id),
+                                          "target_groups": ",".join(assessed.target_groups),
+                                          "criterion": assessed.criterion})
 
 
 async def person_facts(connection: AsyncConnection, client_id: UUID) -> PersonFacts | None:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -24,7 +24,7 @@ def create_engine(url: str, statements_on_loop: bool = True, sqlite_busy_timeout
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         if statements_on_loop:
-            engine = create_async_engine(make_url(url).set(drivername="sqlite+polku_on_loop"),
+            engine = create_async_engine(url, module=sqlite_on_loop.DBAPI,
                                          async_creator=lambda: sqlite_on_loop.connect(path, sqlite_busy_timeout_s),
                                          **options)
         else:  # a URL of an on-loop engine (its url, handed to `polku rebuild`) names the on-loop driver

@@ -10,8 +10,8 @@ fsync (synchronous=FULL), time in which the loop serves the requests of the next
 SQLAlchemy's own adaptation of aiosqlite still awaits each cursor call (open, execute and fetch,
 close), every await a greenlet switch and a few coroutines: measured 98 µs a one-row SELECT through
 `AsyncConnection.execute`, against 27 µs through SQLAlchemy's synchronous pysqlite and 5 µs in
-sqlite3 itself. So the dialect registered here (`sqlite+polku_on_loop`, which `database.create_engine`
-uses) gives SQLAlchemy a cursor that calls sqlite3 directly: only SQLAlchemy's one switch per
+sqlite3 itself. So `DBAPI` here (which `database.create_engine` hands to SQLAlchemy's aiosqlite
+dialect) gives SQLAlchemy a cursor that calls sqlite3 directly: only SQLAlchemy's one switch per
 statement remains.
 
 The loop must never wait on SQLite's lock, which another transaction of this same process may hold:
@@ -25,9 +25,8 @@ import sqlite3
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import (AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_cursor,
-                                                  AsyncAdapt_aiosqlite_dbapi, SQLiteDialect_aiosqlite)
+                                                  AsyncAdapt_aiosqlite_dbapi)
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
@@ -136,13 +135,4 @@ class OnLoopDbapi(AsyncAdapt_aiosqlite_dbapi):
         return OnLoopConnection(self, await_(creator(*args, **kwargs)))
 
 
-class OnLoopDialect(SQLiteDialect_aiosqlite):
-    driver = "polku_on_loop"
-    supports_statement_cache = True
-
-    @classmethod
-    def import_dbapi(cls) -> OnLoopDbapi:
-        return OnLoopDbapi(aiosqlite, sqlite3)
-
-
-registry.register("sqlite.polku_on_loop", __name__, "OnLoopDialect")
+DBAPI = OnLoopDbapi(aiosqlite, sqlite3)  # create_async_engine(module=…): the dialect stays aiosqlite's

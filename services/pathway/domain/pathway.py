@@ -1,5 +1,6 @@
 """The Pathway aggregate: its state folded from its events, its id, and its life from intake's events:
 planned when the client is enrolled for a period, closed when the client exits."""
+import functools
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -86,6 +87,7 @@ def evolve(pathway: Pathway, event: Event) -> Pathway:
 PATHWAY = AggregateKind("Pathway", Pathway(), evolve)
 
 
+@functools.lru_cache(maxsize=4096)  # a SHA-1 per call: every event about a client asks for it
 def pathway_id_of(client_id: UUID, period: int = 1) -> UUID:
     """A client has one pathway per enrolment period; its id follows from the client id and the period
     so events can find it (period 1 keeps the id pathways had before periods)."""
