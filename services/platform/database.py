@@ -27,9 +27,8 @@ def create_engine(url: str, statements_on_loop: bool = True, sqlite_busy_timeout
             engine = create_async_engine(url, module=sqlite_on_loop.DBAPI,
                                          async_creator=lambda: sqlite_on_loop.connect(path, sqlite_busy_timeout_s),
                                          **options)
-        else:  # a URL of an on-loop engine (its url, handed to `polku rebuild`) names the on-loop driver
-            engine = create_async_engine(make_url(url).set(drivername="sqlite+aiosqlite"),
-                                         connect_args={"timeout": sqlite_busy_timeout_s}, **options)
+        else:
+            engine = create_async_engine(url, connect_args={"timeout": sqlite_busy_timeout_s}, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, **options)
