@@ -6,7 +6,8 @@ from contracts.events.employer import (EmployerDetailsCorrected, EmployerRegiste
                                        PlacementExtended, PlacementStarted)
 from contracts.events.intake import ClientDataErased, EligibilityAssessed
 from services.payroll_billing import ledger
-from services.payroll_billing.domain.employment import EMPLOYMENT, assign_tasks, end, extend, open_for
+from services.payroll_billing.domain.employment import (EMPLOYMENT, assign_tasks, concerns_payroll, end, extend,
+                                                       open_for)
 from services.payroll_billing.use_cases import keeping
 from services.platform.consumer import Subscription
 from services.platform.unit_of_work import UnitOfWork
@@ -29,7 +30,10 @@ async def extend_employment(uow: UnitOfWork, event: PlacementExtended, _envelope
 
 
 async def end_employment(uow: UnitOfWork, event: PlacementEnded, _envelope: EventEnvelope) -> None:
-    await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: end(state, event))
+    # A placement that opened nothing here (a company's job, an apprenticeship) has nothing to end: its
+    # end waited for an employment that never comes, until it was dead-lettered as overdue.
+    if concerns_payroll(event.kind, event.employer_type):
+        await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: end(state, event))
 
 
 async def know_customer(uow: UnitOfWork, event: EmployerRegistered | EmployerDetailsCorrected,

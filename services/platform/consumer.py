@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import EventEnvelope, event_subject
 from contracts.events.base import Event
-from contracts.registry import decode
+from contracts.registry import decode, decode_json
 from services.platform import dead_letters, metrics, parking
 from services.platform.commit_groups import transaction
 from services.platform.errors import REFUSALS, NeverApplies
@@ -269,8 +269,8 @@ class InboxConsumer:
         deliveries = []
         for msg in msgs:
             try:
-                envelope = EventEnvelope.model_validate_json(msg.data)
-                deliveries.append(Delivery(msg, envelope, decode(envelope), str(envelope.id)))
+                envelope, event = decode_json(msg.data, (msg.headers or {}).get("ce-type"))
+                deliveries.append(Delivery(msg, envelope, event, str(envelope.id)))
             except UNDECODABLE as error:
                 await self._dead_letter(msg, error)
         if len(deliveries) == 1:

@@ -117,6 +117,15 @@ def evolve(employment: Employment, event: Event) -> Employment:
 EMPLOYMENT = AggregateKind("Employment", Employment(), evolve)
 
 
+def _wages_paid_here(kind: str, employer_type: str) -> bool:
+    return kind == "gig_work" or (kind == "pay_subsidised_work" and employer_type == "foundation")
+
+
+def concerns_payroll(kind: str, employer_type: str) -> bool:
+    """Whether a placement of this kind and employer opens an employment or attendance here (open_for)."""
+    return _wages_paid_here(kind, employer_type) or kind in ATTENDANCE_KINDS
+
+
 def open_for(employment: Employment, placement: PlacementStarted) -> list[Event]:
     """Gig work (the foundation is the employer), a pay subsidised job the foundation hosts, or the
     attendance of a work trial or rehabilitative work; no other placement concerns payroll."""
@@ -127,8 +136,7 @@ def open_for(employment: Employment, placement: PlacementStarted) -> list[Event]
     common = {"employment_id": placement.placement_id, "placement_id": placement.placement_id,
               "client_id": placement.client_id, "employer_id": placement.employer_id,
               "days_per_week": days_per_week, "hours_per_day": hours_per_day}
-    if placement.kind == "gig_work" or (placement.kind == "pay_subsidised_work"
-                                        and placement.employer_type == "foundation"):
+    if _wages_paid_here(placement.kind, placement.employer_type):
         return [EmploymentOpened(**common, hourly_billing_rate=placement.hourly_billing_rate, kind=placement.kind,
                                  employer_type=placement.employer_type, starts_on=placement.starts_on,
                                  planned_end_on=placement.planned_end_on)]
