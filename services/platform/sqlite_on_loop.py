@@ -67,7 +67,7 @@ async def connect(database: str, busy_timeout_s: float = 30.0) -> SqliteOnLoop:
 
 
 async def _nothing() -> None:
-    pass
+    """Awaited once a statement: `AsyncConnection.execute` refuses one that awaited nothing (AwaitRequired)."""
 
 
 def _until_not_busy(connection: SqliteOnLoop, fn, *args):
@@ -110,7 +110,6 @@ class OnLoopCursor(AsyncAdapt_aiosqlite_cursor):
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         await_(_nothing())
-
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         try:
