@@ -41,25 +41,14 @@ class SqliteOnLoop(aiosqlite.Connection):
         self.busy_timeout_s = busy_timeout_s
 
     async def _execute(self, fn, *args, **kwargs):
+        """aiosqlite's own calls (commit, rollback, close); statements go through OnLoopCursor below."""
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if log.isEnabledFor(logging.DEBUG):  # the call and its statement; never its parameters (wages, …)
-            statement = args[0] if args and isinstance(args[0], str) else ""
-            log.debug("executing %s %s", getattr(fn, "__name__", fn), statement)
         if fn.__name__ == "commit":
             # The fsync of a commit, on aiosqlite's thread: meanwhile the loop serves the requests that
             # form the next commit group (commit_groups.py), which takes its turn after this commit.
             return await super()._execute(fn, *args, **kwargs)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.busy_timeout_s
-        while True:
-            try:
-                return fn(*args, **kwargs)
-            except sqlite3.OperationalError as error:
-                # Only plain SQLITE_BUSY: a stale snapshot (BUSY_SNAPSHOT) cannot succeed by waiting.
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() > deadline:
-                    raise
-            await asyncio.sleep(RETRY_S)
+        return fn(*args, **kwargs)
 
 
 async def connect(database: str, busy_timeout_s: float = 30.0) -> SqliteOnLoop:
@@ -72,12 +61,13 @@ async def _nothing() -> None:
 
 def _until_not_busy(connection: SqliteOnLoop, fn, *args):
     """`fn(*args)` on the loop's thread, from inside SQLAlchemy's greenlet: a statement that finds the
-    database locked by another process waits asynchronously, as SqliteOnLoop._execute does."""
+    database locked by another process (or connection) waits asynchronously, for up to `busy_timeout_s`."""
     deadline = None
     while True:
         try:
             return fn(*args)
         except sqlite3.OperationalError as error:
+            # Only plain SQLITE_BUSY: a stale snapshot (BUSY_SNAPSHOT) cannot succeed by waiting.
             if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
                 raise
             loop = asyncio.get_running_loop()
