@@ -3,7 +3,6 @@ per transaction, and never a number handed out twice, also when a commit group's
 import asyncio
 from uuid import uuid4
 
-import pytest
 from sqlalchemy import select
 
 from services.employer.lookups import clients_changed_since, note_client

@@ -28,7 +28,7 @@ from services.platform.config import SERVICE_PORTS, Settings
 from services.platform.database import create_engine, migrate
 from services.platform.consumer import create_durable_consumers, durable_consumer_config
 from services.platform.nats_permissions import (
-    OPS_USER, area_consumer_config, area_consumer_user, area_filter, inbox_prefix, service_subscriptions,
+    OPS_USER, area_consumer_config, area_consumer_user, inbox_prefix, service_subscriptions,
     write_embedded_config,
 )
 from services.platform.nats_server import LocalNatsServer, free_port
