@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.platform.auth import Principal
@@ -54,7 +54,8 @@ def entry_hash(previous_hash: str, entry: dict) -> str:
 
 class ChainedAtCommit:
     """A transaction's entries, chained onto the head in one go just before it commits
-    (services/platform/last_writes.py): the head stays locked for three statements and the commit."""
+    (services/platform/last_writes.py): the head stays locked for two statements (three on SQLite) and
+    the commit."""
 
     def __init__(self):
         self.entries: list[dict] = []
@@ -66,8 +67,13 @@ class ChainedAtCommit:
             digest = entry_hash(previous_hash, entry | {"seq": seq})
             rows.append(entry | {"seq": seq, "previous_hash": previous_hash, "hash": digest})
             previous_hash = digest
-        await connection.execute(audit_log.insert(), rows)
-        await connection.execute(SET_LAST_HASH, {"last_hash": previous_hash})
+        if connection.dialect.name == "postgresql":
+            # The entries and the new head in one statement: one round trip fewer under the head's lock.
+            await connection.execute(SET_LAST_HASH.add_cte(insert(audit_log).values(rows).cte("entries")),
+                                     {"last_hash": previous_hash})
+        else:  # SQLite's WITH takes no INSERT (and one writer at a time waits for no row lock)
+            await connection.execute(audit_log.insert(), rows)
+            await connection.execute(SET_LAST_HASH, {"last_hash": previous_hash})
 
 
 def record(connection: AsyncConnection, actor: Principal, action: str, subject: str, purpose: str) -> None:

@@ -74,6 +74,23 @@ async def test_a_transactions_audit_entries_chain_in_the_order_they_were_recorde
     assert await audit.first_broken_link(engine) is None
 
 
+@BOTH_DATABASES
+async def test_concurrent_transactions_chain_their_entries_without_a_gap_or_a_fork(engine_factory):
+    engine = await engine_factory("store")
+
+    async def entries(number: int) -> None:
+        async with transaction(engine) as connection:
+            for part in range(number % 3 + 1):
+                audit.record(connection, ACTOR, "change: Client", f"Client {number}.{part}", "tests")
+                await asyncio.sleep(0)  # the others start meanwhile
+
+    await asyncio.gather(*(entries(number) for number in range(20)))
+    async with engine.connect() as connection:
+        seqs = (await connection.execute(select(audit_log.c.seq).order_by(audit_log.c.seq))).scalars().all()
+    assert seqs == list(range(1, sum(number % 3 + 1 for number in range(20)) + 1))
+    assert await audit.first_broken_link(engine) is None
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url_factory", ["postgres"], indirect=True)
 @pytest.mark.parametrize("hot_row", ["audit head", "revision counter"])
