@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope, dataschema_for
 from contracts.events.base import Event
+from services.platform.among import among
 from services.platform.errors import ConcurrencyConflict
 from services.platform.tables import events, outbox
 
@@ -54,7 +55,7 @@ def fold(kind: AggregateKind[State], history: Sequence[Event], state: State | No
 LOAD_HISTORY = (select(events.c.envelope).where(events.c.aggregate_id == bindparam("aggregate_id"))
                 .order_by(events.c.aggregate_version))
 QUEUE_FOR_RELAY = insert(outbox).from_select(["position"], select(events.c.position).where(
-    events.c.event_id.in_(bindparam("event_ids", expanding=True))))
+    among(events.c.event_id, "event_ids")))
 
 
 class EventStore:

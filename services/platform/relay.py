@@ -11,12 +11,16 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.platform import metrics
+from services.platform.among import among
 from services.platform.commit_groups import transaction
 from services.platform.relay_lease import RelayLease
 from services.platform.tables import events, outbox
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
+
+# By position list, not "<= last": on PostgreSQL a lower position can commit later.
+DELETE_SENT = delete(outbox).where(among(outbox.c.position, "positions"))
 
 
 class OutboxRelay:
@@ -130,8 +134,7 @@ class OutboxRelay:
     async def mark_sent(self, positions: list[int]) -> None:
         with suppress_instrumentation():
             async with transaction(self.engine) as connection:
-                # By position list, not "<= last": on PostgreSQL a lower position can commit later.
-                await connection.execute(delete(outbox).where(outbox.c.position.in_(positions)))
+                await connection.execute(DELETE_SENT, {"positions": positions})
 
 
 def _span_attributes(row, envelope: dict, stream: str) -> dict[str, str]:

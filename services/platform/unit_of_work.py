@@ -12,6 +12,7 @@ from contracts.envelope import EventEnvelope
 from contracts.events.base import Event
 from contracts.registry import decode
 from services.platform import audit
+from services.platform.among import among
 from services.platform.auth import Principal
 from services.platform.commit_groups import transaction
 from services.platform.errors import AreaMismatch, Forbidden, NotFound, RuleViolated
@@ -21,7 +22,7 @@ from services.platform.tables import inbox
 
 State = TypeVar("State")
 PROCESSED_AMONG = select(inbox.c.event_id).where(
-    inbox.c.consumer == bindparam("consumer"), inbox.c.event_id.in_(bindparam("event_ids", expanding=True)))
+    inbox.c.consumer == bindparam("consumer"), among(inbox.c.event_id, "event_ids"))
 
 
 class UnitOfWork:

@@ -28,7 +28,7 @@ from functools import cached_property
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Select, Table, bindparam, delete, insert, select, text
+from sqlalchemy import Delete, Insert, Select, Table, delete, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -48,6 +48,7 @@ from contracts.events.payroll_billing import (EmployerInvoiced, InvoiceCredited,
                                               MunicipalSupplementClaimed, PaymentReceived, PayrollRunClosed,
                                               PaySubsidyClaimed, ReminderSent)
 from services.platform import parking
+from services.platform.among import among
 from services.platform.consumer import Item
 from services.reporting import sqlite_rows
 from services.reporting.rules import esf
@@ -120,11 +121,11 @@ class Projector:
     version_of: Callable[[EventEnvelope], int] = lambda envelope: envelope.aggregateversion
     tallies: tuple[Tally, ...] = ()
 
-    # Built once, with the keys as one expanding parameter: an in_() built per batch would leave its
-    # list of keys in a reference cycle until the garbage collector runs, and rebuild runs it rarely.
+    # Built once, with the keys as one parameter: an in_() built per batch would leave its list of keys
+    # in a reference cycle until the garbage collector runs, and rebuild runs it rarely.
     @cached_property
     def select_keys(self) -> Select:
-        return select(self.table).where(self.table.c[self.key].in_(bindparam("keys", expanding=True)))
+        return select(self.table).where(among(self.table.c[self.key], "keys"))
 
     @cached_property
     def select_keys_locking(self) -> Select:
@@ -135,7 +136,7 @@ class Projector:
 
     @cached_property
     def delete_keys(self) -> Delete:
-        return delete(self.table).where(self.table.c[self.key].in_(bindparam("keys", expanding=True)))
+        return delete(self.table).where(among(self.table.c[self.key], "keys"))
 
     @cached_property
     def columns(self) -> list[str]:
