@@ -41,7 +41,7 @@ async def municipal_share_by_month(connection: AsyncConnection, scope: Scope, to
     grid = share_grid(rules)
     if grid is not None and not await _stale_cells(connection, scope.area, grid.fingerprint):
         rows = await connection.execute(TALLY_CELLS, {"area": scope.area, "rules": grid.fingerprint})
-        return share_by_month(grid, rows.tuples(), until, first_month)
+        return share_by_month(grid, rows, until, first_month)
     log.warning("the municipal share tally does not follow the rule file; computing every client (rebuild "
                 "reporting to use the tally)", extra={"employment_area": scope.area})
     return await municipal_share_by_client(connection, scope.area, until, first_month)
