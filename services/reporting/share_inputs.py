@@ -12,7 +12,7 @@ from typing import Any
 from contracts.events.base import Event
 from contracts.events.employer import PlacementEnded, PlacementStarted
 from contracts.events.intake import ClientExited, ClientReferred, EntryFactsCorrected, EntryFactsRecorded
-from services.reporting.rules.municipal_share import share_rules, work_and_exit_cut
+from services.reporting.rules.municipal_share import work_and_exit_cut
 from services.reporting.rules.share_cells import client_cells
 from services.reporting.rules.share_grid import share_grid
 
@@ -70,14 +70,14 @@ def _with(text: str, placement_id: str, kind: str, first: date | None, last: dat
 
 def share_cells_of(row: Row) -> list | None:
     """The client's cells in report_share_tally, keyed by area and the rules' fingerprint first."""
-    grid = share_grid(share_rules())
+    grid = share_grid()
     period, days = row["period"], row["subsidy_days_at_entry"]
     if grid is None or period is None or days is None or row["facts_period"] != period:
         return None
     exited = row["exit_period"] == period
     rules = grid.rules
     paid_work = [(first, last) for kind, first, last in _placements(row["placements"]).values()
-                 if kind in rules.paid_work_kinds and first is not None]
+                 if kind in rules.paid_work_kinds and first is not None] if row["placements"] else []
     work, exit_cut = work_and_exit_cut(rules, row["exited_on"] if exited else None,
                                        row["exit_status"] if exited else None, paid_work)
     head = (row["employment_area"], grid.fingerprint)

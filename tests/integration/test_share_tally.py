@@ -12,7 +12,7 @@ from services.reporting.tables import share_inputs
 from tests.integration.follow_up_history import _placement, returning_client
 from tests.integration.histories import envelope_of, projections_of
 from tests.integration.probe import publish
-from tests.support import BOTH_DATABASES, eventually
+from tests.support import BOTH_DATABASES, caught_up, eventually
 
 pytestmark = BOTH_DATABASES
 
@@ -61,12 +61,9 @@ async def test_the_share_inputs_take_events_in_any_order_and_the_tally_equals_th
         for envelope in reversed(history):
             await publish(js, envelope)
 
-    async def every_client_counted() -> bool:
-        rows = await share_rows(reporting.engine)
-        return len(rows) == 3 and all(row["subsidy_days_at_entry"] is not None for row in rows) \
-            and sum(row["placements"].count(";") for row in rows) == 4
-    await eventually(every_client_counted, what="every event in the share's inputs")
+    await eventually(lambda: caught_up(reporting), what="reporting took every event")
     live = await share_rows(reporting.engine)
+    assert len(live) == 3 and sum(row["placements"].count(";") for row in live) == 4
     returning = next(row for row in live if row["period"] == 2)
     assert (returning["referred_on"], returning["subsidy_days_at_entry"], returning["exit_status"]) == (
         date(2025, 3, 3), 305, "employed_company"), "the latest period, its correction and its exit"

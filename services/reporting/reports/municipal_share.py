@@ -4,8 +4,9 @@ import logging
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, String, and_, bindparam, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.reports.document import Report, Scope, Source, Table
@@ -38,10 +39,13 @@ async def municipal_share_by_month(connection: AsyncConnection, scope: Scope, to
     rules = share_rules()
     until = min(filter(None, (scope.last_day, today)))
     first_month = f"{scope.first_day.year:04d}-{scope.first_day.month:02d}" if scope.first_day else None
-    grid = share_grid(rules)
+    grid = share_grid()
     if grid is not None and not await _stale_cells(connection, scope.area, grid.fingerprint):
-        rows = await connection.execute(TALLY_CELLS, {"area": scope.area, "rules": grid.fingerprint})
-        return share_by_month(grid, rows, until, first_month)
+        last = until.toordinal()
+        values = {"area": scope.area, "rules": grid.fingerprint, "until": last, "after": last - grid.period_days}
+        runs, cells = _tally_statements(connection.dialect.name)
+        return share_by_month(grid, await connection.execute(cells, values), until, first_month,
+                              await connection.execute(runs, values))
     log.warning("the municipal share tally does not follow the rule file; computing every client (rebuild "
                 "reporting to use the tally)", extra={"employment_area": scope.area})
     return await municipal_share_by_client(connection, scope.area, until, first_month)
@@ -51,11 +55,26 @@ async def _stale_cells(connection: AsyncConnection, area: str, fingerprint: int)
     return (await connection.execute(STALE_CELLS, {"area": area, "rules": fingerprint})).first() is not None
 
 
-# Built once: the report runs these per request.
-TALLY_CELLS = (select(share_tally.c.record, share_tally.c.side, share_tally.c.day, share_tally.c.bucket,
-                      share_tally.c.in_work, share_tally.c.cut, share_tally.c.clients, share_tally.c.paid_cents,
-                      share_tally.c.idle_cents, share_tally.c.days_not_paid)
-               .where(share_tally.c.employment_area == bindparam("area"), share_tally.c.rules == bindparam("rules")))
+@cache  # built once per dialect: the report runs them per request
+def _tally_statements(dialect: str) -> tuple[Select, Select]:
+    """The runs' points as one text per record and side (reading a row costs more than the sweep of it), and
+    the other cells the sweep takes at `until` (of the periods cut or partly in work, those around it)."""
+    tally = share_tally.c
+    area = (tally.employment_area == bindparam("area"), tally.rules == bindparam("rules"))
+    point = cast(tally.day, String) + ":" + cast(tally.bucket, String) + ":" + cast(tally.clients, String)
+    points = func.group_concat(point, ",") if dialect == "sqlite" else func.string_agg(point, ",")
+    # Grouped as the primary key runs, so the database sums up as it reads, without sorting.
+    runs = (select(tally.record, tally.side, points)
+            .where(*area, tally.record.in_(("run", "cross", "employed")))
+            .group_by(tally.record, tally.side))
+    cells = (select(tally.record, tally.side, tally.day, tally.bucket, tally.in_work, tally.cut, tally.clients,
+                    tally.paid_cents, tally.idle_cents, tally.days_not_paid)
+             .where(*area, or_(tally.record.in_(("first", "cut", "ended", "norule")),
+                               and_(tally.record == "current", tally.day > bindparam("after"),
+                                    tally.day <= bindparam("until")))))
+    return runs, cells
+
+
 STALE_CELLS = (select(share_tally.c.rules).where(share_tally.c.employment_area == bindparam("area"),
                                                  share_tally.c.rules != bindparam("rules")).limit(1))
 

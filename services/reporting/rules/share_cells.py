@@ -6,6 +6,7 @@ Per side (`idle`: had every benefit day been paid; `work`: as it was, the days i
 - `run`: +1 at the first day of a period from which whole periods are paid in full with the days reached
   before them in one threshold bucket, -1 where that stops (none when it goes on). Clients whose referral
   days are congruent modulo the period length share period boundaries, so these add up per phase.
+- `cross`: a run going on into the next bucket (-1 in the bucket before, +1 in this one), one cell for two.
 - `employed` (work side): the same for periods in paid work on every benefit day (nothing paid, all not paid).
 - a period cut by an exit to anything but work, or in paid work on some of its benefit days: `ended`
   (keyed by its last day, with its share already in cents, what a report takes once that day is in its
@@ -14,8 +15,8 @@ Per side (`idle`: had every benefit day been paid; `work`: as it was, the days i
 Per client also `first` (their first period's first day, and the exit day if it cuts that period) and `cut`
 (the exit day that ends their periods),
 from which a report counts the clients with a period ending in a month.
-A key is (record, side, day ordinal, bucket, work bits, exit ordinal or 0); amounts are
-(clients, share paid in cents, share had every day been paid in cents, days not paid).
+A key is (record, side, day ordinal, bucket, work bits, exit ordinal or 0); amounts are (cells, clients
+(-1 for a stop), share paid in cents, share had every day been paid in cents, days not paid).
 """
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -23,9 +24,9 @@ from datetime import date
 
 from services.reporting.rules.share_grid import ONGOING, ShareGrid
 
-Cell = tuple[tuple[str, str, int, int, int, int], tuple[int, int, int, int]]
-ONE = (1, 0, 0, 0)
-STOP = (-1, 0, 0, 0)
+Cell = tuple[tuple[str, str, int, int, int, int], tuple[int, int, int, int, int]]
+ONE = (1, 1, 0, 0, 0)
+STOP = (1, -1, 0, 0, 0)
 
 
 def client_cells(grid: ShareGrid, referred_on: date, days: int, exit_cut: date | None,
@@ -44,8 +45,8 @@ def client_cells(grid: ShareGrid, referred_on: date, days: int, exit_cut: date |
     if cut is not None:
         cells.append((("cut", "", cut, 0, 0, 0), ONE))
     if not relevant:
-        return cells + _side(grid, "both", first, days, cut, [])
-    return cells + _side(grid, "idle", first, days, cut, []) + _side(grid, "work", first, days, cut, relevant)
+        return cells + _side_without_work(grid, "both", first, days, cut)
+    return cells + _side_without_work(grid, "idle", first, days, cut) + _side(grid, "work", first, days, cut, relevant)
 
 
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -56,6 +57,32 @@ def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _side_without_work(grid: ShareGrid, side: str, first: int, reached: int, cut: int | None) -> list[Cell]:
+    """What _side makes without spans, in a few steps: a run from the first day, a cross per threshold the
+    days reached get past before the exit, and the period the exit cuts."""
+    length, full, thresholds = grid.period_days, grid.full_days, grid.thresholds
+    whole = None if cut is None else (cut - first) // length  # whole periods before the one the exit cuts
+    cells: list[Cell] = []
+    bucket = grid.bucket(reached)
+    if whole != 0:
+        cells.append((("run", side, first, bucket, 0, 0), ONE))
+        while bucket < len(thresholds):
+            periods = -(-(thresholds[bucket] - reached) // full)  # the first period past the threshold
+            if whole is not None and periods >= whole:
+                break
+            day, after = first + periods * length, grid.bucket(reached + full * periods)
+            if after == bucket + 1:
+                cells.append((("cross", side, day, after, 0, 0), ONE))
+            else:
+                cells += [(("run", side, day, bucket, 0, 0), STOP), (("run", side, day, after, 0, 0), ONE)]
+            bucket = after
+        if whole is not None:
+            cells.append((("run", side, first + whole * length, bucket, 0, 0), STOP))
+    if whole is not None:
+        cells += _single(grid, side, first + whole * length, reached + full * whole, 0, cut)
+    return cells
 
 
 def _side(grid: ShareGrid, side: str, start: int, reached: int, cut: int | None,
@@ -88,7 +115,10 @@ def _side(grid: ShareGrid, side: str, start: int, reached: int, cut: int | None,
             record, side_of, bucket = "run", side, grid.bucket(reached)
             if bucket < len(thresholds):  # the run stops where the days reached enter the next bucket
                 periods = _fewer(periods, -(-(thresholds[bucket] - reached) // full))
-        cells.append(((record, side_of, first, bucket, 0, 0), ONE))
+        if record == "run" and cells and cells[-1] == ((record, side_of, first, bucket - 1, 0, 0), STOP):
+            cells[-1] = (("cross", side_of, first, bucket, 0, 0), ONE)  # one cell where two would say it
+        else:
+            cells.append(((record, side_of, first, bucket, 0, 0), ONE))
         if periods is None:
             return cells
         cells.append(((record, side_of, first + periods * length, bucket, 0, 0), STOP))
@@ -131,4 +161,4 @@ def _single(grid: ShareGrid, side: str, first: int, reached: int, in_work: int, 
         return [(("norule", "", first, 0, 0, 0), ONE), current]
     paid = share if side != "idle" else 0
     idle = share if side != "work" else 0
-    return [(("ended", "", last, 0, 0, 0), (1, paid, idle, not_paid if side == "work" else 0)), current]
+    return [(("ended", "", last, 0, 0, 0), (1, 1, paid, idle, not_paid if side == "work" else 0)), current]

@@ -77,9 +77,13 @@ def fingerprint(rules: ShareRules) -> int:
 
 
 @cache
-def share_grid(rules: ShareRules | None = None) -> ShareGrid | None:
+def share_grid() -> ShareGrid | None:
+    """The rule file's grid, made once (a projection asks for it per client: hashing the rules costs more)."""
+    return grid_of(share_rules())
+
+
+def grid_of(rules: ShareRules) -> ShareGrid | None:
     """None when a period is not whole weeks (its benefit days would vary): the tally does not apply then."""
-    rules = rules or share_rules()
     if rules.period_days % 7:
         return None
     per_week = rules.benefit_days_per_week

@@ -13,9 +13,12 @@ from services.reporting.rules.share_grid import ShareGrid, cents_as_euros, month
 Row = tuple[str, str, int, int, int, int, int, int, int, int]  # the key of a cell, then its amounts
 
 
-def share_by_month(grid: ShareGrid, rows: Iterable[Row], until: date,
-                   first_month: str | None = None) -> dict[str, list]:
-    """Month -> [clients, days not paid, share paid, share saved] over the periods up to `until`."""
+def share_by_month(grid: ShareGrid, rows: Iterable[Row], until: date, first_month: str | None = None,
+                   run_points: Iterable[tuple[str, str, str]] = ()) -> dict[str, list]:
+    """Month -> [clients, days not paid, share paid, share saved] over the periods up to `until`.
+
+    `run_points`: runs as the database sums them up, (record, side, "day:bucket:clients,…") (a row per
+    cell would cost more to read than the sweep); `rows` may hold runs too."""
     last = until.toordinal()
     length = grid.period_days
     month = grid.month
@@ -26,8 +29,8 @@ def share_by_month(grid: ShareGrid, rows: Iterable[Row], until: date,
     runs: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
     after = month(last) + 1
     for record, side, day, bucket, in_work, cut, count, paid_cents, idle_cents, days_not_paid in rows:
-        if record == "run" or record == "employed":
-            runs[record, side, day % length, bucket].append((day, count))
+        if record == "run" or record == "employed" or record == "cross":
+            _point(runs, record, side, day, bucket, count, length)
         elif day > last:
             continue  # begins, or ends, after `until`: a current period is taken below instead
         elif record == "first":
@@ -51,9 +54,21 @@ def share_by_month(grid: ShareGrid, rows: Iterable[Row], until: date,
                 not_paid[month(last)] += count * in_work_days
         elif record == "norule":
             grid.share_cents(day, 0, 0)  # raises the reference's LookupError, naming the day
+    for record, side, points in run_points:
+        for point in points.split(","):
+            day, bucket, count = map(int, point.split(":"))
+            _point(runs, record, side, day, bucket, count, length)
     for (record, side, _, bucket), points in runs.items():
         _sweep(grid, record, side, bucket, sorted(points), last, paid, idle, not_paid)
     return _months(clients, paid, idle, not_paid, first_month)
+
+
+def _point(runs: dict[tuple, list[tuple[int, int]]], record: str, side: str, day: int, bucket: int, count: int,
+           length: int) -> None:
+    if record == "cross":  # out of the bucket before, into this one
+        runs["run", side, day % length, bucket - 1].append((day, -count))
+        record = "run"
+    runs[record, side, day % length, bucket].append((day, count))
 
 
 def _sweep(grid: ShareGrid, record: str, side: str, bucket: int, points: list[tuple[int, int]], last: int,
