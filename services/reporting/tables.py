@@ -327,6 +327,13 @@ share_tally = Table(
     sqlite_with_rowid=False,  # rows in the key's tree: an upsert is one B-tree step, not two
 )
 
+# The return's client-months of paid work and of enrolment, read from these alone: an area's rows, not the
+# table (35 and 25 ms for an area of the 1M bench without them, 4 and 6 ms with).
+placement_days = Index("ix_report_placements_days", placements.c.employment_area, placements.c.kind,
+                       placements.c.starts_on, placements.c.ended_on)
+client_enrolment_days = Index("ix_report_clients_enrolment_days", clients.c.employment_area, clients.c.enrolled_on,
+                              clients.c.exited_on)
+
 # The tallies migration 0005 made (0006 adds report_esf_tally, 0007 the municipal share's).
 TALLY_TABLES = (invoice_tally, enrolment_tally, leaving_tally, client_tally, placement_tally, hire_tally,
                 opening_tally, first_placement_tally)
