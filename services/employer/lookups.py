@@ -1,5 +1,4 @@
 """Reading and writing employer's lookup tables (services/employer/tables.py) within a unit of work."""
-import weakref
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -13,6 +12,7 @@ from services.employer.domain.placements import Span
 from services.employer.tables import (client_revisions, client_steps, clients, employer_business_ids, placement_spans,
                                       proposals)
 from services.platform.errors import StateConflict
+from services.platform.last_writes import last_write
 from services.platform.upserts import upsert
 
 CLIENT_COLUMNS = (clients.c.client_id, clients.c.employment_area, clients.c.enrolled, clients.c.exited,
@@ -22,7 +22,8 @@ CLIENT_COLUMNS = (clients.c.client_id, clients.c.employment_area, clients.c.enro
 CHANGED_SINCE = select(*CLIENT_COLUMNS).where(clients.c.employment_area == bindparam("area"),
                                               clients.c.revision > bindparam("revision"))
 ADD_HOURS = (update(clients).where(clients.c.client_id == bindparam("client"))
-             .values(hours_in_steps=clients.c.hours_in_steps + bindparam("hours"), revision=bindparam("revision")))
+             .values(hours_in_steps=clients.c.hours_in_steps + bindparam("hours")))
+SET_REVISION = update(clients).where(clients.c.client_id == bindparam("client")).values(revision=bindparam("revision"))
 BUMP = (update(client_revisions).where(client_revisions.c.employment_area == bindparam("area"))
         .values(revision=client_revisions.c.revision + 1).returning(client_revisions.c.revision))
 
@@ -57,36 +58,43 @@ async def clients_changed_since(connection: AsyncConnection, area: str, revision
             for row in await connection.execute(CHANGED_SINCE, {"area": area, "revision": revision})]
 
 
-# The revision each transaction took, by area: all it changes commit at once, so they can share one
-# number (a batch of 500 events bumped the counter 500 times). Keyed by the innermost transaction: a
-# savepoint rolled back takes its bump with it, and the next one must bump again.
-_TAKEN: "weakref.WeakKeyDictionary[object, dict[str, int]]" = weakref.WeakKeyDictionary()
+class RevisionAtCommit:
+    """The clients a transaction changed, by area, given the area's next revision just before it commits
+    (services/platform/last_writes.py): one number for all of them (a batch of 500 events bumped the
+    counter 500 times), and the counter's row locked for two statements and the commit, not from a
+    consumer batch's first event to its end. A client whose change a savepoint rolled back only gets a
+    revision it did not need: matching's cache reads its row again."""
+
+    def __init__(self):
+        self.changed: dict[str, set[str]] = {}
+
+    async def write(self, connection: AsyncConnection) -> None:
+        for area in sorted(self.changed):
+            revision = (await connection.execute(BUMP, {"area": area})).scalar_one_or_none()
+            if revision is None:
+                await connection.execute(insert(client_revisions).values(employment_area=area, revision=1))
+                revision = 1
+            await connection.execute(SET_REVISION, [{"client": client_id, "revision": revision}
+                                                    for client_id in sorted(self.changed[area])])
 
 
-async def _next_revision(connection: AsyncConnection, area: str) -> int:
-    sync = connection.sync_connection
-    taken = _TAKEN.setdefault(sync.get_nested_transaction() or sync.get_transaction(), {})
-    if (revision := taken.get(area)) is None:
-        revision = (await connection.execute(BUMP, {"area": area})).scalar_one_or_none()
-        if revision is None:
-            await connection.execute(insert(client_revisions).values(employment_area=area, revision=1))
-            revision = 1
-        taken[area] = revision
-    return revision
+def _changed(connection: AsyncConnection, client_id: UUID, area: str) -> None:
+    last_write(connection, "employer.client_revisions", RevisionAtCommit).changed.setdefault(area, set()).add(
+        str(client_id))
 
 
 async def note_client(connection: AsyncConnection, client_id: UUID, area: str, **facts: Any) -> None:
     """Sets facts of a client, adding the client when first heard of (in `area`, which stays)."""
-    facts["revision"] = await _next_revision(connection, area)
     await upsert(connection, clients, {"client_id": str(client_id)}, facts, on_insert={"employment_area": area})
+    _changed(connection, client_id, area)
 
 
 async def _add_hours(connection: AsyncConnection, client_id: UUID, area: str, hours: int) -> None:
     """`hours` a week more of the client's time in steps (fewer when negative)."""
-    added = await connection.execute(ADD_HOURS, {"client": str(client_id), "hours": hours,
-                                                 "revision": await _next_revision(connection, area)})
+    added = await connection.execute(ADD_HOURS, {"client": str(client_id), "hours": hours})
     if added.rowcount == 0:
         raise StateConflict(f"client {client_id} is not known here yet")
+    _changed(connection, client_id, area)
 
 
 async def spans_of(connection: AsyncConnection, client_id: UUID) -> list[Span]:

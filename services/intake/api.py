@@ -212,7 +212,7 @@ async def read_personal_data(request: web.Request) -> PersonalDataView:
         person = await vault_for(runtime.settings).load(uow.connection, str(client_id))
         if person is None:
             raise NotFound(f"client {client_id} has no personal data on record")
-        await uow.audit_read(f"Client {client_id}", "personal data")
+        uow.audit_read(f"Client {client_id}", "personal data")
     return PersonalDataView(client_id=client_id, **person.model_dump())
 
 
@@ -222,7 +222,7 @@ async def store_personal_data(request: web.Request, person: PersonalData) -> Per
         client, _ = await uow.read(CLIENT, str(client_id))
         consent.store_personal_data(client, client_id, principal_of(request))
         await vault_for(runtime.settings).store(uow.connection, str(client_id), person)
-        await uow.audit_action("store personal data", f"Client {client_id}")
+        uow.audit_action("store personal data", f"Client {client_id}")
     return PersonalDataView(client_id=client_id, **person.model_dump())
 
 
@@ -265,7 +265,7 @@ async def shared_data(request: web.Request, asked: ShareRequest) -> SharedData:
         consent_ids = [consent.consent_id for consent in consents]
         if not stated_purpose(request):
             uow.purpose = f"shared with {asked.partner} under consent " + ", ".join(map(str, consent_ids))
-        await uow.audit_read(f"Client {client_id}", f"{' and '.join(asked.scope)} for {asked.partner}")
+        uow.audit_read(f"Client {client_id}", f"{' and '.join(asked.scope)} for {asked.partner}")
     fields = [field for scope in asked.scope for field in SHARED_FIELDS[scope]]
     return SharedData(client_id=client_id, partner=asked.partner, scope=asked.scope, consent_ids=consent_ids,
                       data={field: getattr(person, field) for field in dict.fromkeys(fields)})

@@ -18,7 +18,8 @@ from services.payroll_billing.domain.payroll_run import PayrollFacts, PayrollLin
 from services.payroll_billing.domain.subsidy_claim import PersonFacts, RecordPaySubsidyDecision
 from services.payroll_billing.finvoice import Buyer
 from services.payroll_billing.tables import (client_facts, customers, pay_subsidy_decisions, payments, payroll_lines,
-                                             payroll_register, payroll_runs, receivables, wage_rates, worked_days)
+                                             payroll_register, payroll_runs, placements_not_here, receivables,
+                                             wage_rates, worked_days)
 from services.platform.errors import ConcurrencyConflict, RuleViolated
 
 LINE_AMOUNTS = ("gross_wage", "holiday_compensation", "expense_allowance", "pension", "unemployment_insurance",
@@ -32,6 +33,17 @@ LINE_AMOUNTS = ("gross_wage", "holiday_compensation", "expense_allowance", "pens
 REGISTER = insert(payroll_register)
 FORGET_FACTS = delete(client_facts).where(client_facts.c.client_id == bindparam("client"))
 KEEP_FACTS = insert(client_facts)
+NOT_HERE = insert(placements_not_here)
+IS_NOT_HERE = select(placements_not_here.c.placement_id).where(placements_not_here.c.placement_id == bindparam("id"))
+
+
+async def note_not_here(connection: AsyncConnection, placement_id: UUID) -> None:
+    """A placement that opened nothing here (domain/employment.py `concerns_payroll`)."""
+    await connection.execute(NOT_HERE, {"placement_id": str(placement_id)})
+
+
+async def is_not_here(connection: AsyncConnection, placement_id: UUID) -> bool:
+    return (await connection.execute(IS_NOT_HERE, {"id": str(placement_id)})).first() is not None
 
 
 async def register(connection: AsyncConnection, opened: EmploymentOpened | AttendanceOpened, area: str) -> None:

@@ -14,6 +14,9 @@ from services.platform.unit_of_work import UnitOfWork
 
 
 async def open_employment(uow: UnitOfWork, event: PlacementStarted, envelope: EventEnvelope) -> None:
+    if not concerns_payroll(event.kind, event.employer_type):
+        await ledger.note_not_here(uow.connection, event.placement_id)
+        return
     opened: list[Event] = []
     await uow.decide(EMPLOYMENT, str(event.placement_id), keeping(opened, lambda state: open_for(state, event)),
                      area=envelope.employmentarea)
@@ -26,7 +29,9 @@ async def assign_gig_tasks(uow: UnitOfWork, event: GigJobPooled, _envelope: Even
 
 
 async def extend_employment(uow: UnitOfWork, event: PlacementExtended, _envelope: EventEnvelope) -> None:
-    await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: extend(state, event))
+    # An extension carries no kind: whether its placement opened anything here is in the ledger.
+    if not await ledger.is_not_here(uow.connection, event.placement_id):
+        await uow.decide(EMPLOYMENT, str(event.placement_id), lambda state: extend(state, event))
 
 
 async def end_employment(uow: UnitOfWork, event: PlacementEnded, _envelope: EventEnvelope) -> None:

@@ -138,3 +138,10 @@ payroll_runs = Table(
     Column("period_start", Date, nullable=False),
     Column("corrects_run_id", String(36)),
 )
+
+# Placements that opened nothing here (a company's job, an apprenticeship): their extensions carry no
+# kind, and without this row would wait for an employment that never comes.
+placements_not_here = Table(
+    "placements_not_here", metadata,
+    Column("placement_id", String(36), primary_key=True),
+)

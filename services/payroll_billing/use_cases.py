@@ -82,7 +82,7 @@ async def _closed_run(uow: UnitOfWork, run_id: UUID) -> PayrollRunClosed | None:
 async def payroll_lines(uow: UnitOfWork, run_id: UUID) -> list[payroll.PayrollLine]:
     await uow.read(payroll.PAYROLL_RUN, str(run_id))  # 404 for another area's run
     lines = await ledger.lines_of(uow.connection, run_id)
-    await uow.audit_read(f"PayrollRun {run_id}", "payroll lines")
+    uow.audit_read(f"PayrollRun {run_id}", "payroll lines")
     return lines
 
 

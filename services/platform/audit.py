@@ -15,17 +15,20 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.platform.auth import Principal
 from services.platform.http import RUNTIME, Route, principal_of
+from services.platform.last_writes import last_write
 from services.platform.tables import audit_head, audit_log
 from services.platform.tracing import current_trace_id
 
 GENESIS = "0" * 64
-NEXT_SEQ = (update(audit_head).where(audit_head.c.id == 1).values(last_seq=audit_head.c.last_seq + 1)
-            .returning(audit_head.c.last_seq, audit_head.c.last_hash))
+# UPDATE … RETURNING takes the head's row lock (PostgreSQL) or the write lock (SQLite) first, so two
+# transactions never chain onto the same previous entry.
+TAKE_SEQS = (update(audit_head).where(audit_head.c.id == 1).values(last_seq=audit_head.c.last_seq + bindparam("count"))
+             .returning(audit_head.c.last_seq, audit_head.c.last_hash))
 SET_LAST_HASH = update(audit_head).where(audit_head.c.id == 1).values(last_hash=bindparam("last_hash"))
 FIELDS = ("seq", "at", "actor", "roles", "area", "action", "subject", "purpose", "trace_id")
 
@@ -49,17 +52,36 @@ def entry_hash(previous_hash: str, entry: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def record(connection: AsyncConnection, actor: Principal, action: str, subject: str, purpose: str) -> None:
-    """Append one entry in the caller's transaction."""
-    # UPDATE … RETURNING takes the head's row lock (PostgreSQL) or the write lock (SQLite) first,
-    # so two transactions never chain onto the same previous entry.
-    head = (await connection.execute(NEXT_SEQ)).one()
-    entry = {"seq": head.last_seq, "at": datetime.now(UTC).isoformat(), "actor": actor.user_id,
-             "roles": ",".join(sorted(actor.roles)), "area": actor.area, "action": action[:255],
-             "subject": subject[:255], "purpose": purpose[:255], "trace_id": current_trace_id()}
-    digest = entry_hash(head.last_hash, entry)
-    await connection.execute(audit_log.insert(), entry | {"previous_hash": head.last_hash, "hash": digest})
-    await connection.execute(SET_LAST_HASH, {"last_hash": digest})
+class ChainedAtCommit:
+    """A transaction's entries, chained onto the head in one go just before it commits
+    (services/platform/last_writes.py): the head stays locked for two statements (three on SQLite) and
+    the commit."""
+
+    def __init__(self):
+        self.entries: list[dict] = []
+
+    async def write(self, connection: AsyncConnection) -> None:
+        head = (await connection.execute(TAKE_SEQS, {"count": len(self.entries)})).one()
+        previous_hash, rows = head.last_hash, []
+        for seq, entry in enumerate(self.entries, head.last_seq - len(self.entries) + 1):
+            digest = entry_hash(previous_hash, entry | {"seq": seq})
+            rows.append(entry | {"seq": seq, "previous_hash": previous_hash, "hash": digest})
+            previous_hash = digest
+        if connection.dialect.name == "postgresql":
+            # The entries and the new head in one statement: one round trip fewer under the head's lock.
+            await connection.execute(SET_LAST_HASH.add_cte(insert(audit_log).values(rows).cte("entries")),
+                                     {"last_hash": previous_hash})
+        else:  # SQLite's WITH takes no INSERT (and one writer at a time waits for no row lock)
+            await connection.execute(audit_log.insert(), rows)
+            await connection.execute(SET_LAST_HASH, {"last_hash": previous_hash})
+
+
+def record(connection: AsyncConnection, actor: Principal, action: str, subject: str, purpose: str) -> None:
+    """Append one entry to the caller's transaction (written when it commits, or not at all)."""
+    last_write(connection, "audit", ChainedAtCommit).entries.append({
+        "at": datetime.now(UTC).isoformat(), "actor": actor.user_id, "roles": ",".join(sorted(actor.roles)),
+        "area": actor.area, "action": action[:255], "subject": subject[:255], "purpose": purpose[:255],
+        "trace_id": current_trace_id()})
 
 
 async def head_of(engine: AsyncEngine) -> tuple[int, str]:

@@ -22,6 +22,8 @@ from contextvars import ContextVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.platform.last_writes import written_last
+
 MAX_MEMBERS = 64
 _GROUPS: "weakref.WeakKeyDictionary[object, CommitGroups]" = weakref.WeakKeyDictionary()
 _inside: ContextVar[object | None] = ContextVar("polku_commit_group", default=None)
@@ -35,7 +37,7 @@ class NestedTransaction(RuntimeError):
 async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A write transaction on `engine`: committed when the block ends, rolled back on an error."""
     if engine.dialect.name != "sqlite":
-        async with engine.begin() as connection:
+        async with engine.begin() as connection, written_last(connection):
             yield connection
         return
     groups = _GROUPS.get(engine.sync_engine)
@@ -78,7 +80,8 @@ class CommitGroups:
             # The first member needs no savepoint: if it fails, the whole transaction is rolled back.
             savepoint = await group.connection.begin_nested() if group.members else None
             try:
-                yield group.connection
+                async with written_last(group.connection):
+                    yield group.connection
             except BaseException as failure:
                 if savepoint is None:
                     group.broken = failure

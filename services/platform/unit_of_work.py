@@ -63,7 +63,7 @@ class UnitOfWork:
                 if self.appended:
                     await self.events.write(self.appended)
                     if self.actor:
-                        await self._audit_changes()
+                        self._audit_changes()
             except BaseException as error:
                 await self._transaction.__aexit__(type(error), error, error.__traceback__)
                 raise
@@ -164,21 +164,20 @@ class UnitOfWork:
         """The aggregates this unit appended events to."""
         return set(self._appended_to)
 
-    async def audit_read(self, subject: str, what: str) -> None:
+    def audit_read(self, subject: str, what: str) -> None:
         """Record that the actor read personal data of `subject`, in this transaction."""
-        await self.audit_action(f"read {what}", subject)
+        self.audit_action(f"read {what}", subject)
 
-    async def audit_action(self, action: str, subject: str) -> None:
+    def audit_action(self, action: str, subject: str) -> None:
         """Record what the actor did to `subject` that writes no event (e.g. stored personal data)."""
-        await audit.record(self.connection, self.actor, action, subject, self.purpose)
+        audit.record(self.connection, self.actor, action, subject, self.purpose)
 
-    async def _audit_changes(self) -> None:
+    def _audit_changes(self) -> None:
         changed: dict[str, list[str]] = {}
         for envelope in self.appended:
             changed.setdefault(f"{envelope.aggregatetype} {envelope.aggregateid}", []).append(envelope.type)
         for subject, event_types in changed.items():
-            await audit.record(self.connection, self.actor, "change: " + ", ".join(event_types), subject,
-                               self.purpose)
+            audit.record(self.connection, self.actor, "change: " + ", ".join(event_types), subject, self.purpose)
 
     async def already_processed(self, consumer: str, event_ids: list[str]) -> set[str]:
         """Which of these events the consumer has processed before (its inbox)."""

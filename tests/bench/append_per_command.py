@@ -1,7 +1,7 @@
 """Append per command, Polku's unit of work beside the eventsourcing library (pyeventsourcing).
 
 Same machine, same run, each on its own SQLite file in WAL mode: one command makes one new
-aggregate with the three events of a referral (referred, assessed, enrolled) in one transaction.
+aggregate with the four events of a referral (referred, entry facts, assessed, enrolled) in one transaction.
 Polku goes through `UnitOfWork.create` (decide, write events and outbox, commit with
 `synchronous=FULL`); eventsourcing through `Application.save` with its SQLite persistence module.
 Both one command after another; Polku also with 32 callers at once, as its HTTP services take them.
@@ -9,6 +9,7 @@ Both one command after another; Polku also with 32 callers at once, as its HTTP 
 import asyncio
 import sqlite3
 import time
+from itertools import islice
 from pathlib import Path
 
 from eventsourcing.application import Application
@@ -25,6 +26,10 @@ class Referral(Aggregate):
         self.area, self.municipality, self.age_band, self.gender = area, municipality, age_band, gender
         self.referred_on, self.status = referred_on, "referred"
 
+    @event("EntryFactsRecorded")
+    def record_entry_facts(self, period: int, facts: dict) -> None:
+        self.period, self.facts = period, facts
+
     @event("Assessed")
     def assess(self, eligible: bool, criterion: str | None) -> None:
         self.status = "assessed" if eligible else "not_eligible"
@@ -38,10 +43,13 @@ class Referrals(Application):
     pass
 
 
+EVENTS = ("ClientReferred", "EntryFactsRecorded", "EligibilityAssessed", "ClientEnrolled")
+
+
 def referral_changes(commands: int) -> list:
-    """The bench workload's intake changes with all three events (eligible clients)."""
-    return [change for change in changes(commands * 8, seed=4)
-            if change.service == "intake" and len(change.events) == 3][:commands]
+    """The bench workload's referrals of eligible clients, enrolled and no more."""
+    return list(islice((change for change in changes(commands * 100, seed=4)
+                        if tuple(type(event).__name__ for event in change.events) == EVENTS), commands))
 
 
 async def polku(database: Path, commands: int, callers: int = 1) -> float:
@@ -61,7 +69,7 @@ async def polku(database: Path, commands: int, callers: int = 1) -> float:
     try:
         started = time.perf_counter()
         await asyncio.gather(*(caller() for _ in range(callers)))
-        return 3 * made / (time.perf_counter() - started)
+        return len(EVENTS) * made / (time.perf_counter() - started)
     finally:
         await engine.dispose()
 
@@ -72,9 +80,10 @@ def eventsourcing(database: Path, commands: int) -> tuple[float, int]:
     work = referral_changes(commands)
     started = time.perf_counter()
     for change in work:
-        referred, assessed, enrolled = change.events
+        referred, entry_facts, assessed, enrolled = change.events
         referral = Referral(change.area, referred.municipality, referred.age_band, referred.gender,
                             str(referred.referred_on))
+        referral.record_entry_facts(entry_facts.period, entry_facts.facts.model_dump(mode="json"))
         referral.assess(assessed.eligible, assessed.criterion)
         referral.enrol(enrolled.case_worker_id)
         app.save(referral)
@@ -82,7 +91,7 @@ def eventsourcing(database: Path, commands: int) -> tuple[float, int]:
     with sqlite3.connect(database) as probe:  # a fresh connection has the library's default
         synchronous = probe.execute("PRAGMA synchronous").fetchone()[0]
     app.close()
-    return 3 * len(work) / seconds, synchronous
+    return len(EVENTS) * len(work) / seconds, synchronous
 
 
 def compare(work: Path, commands: int) -> dict:

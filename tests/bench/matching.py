@@ -21,6 +21,7 @@ from services.employer.domain.matching import Work, rank
 from services.employer.lookups import note_client
 from services.employer.service import SERVICE
 from services.employer.tables import client_revisions, clients
+from services.platform.commit_groups import transaction
 from services.platform.database import create_engine, migrate
 
 TAGS = ("forklift_licence", "hygiene_passport", "cleaning", "kitchen", "customer_service", "driving_licence_b",
@@ -59,7 +60,7 @@ async def _measure(database: Path, candidates: int, rounds: int) -> dict:
         cold_ms = (time.perf_counter() - started) * 1000
         whole, ranking, shown = [], [], 0
         for _ in range(rounds):
-            async with engine.begin() as connection:
+            async with transaction(engine) as connection:
                 for person in rng.sample(people, 10):
                     await note_client(connection, UUID(person["client_id"]), "kemi",
                                       skill_tags=rng.sample(TAGS, rng.randrange(0, 5)))

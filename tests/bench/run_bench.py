@@ -303,6 +303,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--candidates", type=int, default=10_000, help="enrolled candidates matching ranks")
     parser.add_argument("--employments", type=int, default=10_000, help="employments in the payroll run")
     parser.add_argument("--invoices", type=int, default=10_000, help="invoices written as Finvoice")
+    parser.add_argument("--observe-seconds", type=float, default=10.0,
+                        help="each closed loop of the observability stage")
+    parser.add_argument("--observe-rounds", type=int, default=2, help="turns of the observability stage")
     args = parser.parse_args(argv)
     stages = Stages()
     work = Path(tempfile.mkdtemp(prefix="polku-bench-"))
@@ -314,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         stages.say(f"per command: {args.commands} commands through Polku's unit of work and through eventsourcing")
         per_command = append_per_command.compare(work, args.commands)
         stages.say("observability: the live command path with and without tracing and metrics")
-        observability_cost = observability.measure(work)
+        observability_cost = observability.measure(work, args.observe_seconds, rounds=args.observe_rounds)
         stages.say(f"matching: {args.candidates:,} enrolled candidates ranked for one opening")
         matching_figures = matching.measure(work, args.candidates)
         stages.say(f"payroll: a run over {args.employments:,} employments, {args.invoices:,} Finvoice documents")
@@ -328,7 +331,8 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(work, ignore_errors=True)
     stages.say("done")
     print_table(writes, replays)
-    print(f"append per command (one aggregate of 3 events a transaction, SQLite, synchronous FULL): "
+    print(f"append per command (one aggregate of {len(append_per_command.EVENTS)} events a transaction, SQLite, "
+          f"synchronous FULL): "
           f"Polku {per_command['polku_events_per_s']:,} events/s, eventsourcing "
           f"{per_command['eventsourcing_events_per_s']:,} events/s "
           f"(its SQLite synchronous: {per_command['eventsourcing_sqlite_synchronous']}), "

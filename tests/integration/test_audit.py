@@ -17,6 +17,7 @@ from services import cli
 from services.intake.service import SERVICE as INTAKE
 from services.platform import audit
 from services.platform.auth import Principal
+from services.platform.commit_groups import transaction
 from services.platform.tables import audit_head, audit_log, events
 from tests.support import BOTH_DATABASES, bearer, employer_body, eventually, get_json, referral_body, settled, url_of
 
@@ -209,8 +210,8 @@ ACTOR = Principal(user_id="cw-9", roles=frozenset({"case_worker"}), area="kemi")
 
 async def _entries(engine, count: int) -> None:
     for number in range(1, count + 1):
-        async with engine.begin() as connection:
-            await audit.record(connection, ACTOR, f"change: Thing{number}", f"Client {number}", "tests")
+        async with transaction(engine) as connection:
+            audit.record(connection, ACTOR, f"change: Thing{number}", f"Client {number}", "tests")
 
 
 async def _rows(engine) -> list[dict]:

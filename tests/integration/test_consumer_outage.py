@@ -13,6 +13,20 @@ from tests.integration.probe import Probe, create_probe_table, enrolled_envelope
 from tests.support import BOTH_DATABASES, eventually
 
 
+async def _lock(writer: sqlite3.Connection) -> None:
+    """BEGIN EXCLUSIVE once a write of the service's own under way is done, waiting on the loop (the
+    service runs in this process: a blocking wait would hold up the write it waits for)."""
+    for _ in range(500):
+        try:
+            writer.execute("BEGIN EXCLUSIVE")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            await asyncio.sleep(0.01)
+    raise TimeoutError("the service's database stayed locked for 5 s")
+
+
 @asynccontextmanager
 async def database_outage(database_url: str):
     """PostgreSQL refuses connections and drops those it has (as in a failover); SQLite is locked by
@@ -20,7 +34,7 @@ async def database_outage(database_url: str):
     url = make_url(database_url)
     if url.drivername.startswith("sqlite"):
         other_writer = sqlite3.connect(url.database, timeout=0, isolation_level=None)
-        other_writer.execute("BEGIN EXCLUSIVE")
+        await _lock(other_writer)
         try:
             yield
         finally:

@@ -7,6 +7,7 @@ import pytest
 from services.employer.candidates import area_clients
 from services.employer.lookups import note_client
 from services.employer.service import SERVICE
+from services.platform.commit_groups import transaction
 from services.platform.database import create_engine
 from tests.bench import matching
 from tests.support import BOTH_DATABASES
@@ -29,19 +30,19 @@ async def test_the_cache_follows_changes_of_this_and_another_instance(engine_fac
 
 async def _follow(first, second) -> None:
     anna, ben = uuid4(), uuid4()
-    async with first.begin() as connection:
+    async with transaction(first) as connection:
         await note_client(connection, anna, "kemi", municipality="Kemi", enrolled=True, skill_tags=["kitchen"])
     assert set(await _facts(first, "kemi")) == {anna}
     assert await _facts(first, "tornio") == {}
 
-    async with second.begin() as connection:
+    async with transaction(second) as connection:
         await note_client(connection, anna, "kemi", skill_tags=["kitchen", "hygiene_passport"])
         await note_client(connection, ben, "kemi", municipality="Simo", enrolled=True)
     seen = await _facts(first, "kemi")
     assert set(seen) == {anna, ben}
     assert seen[anna].skill_tags == {"kitchen", "hygiene_passport"}
 
-    async with first.begin() as connection:
+    async with transaction(first) as connection:
         await note_client(connection, ben, "kemi", exited=True)
     assert (await _facts(second, "kemi"))[ben].exited
 
