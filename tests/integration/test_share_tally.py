@@ -8,7 +8,7 @@ from services.reporting.rebuild import rebuild
 from services.reporting.reports.document import Scope
 from services.reporting.reports.municipal_share import municipal_share_by_client, municipal_share_by_month
 from services.reporting.service import SERVICE as REPORTING
-from services.reporting.tables import share_inputs
+from services.reporting.tables import share_inputs, share_tally
 from tests.integration.follow_up_history import _placement, returning_client
 from tests.integration.histories import envelope_of, projections_of
 from tests.integration.probe import publish
@@ -77,6 +77,15 @@ async def test_the_share_inputs_take_events_in_any_order_and_the_tally_equals_th
                 assert from_tally or first_day is not None and until < first_day
         assert sum(figures[3] for figures in (await municipal_share_by_month(
             connection, Scope("kemi"), date(2026, 12, 31))).values()) > 0, "employment saved something"
+
+    async with reporting.engine.begin() as connection:  # cells of other rules, and none of these: every client
+        reference = await municipal_share_by_client(connection, "kemi", date(2026, 12, 31), None)
+        await connection.execute(share_tally.update().where(share_tally.c.record == "first")
+                                 .values(rules=share_tally.c.rules + 1))
+        assert await municipal_share_by_month(connection, Scope("kemi"), date(2026, 12, 31)) == reference
+        await connection.execute(share_tally.delete())
+        assert await municipal_share_by_month(connection, Scope("kemi"), date(2026, 12, 31)) == reference
+        await connection.rollback()
 
     everything = await projections_of(reporting.engine)
     await reporting.stop()

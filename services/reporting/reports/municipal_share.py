@@ -44,15 +44,23 @@ async def municipal_share_by_month(connection: AsyncConnection, scope: Scope, to
         last = until.toordinal()
         values = {"area": scope.area, "rules": grid.fingerprint, "until": last, "after": last - grid.period_days}
         runs, cells = _tally_statements(connection.dialect.name)
-        return share_by_month(grid, await connection.execute(cells, values), until, first_month,
-                              await connection.execute(runs, values))
-    log.warning("the municipal share tally does not follow the rule file; computing every client (rebuild "
-                "reporting to use the tally)", extra={"employment_area": scope.area})
+        months = share_by_month(grid, await connection.execute(cells, values), until, first_month,
+                                await connection.execute(runs, values))
+        # No cells while clients are counted: a database migrated to 0007 and not rebuilt since.
+        if months or not await _not_filled(connection, scope.area, grid.fingerprint):
+            return months
+    log.warning("the municipal share tally does not follow the rule file, or is not filled yet; computing every "
+                "client (rebuild reporting to use the tally)", extra={"employment_area": scope.area})
     return await municipal_share_by_client(connection, scope.area, until, first_month)
 
 
 async def _stale_cells(connection: AsyncConnection, area: str, fingerprint: int) -> bool:
     return (await connection.execute(STALE_CELLS, {"area": area, "rules": fingerprint})).first() is not None
+
+
+async def _not_filled(connection: AsyncConnection, area: str, fingerprint: int) -> bool:
+    return (await connection.execute(ANY_CELL, {"area": area, "rules": fingerprint})).first() is None and \
+        (await connection.execute(COUNTED_CLIENT, {"area": area})).first() is not None
 
 
 @cache  # built once per dialect: the report runs them per request
@@ -75,6 +83,10 @@ def _tally_statements(dialect: str) -> tuple[Select, Select]:
     return runs, cells
 
 
+ANY_CELL = (select(share_tally.c.rules).where(share_tally.c.employment_area == bindparam("area"),
+                                              share_tally.c.rules == bindparam("rules")).limit(1))
+COUNTED_CLIENT = (select(clients.c.client_id).where(clients.c.employment_area == bindparam("area"),
+                                                    clients.c.subsidy_days_at_entry.is_not(None)).limit(1))
 STALE_CELLS = (select(share_tally.c.rules).where(share_tally.c.employment_area == bindparam("area"),
                                                  share_tally.c.rules != bindparam("rules")).limit(1))
 
