@@ -60,6 +60,7 @@ audit_head = Table(
     Column("id", Integer, primary_key=True),
     Column("last_seq", BigInteger, nullable=False),
     Column("last_hash", String(64), nullable=False),
+    Column("previous_hash", String(64)),  # the last entry's previous hash (PostgreSQL's one-statement append)
 )
 
 # One row: which instance's relay publishes the outbox, until when (services/platform/relay_lease.py).
