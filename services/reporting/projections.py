@@ -52,10 +52,11 @@ from services.platform.among import among
 from services.platform.consumer import Item
 from services.reporting import sqlite_rows
 from services.reporting.rules import esf
+from services.reporting.share_inputs import SHARE_INPUT_EVENTS, share_cells_of, share_input_row
 from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, esf_tally,
                                        first_placement_tally, first_placements, hire_tally, invoice_tally, invoices,
                                        leaving_tally, opening_tally, openings, pathways, payroll_runs, placement_tally,
-                                       placements, subsidy_claims)
+                                       placements, share_inputs, share_tally, subsidy_claims)
 from services.reporting.waiting import LIVE as LIVE_ROOM
 from services.reporting.waiting import WaitingRoom
 
@@ -76,7 +77,8 @@ class Tally:
     table: Table  # its primary key is the group; every other column is an amount, the first the number of rows
     # The key columns' values, none of them None (None: not counted); a list: the row counts in each group.
     group: Callable[[Row], tuple | list[tuple] | None]
-    amounts: Callable[[Row], tuple[int, ...]]
+    # None: `group` gives each group its own amounts, as a list of (group, amounts).
+    amounts: Callable[[Row], tuple[int, ...]] | None
 
     @cached_property
     def key_columns(self) -> list[str]:
@@ -101,6 +103,8 @@ class Tally:
         """The groups the row counts in, with its amounts."""
         if (group := self.group(row)) is None:
             return []
+        if self.amounts is None:
+            return group
         amounts = self.amounts(row)
         return [(one, amounts) for one in group] if isinstance(group, list) else [(group, amounts)]
 
@@ -120,6 +124,9 @@ class Projector:
     # another aggregate (see INVOICES).
     version_of: Callable[[EventEnvelope], int] = lambda envelope: envelope.aggregateversion
     tallies: tuple[Tally, ...] = ()
+    # `evolve` takes the event's version too (row, event, version): an order-free row may keep the latest of
+    # one aggregate's events by it.
+    takes_version: bool = False
 
     # Built once, with the keys as one parameter: an in_() built per batch would leave its list of keys
     # in a reference cycle until the garbage collector runs, and rebuild runs it rarely.
@@ -361,6 +368,8 @@ INVOICE_EVENTS = (EmployerInvoiced, InvoiceCredited, PaymentReceived, InvoiceOve
 OPENINGS = Projector(openings, "opening_id", _opening, tallies=(Tally(
     opening_tally, lambda row: (row["employment_area"], row["registered_on"], row["source"], row["state"]), _once),))
 PATHWAYS = Projector(pathways, "pathway_id", _pathway)
+SHARE_INPUTS = Projector(share_inputs, "client_id", share_input_row, follows_aggregate=False, takes_version=True,
+                         tallies=(Tally(share_tally, share_cells_of, None),))
 PATHWAY_EVENTS = (PathwayPlanned, PathwayGoalSet, StepPlanned, StepStarted, StepCompleted, StepInterrupted,
                   StepCancelled, StepExtended, PathwayClosed)
 
@@ -388,6 +397,8 @@ for event_type in PERIOD_EVENTS:
     ALSO[event_type].append((CLIENT_PERIODS, _period_key))
 ALSO[ClientEnrolled].append((FIRST_PLACEMENTS, lambda event: str(event.client_id)))
 ALSO[PlacementStarted].append((FIRST_PLACEMENTS, lambda event: str(event.client_id)))
+for event_type in SHARE_INPUT_EVENTS:
+    ALSO[event_type].append((SHARE_INPUTS, lambda event: str(event.client_id)))
 # Every projector an event type goes to, with the key of its row there.
 PROJECTORS: dict[type[Event], tuple[tuple[Projector, KeyOf], ...]] = {
     event_type: (one, *ALSO.get(event_type, ())) for event_type, one in ONE_ROW.items()}
@@ -568,7 +579,7 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
                 raise ValueError(f"an event of area {envelope.employmentarea} touches {projector.table.name} row "
                                  f"{key} of area {row['employment_area']}")
             # Every row here is this call's own (read above or folded here), so the result is completed in place.
-            row = projector.evolve(row, event)
+            row = projector.evolve(row, event, version) if projector.takes_version else projector.evolve(row, event)
         except Exception as error:  # the fold is pure: what it refuses once, it refuses every time
             _refuse((envelope, event), waiting, f"{type(error).__name__}: {error}", folded)
             continue

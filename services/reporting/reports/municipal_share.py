@@ -1,16 +1,22 @@
 """The municipal share of labour market subsidy per month, and what employment saved (days not paid),
 from each client's subsidy days at entry and their paid work since; and city finance's what-if."""
+import logging
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, and_, bindparam, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.reports.document import Report, Scope, Source, Table
 from services.reporting.rules.municipal_share import (RULES_FILE, ShareRules, WhatIf, employed_during,
-                                                      savings_by_month, share_rules)
-from services.reporting.tables import clients, placements
+                                                      savings_by_month, share_rules, work_and_exit_cut)
+from services.reporting.rules.share_grid import share_grid
+from services.reporting.rules.share_sweep import share_by_month
+from services.reporting.tables import clients, placements, share_tally
+
+log = logging.getLogger(__name__)
 
 
 def rule_sources(rules: ShareRules) -> list[Source]:
@@ -25,29 +31,95 @@ def rule_sources(rules: ShareRules) -> list[Source]:
 
 
 async def municipal_share_by_month(connection: AsyncConnection, scope: Scope, today: date) -> dict[str, list]:
-    """Month -> [clients, days not paid, share paid, share saved], over the clients with entry facts."""
+    """Month -> [clients, days not paid, share paid, share saved], over the clients with entry facts.
+
+    From the tally the projection keeps (report_share_tally, rules/share_cells.py): a few thousand cells
+    for an area, not every client's periods. Cells made under other rules than the file's now are stale
+    until `polku rebuild`: then, and where the tally cannot apply, every client is computed as before."""
+    rules = share_rules()
+    until = min(filter(None, (scope.last_day, today)))
+    first_month = f"{scope.first_day.year:04d}-{scope.first_day.month:02d}" if scope.first_day else None
+    grid = share_grid()
+    if grid is not None and not await _stale_cells(connection, scope.area, grid.fingerprint):
+        last = until.toordinal()
+        values = {"area": scope.area, "rules": grid.fingerprint, "until": last, "after": last - grid.period_days}
+        runs, cells = _tally_statements(connection.dialect.name)
+        months = share_by_month(grid, await connection.execute(cells, values), until, first_month,
+                                await connection.execute(runs, values))
+        # No cells while clients are counted: a database migrated to 0007 and not rebuilt since.
+        if months or not await _not_filled(connection, scope.area, grid.fingerprint):
+            return months
+    log.warning("the municipal share tally does not follow the rule file, or is not filled yet; computing every "
+                "client (rebuild reporting to use the tally)", extra={"employment_area": scope.area})
+    return await municipal_share_by_client(connection, scope.area, until, first_month)
+
+
+async def _stale_cells(connection: AsyncConnection, area: str, fingerprint: int) -> bool:
+    return (await connection.execute(STALE_CELLS, {"area": area, "rules": fingerprint})).first() is not None
+
+
+async def _not_filled(connection: AsyncConnection, area: str, fingerprint: int) -> bool:
+    return (await connection.execute(ANY_CELL, {"area": area, "rules": fingerprint})).first() is None and \
+        (await connection.execute(COUNTED_CLIENT, {"area": area})).first() is not None
+
+
+@cache  # built once per dialect: the report runs them per request
+def _tally_statements(dialect: str) -> tuple[Select, Select]:
+    """The runs' points as one text per record and side (reading a row costs more than the sweep of it), and
+    the other cells the sweep takes at `until` (of the periods cut or partly in work, those around it)."""
+    tally = share_tally.c
+    area = (tally.employment_area == bindparam("area"), tally.rules == bindparam("rules"))
+    point = cast(tally.day, String) + ":" + cast(tally.bucket, String) + ":" + cast(tally.clients, String)
+    points = func.group_concat(point, ",") if dialect == "sqlite" else func.string_agg(point, ",")
+    # Grouped as the primary key runs, so the database sums up as it reads, without sorting.
+    runs = (select(tally.record, tally.side, points)
+            .where(*area, tally.record.in_(("run", "cross", "employed")))
+            .group_by(tally.record, tally.side))
+    cells = (select(tally.record, tally.side, tally.day, tally.bucket, tally.in_work, tally.cut, tally.clients,
+                    tally.paid_cents, tally.idle_cents, tally.days_not_paid)
+             .where(*area, or_(tally.record.in_(("first", "cut", "ended", "norule")),
+                               and_(tally.record == "current", tally.day > bindparam("after"),
+                                    tally.day <= bindparam("until")))))
+    return runs, cells
+
+
+ANY_CELL = (select(share_tally.c.rules).where(share_tally.c.employment_area == bindparam("area"),
+                                              share_tally.c.rules == bindparam("rules")).limit(1))
+COUNTED_CLIENT = (select(clients.c.client_id).where(clients.c.employment_area == bindparam("area"),
+                                                    clients.c.subsidy_days_at_entry.is_not(None)).limit(1))
+STALE_CELLS = (select(share_tally.c.rules).where(share_tally.c.employment_area == bindparam("area"),
+                                                 share_tally.c.rules != bindparam("rules")).limit(1))
+
+
+async def municipal_share_by_client(connection: AsyncConnection, area: str, until: date,
+                                    first_month: str | None) -> dict[str, list]:
+    """The reference: every client's payment periods (payment_periods), with and without their work."""
     rules = share_rules()
     counted = (await connection.execute(
         select(clients.c.client_id, clients.c.subsidy_days_at_entry, clients.c.referred_on, clients.c.exited_on,
                clients.c.exit_status)
-        .where(clients.c.employment_area == scope.area, clients.c.subsidy_days_at_entry.is_not(None)))).all()
+        .where(clients.c.employment_area == area, clients.c.subsidy_days_at_entry.is_not(None)))).all()
     spans: dict[str, list[tuple[date, date | None]]] = defaultdict(list)
     if counted:
         for client_id, first, last in (await connection.execute(
                 select(placements.c.client_id, placements.c.starts_on, placements.c.ended_on)
-                .where(placements.c.employment_area == scope.area,
+                .where(placements.c.employment_area == area,
                        placements.c.kind.in_(rules.paid_work_kinds)))).all():
             spans[client_id].append((first, last))
-    until = min(filter(None, (scope.last_day, today)))
+    return share_by_client([(days, referred_on, exited_on, exit_status, spans.get(client_id, []))
+                            for client_id, days, referred_on, exited_on, exit_status in counted],
+                           until, first_month, rules)
+
+
+def share_by_client(counted: list[tuple[int, date, date | None, str | None, list[tuple[date, date | None]]]],
+                    until: date, first_month: str | None, rules: ShareRules) -> dict[str, list]:
+    """Per client (days at entry, referral day, exit day and status, paid work spans) by savings_by_month."""
     months: dict[str, list] = defaultdict(lambda: [0, 0, Decimal(0), Decimal(0)])
-    for client_id, days, referred_on, exited_on, exit_status in counted:
-        client_spans = spans.get(client_id, [])
-        if exited_on is not None and exit_status in rules.employed_exit_statuses:
-            client_spans = [*client_spans, (exited_on, None)]
-        # After an exit to anything but work, the client's benefit is no longer the services' to count.
-        end = until if exited_on is None or exit_status in rules.employed_exit_statuses else min(until, exited_on)
-        for month, saving in savings_by_month(days, referred_on, end, employed_during(client_spans), rules).items():
-            if scope.first_day is None or month >= scope.first_day.strftime("%Y-%m"):
+    for days, referred_on, exited_on, exit_status, paid_work in counted:
+        work, exit_cut = work_and_exit_cut(rules, exited_on, exit_status, paid_work)
+        end = until if exit_cut is None else min(until, exit_cut)
+        for month, saving in savings_by_month(days, referred_on, end, employed_during(work), rules).items():
+            if first_month is None or month >= first_month:
                 figures = months[month]
                 figures[0] += 1
                 figures[1] += saving.days_not_paid

@@ -179,6 +179,17 @@ def employed_during(spans: Iterable[tuple[date, date | None]]) -> Employed:
     return Employed(tuple(merged))
 
 
+def work_and_exit_cut(rules: ShareRules, exited_on: date | None, exit_status: str | None,
+                      paid_work: list[tuple[date, date | None]]) -> tuple[list[tuple[date, date | None]], date | None]:
+    """A client's days in work (paid placements, and an exit to work from its day on) and the day an exit
+    to anything else ends their periods (after it, the benefit is no longer the services' to count)."""
+    if exited_on is None:
+        return paid_work, None
+    if exit_status in rules.employed_exit_statuses:
+        return [*paid_work, (exited_on, None)], None
+    return paid_work, exited_on
+
+
 @dataclass(frozen=True)
 class WhatIf:
     clients: int
