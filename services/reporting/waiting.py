@@ -12,11 +12,12 @@ aggregate that arrives.
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
 from services.platform import parking
+from services.platform.among import among
 from services.platform.tables import parked_events
 
 LIVE = "reporting.projections"
@@ -70,10 +71,12 @@ class WaitingRoom:
                                  .values(consumer=other.name))
 
 
-async def _keys_waiting(connection: AsyncConnection, name: str, among: set[str]) -> set[str]:
-    rows = await connection.execute(select(parked_events.c.waiting_for).where(
-        parked_events.c.consumer == name, parked_events.c.waiting_for.in_(list(among))))
-    return {key for (key,) in rows}
+KEYS_WAITING = select(parked_events.c.waiting_for).where(parked_events.c.consumer == bindparam("name"),
+                                                         among(parked_events.c.waiting_for, "keys"))
+
+
+async def _keys_waiting(connection: AsyncConnection, name: str, keys: set[str]) -> set[str]:
+    return {key for (key,) in await connection.execute(KEYS_WAITING, {"name": name, "keys": list(keys)})}
 
 
 async def count(connection: AsyncConnection, name: str = LIVE) -> int:
