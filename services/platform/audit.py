@@ -25,8 +25,8 @@ from services.platform.tables import audit_head, audit_log
 from services.platform.tracing import current_trace_id
 
 GENESIS = "0" * 64
-# UPDATE … RETURNING takes the head's row lock (PostgreSQL) or the write lock (SQLite) first, so two
-# transactions never chain onto the same previous entry.
+# SQLite: UPDATE … RETURNING takes the write lock first, so two transactions never chain onto the same
+# previous entry (on PostgreSQL, APPEND_ON_POSTGRESQL's UPDATE takes the head's row lock the same way).
 TAKE_SEQS = (update(audit_head).where(audit_head.c.id == 1).values(last_seq=audit_head.c.last_seq + bindparam("count"))
              .returning(audit_head.c.last_seq, audit_head.c.last_hash))
 SET_LAST_HASH = update(audit_head).where(audit_head.c.id == 1).values(last_hash=bindparam("last_hash"))
