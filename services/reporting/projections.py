@@ -30,7 +30,6 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Table, delete, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
@@ -88,9 +87,10 @@ class Tally:
     def amount_columns(self) -> list[str]:
         return [column.name for column in self.table.columns if not column.primary_key]
 
-    def upsert(self, dialect: str) -> Insert:
+    @cached_property
+    def upsert(self) -> Insert:
         """PostgreSQL's; SQLite's is written by sqlite_rows, a statement per many groups."""
-        statement = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(self.table)
+        statement = postgresql_insert(self.table)
         return statement.on_conflict_do_update(index_elements=self.key_columns, set_={
             name: self.table.c[name] + statement.excluded[name] for name in self.amount_columns})
 
@@ -529,7 +529,7 @@ async def write(connection: AsyncConnection, folded: Folded) -> None:
                                          [group + tuple(amounts) for group, amounts in groups],
                                          add_on_conflict=tally.amount_columns)
             else:
-                await connection.execute(tally.upsert(connection.dialect.name), [
+                await connection.execute(tally.upsert, [
                     dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
                     for group, amounts in groups])
             if any(amounts[0] < 0 for amounts in changes.values()):

@@ -37,7 +37,7 @@ def share_input_row(row: Row | None, event: Event, version: int) -> Row:
             return row | {"exit_period": event.period, "exit_version": version, "exited_on": event.exited_on,
                           "exit_status": event.status_at_exit}
         case PlacementStarted():
-            kind, _, last = _placements(row["placements"]).get(str(event.placement_id), (None, None, None))
+            _, _, last = _placements(row["placements"]).get(str(event.placement_id), (None, None, None))
             return row | {"placements": _with(row["placements"], str(event.placement_id), event.kind,
                                               event.starts_on, last)}
         case PlacementEnded():
