@@ -134,9 +134,19 @@ class Backlog:
         infos = [await self.js.consumer_info("POLKU", name) for name in CONSUMERS]
         return {name: info.num_pending + info.num_ack_pending for name, info in zip(CONSUMERS, infos, strict=True)}
 
-    async def drained(self, timeout_s: float = 300.0) -> None:
+    async def drained(self, timeout_s: float = 300.0, quiet_s: float = 0.5) -> None:
+        """Nothing pending for `quiet_s` on end: a single empty poll can fall between one consumer's ack
+        and the relay publishing the events that ack caused, and the next stage then counted the last
+        stage's clients as its own (visibility 0 ms, 2026-11-30)."""
         deadline = time.monotonic() + timeout_s
-        while sum((await self.pending()).values()) and time.monotonic() < deadline:
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if sum((await self.pending()).values()):
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_s:
+                return
             await asyncio.sleep(0.05)
 
 
