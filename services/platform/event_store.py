@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope, dataschema_for
 from contracts.events.base import Event
-from services.platform.among import among
 from services.platform.errors import ConcurrencyConflict
 from services.platform.tables import events, outbox
 
@@ -54,8 +53,37 @@ def fold(kind: AggregateKind[State], history: Sequence[Event], state: State | No
 # Built once: a statement built per call spends more on building and its cache key than on SQL.
 LOAD_HISTORY = (select(events.c.envelope).where(events.c.aggregate_id == bindparam("aggregate_id"))
                 .order_by(events.c.aggregate_version))
-QUEUE_FOR_RELAY = insert(outbox).from_select(["position"], select(events.c.position).where(
-    among(events.c.event_id, "event_ids")))
+EVENT_COLUMNS = ("event_id", "aggregate_type", "aggregate_id", "aggregate_version", "event_type", "subject",
+                 "occurred_at", "envelope")
+
+
+@dataclass(frozen=True)
+class _DriverStatements:
+    """The append's two statements as the database's driver takes them, each run once for all the rows
+    (executemany). SQLAlchemy's compiling, parameter processing and result of `insert(events)` and of
+    an outbox insert from an expanding select cost more than their SQL: 190 µs against 100 µs for a
+    command's four events on SQLite (2026-11-30)."""
+
+    append: str
+    queue_for_relay: str
+    occurred_at: Callable | None  # the dialect's conversion of a datetime, as SQLAlchemy's insert binds it
+
+    @classmethod
+    def of(cls, dialect) -> "_DriverStatements":
+        if dialect.paramstyle == "qmark":  # SQLite
+            placeholders = ["?"] * len(EVENT_COLUMNS)
+        elif dialect.paramstyle == "numeric_dollar":  # asyncpg
+            placeholders = [f"${number}" for number in range(1, len(EVENT_COLUMNS) + 1)]
+        else:
+            raise NotImplementedError(f"the {dialect.paramstyle} parameter style of {dialect.driver}")
+        time_type = events.c.occurred_at.type.dialect_impl(dialect)
+        return cls(append=f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(placeholders)})",
+                   queue_for_relay="INSERT INTO outbox (position) SELECT position FROM events "
+                                   f"WHERE event_id = {placeholders[0]}",
+                   occurred_at=time_type.bind_processor(dialect))
+
+
+_STATEMENTS: dict[str, _DriverStatements] = {}  # by dialect name
 
 
 class EventStore:
@@ -102,25 +130,19 @@ class EventStore:
 
     async def write(self, envelopes: Sequence[EventEnvelope]) -> None:
         """The events, of one aggregate or many, and their outbox rows: two statements in all."""
-        rows = [
-            {
-                "event_id": str(envelope.id),
-                "aggregate_type": envelope.aggregatetype,
-                "aggregate_id": envelope.aggregateid,
-                "aggregate_version": envelope.aggregateversion,
-                "event_type": envelope.type,
-                "subject": envelope.nats_subject,
-                "occurred_at": envelope.time,
-                "envelope": envelope.model_dump_json(),
-            }
-            for envelope in envelopes
-        ]
+        dialect = self.connection.dialect
+        if (statements := _STATEMENTS.get(dialect.name)) is None:
+            statements = _STATEMENTS[dialect.name] = _DriverStatements.of(dialect)
+        time_of = statements.occurred_at or (lambda time: time)
+        rows = [(str(envelope.id), envelope.aggregatetype, envelope.aggregateid, envelope.aggregateversion,
+                 envelope.type, envelope.nats_subject, time_of(envelope.time), envelope.model_dump_json())
+                for envelope in envelopes]
         try:
-            await self.connection.execute(insert(events), rows)
+            await self.connection.exec_driver_sql(statements.append, rows)
         except IntegrityError:
             first = envelopes[0]  # a conflict of a batch of many aggregates names the first of them
             raise ConcurrencyConflict(first.aggregatetype, first.aggregateid, first.aggregateversion - 1) from None
-        await self.connection.execute(QUEUE_FOR_RELAY, {"event_ids": [row["event_id"] for row in rows]})
+        await self.connection.exec_driver_sql(statements.queue_for_relay, [row[:1] for row in rows])
 
 
 async def requeue_from(engine, position: int) -> int:

@@ -117,6 +117,22 @@ class OnLoopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OnLoopCursor
 
+    def commit(self) -> None:
+        # Nothing written, nothing to wait for: a transaction that only read commits where it is,
+        # not on aiosqlite's thread.
+        if self._connection._connection and not self._connection._connection.in_transaction:
+            return
+        super().commit()
+
+    def rollback(self) -> None:
+        """Where it is, without an await: a rollback waits for no disk (and every connection going back
+        to SQLAlchemy's pool rolls back)."""
+        if self._connection._connection:
+            try:
+                self._connection._connection.rollback()
+            except Exception as error:
+                self._handle_exception(error)
+
 
 class OnLoopDbapi(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *args: Any, **kwargs: Any) -> OnLoopConnection:

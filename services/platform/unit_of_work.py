@@ -45,7 +45,6 @@ class UnitOfWork:
         self.event_area: str | None = None
         self.touched: list[str] = []
         self.appended: list[EventEnvelope] = []
-        self.decided: list[Event] = []
         self._appended_to: dict[str, list[EventEnvelope]] = {}
         self._loaded: dict[str, list[EventEnvelope]] = {}  # each aggregate's stored history, read once
         self._events_of: dict[UUID, Event] = {}  # each envelope's event, decoded once
@@ -136,7 +135,6 @@ class UnitOfWork:
             envelopes = self.events.envelopes(kind, aggregate_id, len(history), new_events, area, self.cause)
             self.appended += envelopes
             self._appended_to.setdefault(aggregate_id, []).extend(envelopes)
-            self.decided += new_events
         return fold(kind, new_events, state)
 
     async def _visible_history(self, kind: AggregateKind, aggregate_id: str) -> list[EventEnvelope]:

@@ -2,7 +2,9 @@
 from uuid import uuid4
 
 import pytest
+from sqlalchemy import select
 
+from contracts.envelope import EventEnvelope
 from services.intake.domain.client import CLIENT
 from services.platform.errors import ConcurrencyConflict
 from services.platform.event_store import Cause, EventStore
@@ -48,3 +50,26 @@ async def test_append_writes_events_and_outbox_in_one_transaction(engine_factory
             raise RuntimeError("the command failed after appending")
     assert await count_rows(engine, events) == 0
     assert await count_rows(engine, outbox) == 0
+
+
+async def test_an_appended_row_holds_what_its_envelope_says_as_sqlalchemy_would_write_it(engine_factory):
+    """The append's statements go to the driver as they are (event_store.py): each column still holds
+    what SQLAlchemy's own insert wrote, so that a query bound by SQLAlchemy, by time too, finds the row."""
+    engine = await engine_factory()
+    client_id = uuid4()
+    async with engine.begin() as connection:
+        store = EventStore(connection, "intake")
+        written = store.envelopes(CLIENT, str(client_id), 0, client_history(client_id), "kemi", Cause.new())
+        await store.write(written)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(events).order_by(events.c.position))).all()
+        queued = (await connection.execute(select(outbox.c.position).order_by(outbox.c.position))).scalars().all()
+        at_its_time = set((await connection.execute(select(events.c.event_id).where(  # (one time for all of them)
+            events.c.occurred_at == written[0].time))).scalars())
+    assert [(row.event_id, row.aggregate_type, row.aggregate_id, row.aggregate_version, row.event_type, row.subject)
+            for row in rows] == [(str(envelope.id), envelope.aggregatetype, envelope.aggregateid,
+                                  envelope.aggregateversion, envelope.type, envelope.nats_subject)
+                                 for envelope in written]
+    assert [EventEnvelope.model_validate_json(row.envelope) for row in rows] == written
+    assert at_its_time == {str(envelope.id) for envelope in written}
+    assert queued == [row.position for row in rows], "every appended event waits in the outbox"
