@@ -70,3 +70,29 @@ async def test_statements_reach_sqlite_without_aiosqlites_awaited_cursor(tmp_pat
             assert (await connection.execute(select(func.count()).select_from(inbox))).scalar_one() == 3
     finally:
         await engine.dispose()
+
+
+async def test_only_a_commit_with_something_written_waits_on_aiosqlites_thread(tmp_path, monkeypatch):
+    """A commit's fsync runs off the loop, which meanwhile serves the next commit group; a transaction
+    that wrote nothing has nothing to wait for, and commits (and rolls back) where it is."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await migrate(engine)
+    handed_over: list[str] = []
+    on_its_thread = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        handed_over.append(fn.__name__)
+        return await on_its_thread(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(select(func.count()).select_from(inbox))
+        async with engine.connect() as connection:  # back to the pool: rolled back
+            await connection.execute(select(func.count()).select_from(inbox))
+        assert handed_over == [], "a transaction that only read handed its commit or rollback to the thread"
+        async with engine.begin() as connection:
+            await connection.execute(insert(inbox), row("a"))
+        assert handed_over == ["commit"]
+    finally:
+        await engine.dispose()
