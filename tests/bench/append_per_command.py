@@ -52,9 +52,9 @@ def referral_changes(commands: int) -> list:
                         if tuple(type(event).__name__ for event in change.events) == EVENTS), commands))
 
 
-async def polku(database: Path, commands: int, callers: int = 1) -> float:
+async def polku(database: Path, commands: int, callers: int = 1) -> tuple[float, float]:
     """Events a second through Polku's unit of work, with `callers` sending commands at once
-    (concurrent ones share commits: services/platform/commit_groups.py)."""
+    (concurrent ones share commits: services/platform/commit_groups.py), and the CPU µs a command."""
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
     await migrate(engine)
     waiting = referral_changes(commands)
@@ -67,18 +67,19 @@ async def polku(database: Path, commands: int, callers: int = 1) -> float:
                 await uow.create(change.kind, change.aggregate_id, lambda _state, c=change: c.events, area=change.area)
 
     try:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         await asyncio.gather(*(caller() for _ in range(callers)))
-        return len(EVENTS) * made / (time.perf_counter() - started)
+        return len(EVENTS) * made / (time.perf_counter() - started), _cpu_us(cpu_started, made)
     finally:
         await engine.dispose()
 
 
-def eventsourcing(database: Path, commands: int) -> tuple[float, int]:
-    """Events a second through eventsourcing, and the synchronous setting its connections had."""
+def eventsourcing(database: Path, commands: int) -> tuple[float, float, int]:
+    """Events a second through eventsourcing, the CPU µs a command, and the synchronous setting its
+    connections had."""
     app = Referrals(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(database)})
     work = referral_changes(commands)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for change in work:
         referred, entry_facts, assessed, enrolled = change.events
         referral = Referral(change.area, referred.municipality, referred.age_band, referred.gender,
@@ -87,20 +88,29 @@ def eventsourcing(database: Path, commands: int) -> tuple[float, int]:
         referral.assess(assessed.eligible, assessed.criterion)
         referral.enrol(enrolled.case_worker_id)
         app.save(referral)
-    seconds = time.perf_counter() - started
+    seconds, cpu_us = time.perf_counter() - started, _cpu_us(cpu_started, len(work))
     with sqlite3.connect(database) as probe:  # a fresh connection has the library's default
         synchronous = probe.execute("PRAGMA synchronous").fetchone()[0]
     app.close()
-    return len(EVENTS) * len(work) / seconds, synchronous
+    return len(EVENTS) * len(work) / seconds, cpu_us, synchronous
+
+
+def _cpu_us(started: float, commands: int) -> float:
+    """The process's CPU time (every thread: Polku commits on aiosqlite's) a command since `started`:
+    wall time on a shared machine is mostly other people's load and disk, CPU time much less so."""
+    return (time.process_time() - started) / commands * 1e6
 
 
 def compare(work: Path, commands: int) -> dict:
-    polku_per_s = asyncio.run(polku(work / "append-polku.db", commands))
-    library_per_s, synchronous = eventsourcing(work / "append-eventsourcing.db", commands)
-    concurrent_per_s = asyncio.run(polku(work / "append-polku-32.db", commands, callers=32))
+    polku_per_s, polku_cpu_us = asyncio.run(polku(work / "append-polku.db", commands))
+    library_per_s, library_cpu_us, synchronous = eventsourcing(work / "append-eventsourcing.db", commands)
+    concurrent_per_s, concurrent_cpu_us = asyncio.run(polku(work / "append-polku-32.db", commands, callers=32))
     return {"commands": commands, "polku_events_per_s": round(polku_per_s),
             "polku_32_callers_events_per_s": round(concurrent_per_s),
             "eventsourcing_events_per_s": round(library_per_s),
+            "polku_cpu_us_per_command": round(polku_cpu_us),
+            "polku_32_callers_cpu_us_per_command": round(concurrent_cpu_us),
+            "eventsourcing_cpu_us_per_command": round(library_cpu_us),
             "eventsourcing_sqlite_synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[synchronous],
             "polku_vs_eventsourcing": round(polku_per_s / library_per_s, 2)}
 
