@@ -160,6 +160,7 @@ class CommitGroups:
                 group.committed.set_result(None)  # nobody's changes were in it
         finally:
             try:
-                await group.connection.close()  # (after a commit or a failed one, already closed)
+                if not group.connection.closed:  # (after a commit, or a failed one, it is)
+                    await group.connection.close()
             finally:
                 self._turn.release()

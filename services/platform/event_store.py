@@ -83,7 +83,7 @@ class _DriverStatements:
                    occurred_at=time_type.bind_processor(dialect))
 
 
-_STATEMENTS: dict[str, _DriverStatements] = {}  # by dialect name
+_STATEMENTS: dict[tuple[str, str], _DriverStatements] = {}  # by dialect and driver
 
 
 class EventStore:
@@ -131,8 +131,8 @@ class EventStore:
     async def write(self, envelopes: Sequence[EventEnvelope]) -> None:
         """The events, of one aggregate or many, and their outbox rows: two statements in all."""
         dialect = self.connection.dialect
-        if (statements := _STATEMENTS.get(dialect.name)) is None:
-            statements = _STATEMENTS[dialect.name] = _DriverStatements.of(dialect)
+        if (statements := _STATEMENTS.get((dialect.name, dialect.driver))) is None:
+            statements = _STATEMENTS[dialect.name, dialect.driver] = _DriverStatements.of(dialect)
         time_of = statements.occurred_at or (lambda time: time)
         rows = [(str(envelope.id), envelope.aggregatetype, envelope.aggregateid, envelope.aggregateversion,
                  envelope.type, envelope.nats_subject, time_of(envelope.time), envelope.model_dump_json())
