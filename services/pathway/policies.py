@@ -15,7 +15,7 @@ from services.platform.unit_of_work import UnitOfWork
 
 
 async def plan_pathway(uow: UnitOfWork, event: ClientEnrolled, envelope: EventEnvelope) -> None:
-    await case_workers.note(uow.connection, event.client_id, envelope.employmentarea, event.case_worker_id,
+    await case_workers.note(uow, event.client_id, envelope.employmentarea, event.case_worker_id,
                             event.period)
     await uow.decide(PATHWAY, str(pathway_id_of(event.client_id, event.period)),
                      lambda pathway: plan(pathway, event.client_id, event.period, event.enrolled_on),
@@ -24,14 +24,14 @@ async def plan_pathway(uow: UnitOfWork, event: ClientEnrolled, envelope: EventEn
 
 async def reassign(uow: UnitOfWork, event: CaseWorkerAssigned, envelope: EventEnvelope) -> None:
     await _same_area(uow, event.client_id, envelope)
-    await case_workers.note(uow.connection, event.client_id, envelope.employmentarea, event.case_worker_id)
+    await case_workers.note(uow, event.client_id, envelope.employmentarea, event.case_worker_id)
 
 
 async def _same_area(uow: UnitOfWork, client_id: UUID, envelope: EventEnvelope) -> case_workers.Owner:
     """An event about a client comes from the client's own area; another area's is the platform's
     AreaMismatch (dead-lettered at once: nothing later makes it apply). A client not enrolled here yet is
     waited for (parked)."""
-    owner = await case_workers.owner_of(uow.connection, client_id)
+    owner = await case_workers.owner_of(uow, client_id)
     if owner is None:
         raise StateConflict(f"client {client_id} is not enrolled here yet")
     if owner.employment_area != envelope.employmentarea:
@@ -69,4 +69,5 @@ async def end_step(uow: UnitOfWork, event: PlacementEnded, envelope: EventEnvelo
 SUBSCRIPTION = Subscription("pathway", {ClientEnrolled: plan_pathway, CaseWorkerAssigned: reassign,
                                         ClientExited: close_pathway,
                                         PlacementStarted: start_step, PlacementExtended: extend_step,
-                                        PlacementEnded: end_step})
+                                        PlacementEnded: end_step},
+                            prefetch=case_workers.prefetch_owners)
