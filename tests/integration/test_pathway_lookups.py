@@ -6,13 +6,15 @@ from uuid import uuid4
 
 from sqlalchemy import event, update
 
-from services.pathway import case_workers
+from contracts.events.intake import ClientEnrolled, ClientExited
+from services.pathway import case_workers, policies
 from services.pathway.domain.pathway import PATHWAY, pathway_id_of, plan
 from services.pathway.pathways import current_pathway_id, pathways_of
 from services.pathway.service import SERVICE
 from services.pathway.tables import case_workers as case_workers_table
 from services.platform.event_store import Cause
 from services.platform.unit_of_work import UnitOfWork
+from tests.integration.histories import envelope_of
 from tests.support import BOTH_DATABASES
 
 pytestmark = BOTH_DATABASES
@@ -83,3 +85,28 @@ async def test_the_latest_period_saves_reading_for_a_pathway_after_it(engine_fac
         assert [pathway_id for pathway_id, _ in await pathways_of(uow, client)] == [
             pathway_id_of(client, 1), pathway_id_of(client, 2)]
         assert uow.touched == [first, second, third]
+
+
+async def test_a_batch_reads_the_pathways_its_events_need_in_one_statement(engine_factory):
+    engine = await engine_factory("pathway", SERVICE.migrations)
+    returning, new = uuid4(), uuid4()
+    enrolled = [ClientEnrolled(client_id=returning, period=period, case_worker_id="cw-1",
+                               enrolled_on=date(2026, period, 1)) for period in (1, 2)]
+    for enrolment in enrolled:
+        async with UnitOfWork(engine, "pathway", Cause.new()) as uow:
+            uow.event_area = "kemi"
+            await policies.plan_pathway(uow, enrolment, envelope_of(enrolment, 1))
+    batch = [ClientExited(client_id=returning, period=2, exited_on=date(2026, 4, 1), status_at_exit="in_education_or_training",
+                          status_on=date(2026, 4, 1), qualification_gained=False),
+             ClientEnrolled(client_id=new, period=1, case_worker_id="cw-2", enrolled_on=date(2026, 4, 2))]
+    histories = []
+    event.listen(engine.sync_engine, "before_cursor_execute",
+                 lambda *args: histories.append(args[2]) if args[2].startswith("SELECT") and "FROM events" in args[2]
+                 else None)
+    async with UnitOfWork(engine, "pathway", Cause.new()) as uow:
+        uow.event_area = "kemi"
+        await policies.prefetch(uow, [(envelope_of(one, 1), one) for one in batch])
+        await policies.close_pathway(uow, batch[0], envelope_of(batch[0], 1))
+        await policies.plan_pathway(uow, batch[1], envelope_of(batch[1], 1))
+        assert [envelope.type for envelope in uow.appended] == ["PathwayClosed", "PathwayPlanned"]
+    assert len(histories) == 1, histories  # the returning client's two pathways and the new one's, at once
