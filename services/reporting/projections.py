@@ -25,7 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
-from operator import itemgetter
+from itertools import repeat
+from operator import add, itemgetter, sub
 from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Table, delete, insert, select, text
@@ -513,17 +514,20 @@ def _take_waiting(by_projector: dict[Projector, list[Pending]], parked: list[par
 
 async def write(connection: AsyncConnection, folded: Folded) -> None:
     sqlite = connection.dialect.name == "sqlite"
-    for projector, keys in folded.replaced.items():
-        await connection.execute(projector.delete_keys, {"keys": _padded(keys)})
+    if not sqlite:  # SQLite's insert replaces the stored rows itself (REPLACE deletes them first)
+        for projector, keys in folded.replaced.items():
+            await connection.execute(projector.delete_keys, {"keys": _padded(keys)})
     for projector, rows in folded.rows.items():
         if sqlite:
             await sqlite_rows.insert(connection, projector.table, projector.columns,
-                                     list(map(itemgetter(*projector.columns), rows)))
+                                     list(map(itemgetter(*projector.columns), rows)), replace=True)
         else:
             await connection.execute(insert(projector.table), rows)
-    # Tallies and their groups in one order, so two instances sharing a database lock them alike.
+    # Tallies and their groups in one order, so two instances sharing a PostgreSQL database lock them alike.
+    # SQLite has one write lock for everything, and sorting a batch's groups took a third of its write.
     for tally, changes in sorted(folded.tallies.items(), key=lambda item: item[0].table.name):
-        if groups := [(group, amounts) for group, amounts in sorted(changes.items()) if any(amounts)]:
+        if groups := [(group, amounts) for group, amounts in (changes.items() if sqlite else sorted(changes.items()))
+                      if any(amounts)]:
             if sqlite:
                 await sqlite_rows.insert(connection, tally.table, tally.key_columns + tally.amount_columns,
                                          [group + tuple(amounts) for group, amounts in groups],
@@ -592,22 +596,33 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
     for index, tally in enumerate(projector.tallies):
         changes = folded.tallies.setdefault(tally, {})
         for key, row in changed.items():
+            after = tally.parts(row)
             if (before := counted.get(key)) is not None:
-                for group, amounts in before[index]:
-                    _count(changes, group, amounts, -1)
-            for group, amounts in tally.parts(row):
-                _count(changes, group, amounts, 1)
+                before, after = _difference(before[index], after)
+                _count(changes, before, sub)
+            _count(changes, after, add)
     if replaced := [key for key in stored if key in changed]:
         folded.replaced[projector] = replaced
 
 
-def _count(changes: dict[tuple, list[int]], group: tuple, amounts: tuple[int, ...], sign: int) -> None:
-    """Adds a row's amounts to its group's (sign 1), or takes them away (-1). Run per changed row and tally."""
-    if (total := changes.get(group)) is None:
-        changes[group] = [sign * amount for amount in amounts]
-    else:
-        for position, amount in enumerate(amounts):
-            total[position] += sign * amount
+def _difference(before: list[tuple[tuple, tuple[int, ...]]], after: list[tuple[tuple, tuple[int, ...]]]) \
+        -> tuple[list[tuple[tuple, tuple[int, ...]]], list[tuple[tuple, tuple[int, ...]]]]:
+    """A row's parts before and after a change, less those in both, which would be counted away and back: an
+    event changes few of a row's groups (a placement, a client's municipal share cells on the work side only)."""
+    if before == after:
+        return [], []
+    before_set, after_set = set(before), set(after)
+    if len(before_set) != len(before) or len(after_set) != len(after) or before_set.isdisjoint(after_set):
+        return before, after  # a part twice in one of them, or none in both: counted as they are
+    common = before_set & after_set
+    return [part for part in before if part not in common], [part for part in after if part not in common]
+
+
+def _count(changes: dict[tuple, list[int]], parts: list[tuple[tuple, tuple[int, ...]]],
+           operation: Callable[[int, int], int]) -> None:
+    """Adds a row's amounts to its groups' (`add`), or takes them away (`sub`). Run per changed row and tally."""
+    for group, amounts in parts:
+        changes[group] = list(map(operation, changes.get(group) or repeat(0, len(amounts)), amounts))
 
 
 def _refuse(item: Item, waiting: bool, reason: str, folded: Folded) -> None:
