@@ -513,33 +513,43 @@ def _take_waiting(by_projector: dict[Projector, list[Pending]], parked: list[par
 
 
 async def write(connection: AsyncConnection, folded: Folded) -> None:
-    sqlite = connection.dialect.name == "sqlite"
-    if not sqlite:  # SQLite's insert replaces the stored rows itself (REPLACE deletes them first)
-        for projector, keys in folded.replaced.items():
-            await connection.execute(projector.delete_keys, {"keys": _padded(keys)})
-    for projector, rows in folded.rows.items():
-        if sqlite:
-            await sqlite_rows.insert(connection, projector.table, projector.columns,
-                                     list(map(itemgetter(*projector.columns), rows)), replace=True)
-        else:
-            await connection.execute(insert(projector.table), rows)
-    # Tallies and their groups in one order, so two instances sharing a PostgreSQL database lock them alike.
-    # SQLite has one write lock for everything, and sorting a batch's groups took a third of its write.
+    if connection.dialect.name == "sqlite":
+        await _write_sqlite(connection, folded)
+    else:
+        await _write_postgresql(connection, folded)
     for tally, changes in sorted(folded.tallies.items(), key=lambda item: item[0].table.name):
-        if groups := [(group, amounts) for group, amounts in (changes.items() if sqlite else sorted(changes.items()))
-                      if any(amounts)]:
-            if sqlite:
-                await sqlite_rows.insert(connection, tally.table, tally.key_columns + tally.amount_columns,
-                                         [group + tuple(amounts) for group, amounts in groups],
-                                         add_on_conflict=tally.amount_columns)
-            else:
-                await connection.execute(tally.upsert, [
-                    dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
-                    for group, amounts in groups])
-            if any(amounts[0] < 0 for amounts in changes.values()):
-                await connection.execute(tally.delete_empty)
+        if any(amounts[0] < 0 for amounts in changes.values()):
+            await connection.execute(tally.delete_empty)
     if folded.park or folded.release:
         await folded.waiting.write(connection, folded.park, folded.release)
+
+
+async def _write_sqlite(connection: AsyncConnection, folded: Folded) -> None:
+    """Every row and tally group of the batch in one hand-over to the database (sqlite_rows.py). A row
+    replaces the stored one in its insert (REPLACE deletes it first). The tallies' groups go unsorted:
+    SQLite has one write lock for everything, and sorting a batch's groups took ~40 % of its write."""
+    statements = []
+    for projector, rows in folded.rows.items():
+        statements += sqlite_rows.inserts(projector.table, projector.columns,
+                                          list(map(itemgetter(*projector.columns), rows)), replace=True)
+    for tally, changes in folded.tallies.items():
+        statements += sqlite_rows.inserts(tally.table, tally.key_columns + tally.amount_columns,
+                                          [group + tuple(amounts) for group, amounts in changes.items()
+                                           if any(amounts)], add_on_conflict=tally.amount_columns)
+    await sqlite_rows.run(connection, statements)
+
+
+async def _write_postgresql(connection: AsyncConnection, folded: Folded) -> None:
+    for projector, keys in folded.replaced.items():
+        await connection.execute(projector.delete_keys, {"keys": _padded(keys)})
+    for projector, rows in folded.rows.items():
+        await connection.execute(insert(projector.table), rows)
+    # Tallies and their groups in one order, so two instances sharing the database lock them alike.
+    for tally, changes in sorted(folded.tallies.items(), key=lambda item: item[0].table.name):
+        if groups := [(group, amounts) for group, amounts in sorted(changes.items()) if any(amounts)]:
+            await connection.execute(tally.upsert, [
+                dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
+                for group, amounts in groups])
 
 
 async def _fold(connection: AsyncConnection, projector: Projector, pending: list[Pending], folded: Folded,
