@@ -25,8 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
-from itertools import repeat
-from operator import add, itemgetter, sub
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Table, delete, insert, select, text
@@ -609,8 +608,8 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
             after = tally.parts(row)
             if (before := counted.get(key)) is not None:
                 before, after = _difference(before[index], after)
-                _count(changes, before, sub)
-            _count(changes, after, add)
+                _count(changes, before, -1)
+            _count(changes, after, 1)
     if replaced := [key for key in stored if key in changed]:
         folded.replaced[projector] = replaced
 
@@ -628,11 +627,14 @@ def _difference(before: list[tuple[tuple, tuple[int, ...]]], after: list[tuple[t
     return [part for part in before if part not in common], [part for part in after if part not in common]
 
 
-def _count(changes: dict[tuple, list[int]], parts: list[tuple[tuple, tuple[int, ...]]],
-           operation: Callable[[int, int], int]) -> None:
-    """Adds a row's amounts to its groups' (`add`), or takes them away (`sub`). Run per changed row and tally."""
+def _count(changes: dict[tuple, list[int]], parts: list[tuple[tuple, tuple[int, ...]]], sign: int) -> None:
+    """Adds a row's amounts to its groups' (sign 1), or takes them away (-1). Run per changed row and tally."""
     for group, amounts in parts:
-        changes[group] = list(map(operation, changes.get(group) or repeat(0, len(amounts)), amounts))
+        if (total := changes.get(group)) is None:
+            changes[group] = [sign * amount for amount in amounts]
+        else:
+            for position, amount in enumerate(amounts):
+                total[position] += sign * amount
 
 
 def _refuse(item: Item, waiting: bool, reason: str, folded: Folded) -> None:

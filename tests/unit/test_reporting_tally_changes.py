@@ -1,7 +1,6 @@
 """A tally counts only the parts a row's change alters (projections._difference): what it adds up to is what
 counting the whole row away and back adds up to, parts in both, parts twice and no parts alike."""
 import random
-from operator import add, sub
 
 from services.reporting.projections import _count, _difference
 
@@ -11,8 +10,8 @@ AMOUNTS = [(1, 1, 0), (1, -1, 0), (1, 1, 250)]
 
 def _changes(before: list, after: list) -> dict:
     changes: dict = {}
-    _count(changes, before, sub)
-    _count(changes, after, add)
+    _count(changes, before, -1)
+    _count(changes, after, 1)
     return {group: amounts for group, amounts in changes.items() if any(amounts)}
 
 
