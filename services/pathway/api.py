@@ -95,7 +95,7 @@ async def _decide(request: web.Request, decide) -> PathwayView:
         pathways = await pathways_of(uow, client_id)
         if not pathways:
             raise NotFound(f"client {client_id} has no pathway")
-        owner = await owner_of(uow.connection, client_id)
+        owner = await owner_of(uow, client_id)
         steps.ensure_own_client(owner.case_worker_id if owner else None, client_id, principal_of(request))
         pathway_id = pathways[-1][0]
         pathway = await uow.decide(PATHWAY, str(pathway_id), lambda pathway: decide(pathway, pathway_id))

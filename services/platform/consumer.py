@@ -44,6 +44,8 @@ from services.platform.unit_of_work import UnitOfWork
 
 Handler = Callable[[UnitOfWork, Any, EventEnvelope], Awaitable[None]]
 Item = tuple[EventEnvelope, Event]
+# Reads, in a statement or two, what a batch's handlers will look up one event at a time (into uow.lookups).
+Prefetch = Callable[[UnitOfWork, Sequence[Item]], Awaitable[None]]
 # Applies a whole batch in one call; returns the items to offer again later, each with the reason.
 BatchHandler = Callable[[UnitOfWork, Sequence[Item]], Awaitable[list[tuple[Item, Exception]]]]
 log = logging.getLogger(__name__)
@@ -61,12 +63,14 @@ class Subscription:
 
     `batch_handler`, where given, takes a whole batch in one call instead of the handlers one by one
     (reporting folds a batch as its rebuild does); the handlers still take events one at a time
-    after a batch failed, and must come to the same result.
+    after a batch failed, and must come to the same result. `prefetch`, where given, runs before a
+    batch's handlers: a lookup each event would make is then made once for the batch.
     """
 
     consumer: str
     handlers: Mapping[type[Event], Handler]
     batch_handler: BatchHandler | None = None
+    prefetch: Prefetch | None = None
 
     @property
     def filter_subjects(self) -> list[str]:
@@ -389,6 +393,8 @@ class InboxConsumer:
         if batch_handler and spans is not None:
             deferred = await batch_handler(uow, [(d.envelope, d.event) for d in deliveries])
             return {str(envelope.id): reason for (envelope, _), reason in deferred}
+        if self.subscription.prefetch and len(deliveries) > 1:
+            await self.subscription.prefetch(uow, [(d.envelope, d.event) for d in deliveries])
         for delivery in deliveries:
             uow.cause = Cause.of(delivery.envelope)  # what the handler appends was caused by this event
             uow.event_area = delivery.envelope.employmentarea

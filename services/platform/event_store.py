@@ -54,6 +54,8 @@ def fold(kind: AggregateKind[State], history: Sequence[Event], state: State | No
 # Built once: a statement built per call spends more on building and its cache key than on SQL.
 LOAD_HISTORY = (select(events.c.envelope).where(events.c.aggregate_id == bindparam("aggregate_id"))
                 .order_by(events.c.aggregate_version))
+LOAD_HISTORIES = (select(events.c.aggregate_id, events.c.envelope).where(among(events.c.aggregate_id, "aggregate_ids"))
+                  .order_by(events.c.aggregate_id, events.c.aggregate_version))
 QUEUE_FOR_RELAY = insert(outbox).from_select(["position"], select(events.c.position).where(
     among(events.c.event_id, "event_ids")))
 
@@ -66,6 +68,14 @@ class EventStore:
     async def load(self, aggregate_id: str) -> list[EventEnvelope]:
         rows = await self.connection.execute(LOAD_HISTORY, {"aggregate_id": aggregate_id})
         return [EventEnvelope.model_validate_json(envelope) for (envelope,) in rows]
+
+    async def load_many(self, aggregate_ids: Sequence[str]) -> dict[str, list[EventEnvelope]]:
+        """The histories of many aggregates in one statement; an aggregate without events has an empty one."""
+        histories: dict[str, list[EventEnvelope]] = {aggregate_id: [] for aggregate_id in aggregate_ids}
+        for aggregate_id, envelope in await self.connection.execute(LOAD_HISTORIES,
+                                                                    {"aggregate_ids": list(histories)}):
+            histories[aggregate_id].append(EventEnvelope.model_validate_json(envelope))
+        return histories
 
     def envelopes(
         self,

@@ -153,9 +153,12 @@ def _span_attributes(row, envelope: dict, stream: str) -> dict[str, str]:
             "polku.event.type": row.event_type}
 
 
-# Built once: the relay asks after every commit.
+# Built once: the relay asks after every commit. From the outbox (a few rows) to the events by their key:
+# the same join from the events' side ordered by events.position was, to SQLite without statistics (a
+# service's database is never analysed), a scan of the whole event log for every batch: 12 ms at 200,000
+# events in memory, growing with the log, after every commit.
 PENDING = (select(events.c.position, events.c.event_id, events.c.event_type, events.c.subject, events.c.envelope)
-           .join(outbox, outbox.c.position == events.c.position).order_by(events.c.position)
+           .select_from(outbox).join(events, events.c.position == outbox.c.position).order_by(outbox.c.position)
            .limit(bindparam("batch_size")))
 
 

@@ -28,7 +28,7 @@ from functools import cached_property
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Select, Table, delete, insert, select, text
+from sqlalchemy import Delete, Insert, Select, Table, delete, insert, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -96,8 +96,11 @@ class Tally:
 
     @cached_property
     def delete_empty(self) -> Delete:
-        """A group whose last row left it goes, as a rebuild that never saw the row there would not have it."""
-        return delete(self.table).where(self.table.c[self.amount_columns[0]] == 0)
+        """A group whose last row left it goes, as a rebuild that never saw the row there would not have it.
+        Found by the tally's index of empty groups (tables.EMPTY_GROUPS), which takes this literal 0: without
+        it, the whole tally was scanned in every batch that moved a row out of a group (4 ms at 50,000
+        share cells after 100,000 events, growing with the tally), live batches too."""
+        return delete(self.table).where(self.table.c[self.amount_columns[0]] == literal_column("0"))
 
     def parts(self, row: Row) -> list[tuple[tuple, tuple[int, ...]]]:
         """The groups the row counts in, with its amounts."""

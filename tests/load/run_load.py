@@ -6,7 +6,8 @@ Stages, all on this machine (nothing here touches a server on the default ports)
 3. closed loop mixed commands (tests/load/commands.py) at each concurrency: commands/s, p50/p95/p99, errors,
                CPU ms per command of each process (counted until the consumers have caught up)
 4. steady rate mixed commands sent at a fixed rate: how long until reporting counts a referral
-               (2xx to visible, p50/p99), and the consumers' backlog at the end of the stage
+               (2xx to visible, p50/p99), and the consumers' backlog: at the end of the stage, its
+               largest, and its growth a second over the stage (sampled every half second)
 5. catch-up    pathway, payroll_billing and reporting stopped, ~100,000 events published, each started
                alone: events/s from its first batch until its consumer has nothing pending
 
@@ -18,6 +19,7 @@ import asyncio
 import json
 import os
 import random
+import statistics
 import socket
 import subprocess
 import sys
@@ -197,8 +199,16 @@ async def steady_rate(workload: Workload, rate: float, seconds: float, reporting
             if not sending and time.perf_counter() - stopped_at > 60:
                 break
 
+    backlog_seen: list[tuple[float, int]] = []  # (seconds into the stage, events pending), while sending
+
+    async def sample_backlog() -> None:
+        while sending:
+            backlog_seen.append((time.perf_counter() - started, sum((await backlog.pending()).values())))
+            await asyncio.sleep(0.5)
+
     poller = asyncio.create_task(poll())
     tasks, started = [], time.perf_counter()
+    sampler = asyncio.create_task(sample_backlog())
     for index in range(int(rate * seconds)):
         await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
         kind = workload.choose()
@@ -207,6 +217,7 @@ async def steady_rate(workload: Workload, rate: float, seconds: float, reporting
     await asyncio.gather(*tasks)
     stopped_at, sending = time.perf_counter(), False
     await poller
+    await sampler
     visible = []
     for number, at in enumerate(answered, start=1):
         when = next((t for t, count in seen if count >= number), None)
@@ -215,7 +226,18 @@ async def steady_rate(workload: Workload, rate: float, seconds: float, reporting
     errors = sum(1 for status in statuses if not (isinstance(status, int) and 200 <= status < 300))
     return {"rate": rate, "sent": len(statuses), "errors": errors, "referrals": len(answered),
             "visible_p50_ms": round(percentile(visible, 0.5), 1), "visible_p99_ms": round(percentile(visible, 0.99), 1),
-            "not_visible": len(answered) - len(visible), "backlog_at_end": sum(backlog_at_end.values())}
+            "not_visible": len(answered) - len(visible), "backlog_at_end": sum(backlog_at_end.values()),
+            "backlog_max": max((pending for _, pending in backlog_seen), default=0),
+            "backlog_growth_per_s": growth_per_s(backlog_seen)}
+
+
+def growth_per_s(samples: list[tuple[float, int]]) -> float:
+    """The least-squares slope of the backlog over the stage, events a second: about 0 when the consumers
+    keep up, however much is in flight at one moment; the rate at which they fall behind when they do not."""
+    if len(samples) < 3:
+        return float("nan")
+    seconds, pending = zip(*samples)
+    return round(statistics.linear_regression(seconds, pending).slope, 1)
 
 
 async def catch_up(system: LocalSystem, nc, backlog: Backlog, events: int, profile_dir: Path | None) -> dict[str, dict]:
@@ -353,10 +375,12 @@ def print_tables(baseline: dict[int, Run], results: dict) -> None:
         for kind, row in figures["by_kind"].items():
             print(f"{concurrency:>11} {kind:<10} | {row['commands']:>6} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f}")
     print()
-    print(f"{'rate/s':>6} | {'sent':>6} {'errors':>6} | {'visible p50 ms':>14} {'p99 ms':>8} {'never':>5} | {'backlog at end':>14}")
+    print(f"{'rate/s':>6} | {'sent':>6} {'errors':>6} | {'visible p50 ms':>14} {'p99 ms':>8} {'never':>5} | "
+          f"{'backlog at end':>14} {'max':>5} {'growth/s':>8}")
     for row in results["steady"]:
         print(f"{row['rate']:>6} | {row['sent']:>6} {row['errors']:>6} | {row['visible_p50_ms']:>14.1f} "
-              f"{row['visible_p99_ms']:>8.1f} {row['not_visible']:>5} | {row['backlog_at_end']:>14}")
+              f"{row['visible_p99_ms']:>8.1f} {row['not_visible']:>5} | {row['backlog_at_end']:>14} "
+              f"{row['backlog_max']:>5} {row['backlog_growth_per_s']:>8.1f}")
     print()
     names = list(next(iter(results["cpu_ms_per_command"].values())))
     print("CPU ms per command, " + " ".join(f"{name:>15}" for name in names))

@@ -3,9 +3,8 @@
 Revision ID: pathway_0001
 Revises: platform_0001
 """
+import sqlalchemy as sa
 from alembic import op
-
-from services.pathway.tables import case_workers
 
 revision = "pathway_0001"
 down_revision = "platform_0001"
@@ -14,8 +13,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    case_workers.create(op.get_bind())
+    op.create_table(
+        "case_workers",
+        sa.Column("client_id", sa.String(36), primary_key=True),
+        sa.Column("employment_area", sa.String(40), nullable=False),
+        sa.Column("case_worker_id", sa.String(64), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    case_workers.drop(op.get_bind())
+    op.drop_table("case_workers")
