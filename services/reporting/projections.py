@@ -103,7 +103,8 @@ class Tally:
         return delete(self.table).where(self.table.c[self.amount_columns[0]] == literal_column("0"))
 
     def parts(self, row: Row) -> list[tuple[tuple, tuple[int, ...]]]:
-        """The groups the row counts in, with its amounts."""
+        """The groups the row counts in, with its amounts: tuples, compared and hashed to count only the parts a
+        change alters (`_difference`)."""
         if (group := self.group(row)) is None:
             return []
         if self.amounts is None:
@@ -450,8 +451,9 @@ LIVE = Projections(PROJECTORS, WaitingRoom(LIVE_ROOM))
 @dataclass
 class Folded:
     """What `fold` made of a batch, for `write`: per projector the changed rows and the keys of those
-    already stored (deleted before the rows are inserted anew); the events that now wait (key, envelope,
-    reason) and those that waited and are folded now (key, event id); and the refused events, with why."""
+    already stored (deleted before the rows are inserted anew; on SQLite the insert replaces them); the
+    events that now wait (key, envelope, reason) and those that waited and are folded now (key, event id);
+    and the refused events, with why."""
 
     waiting: WaitingRoom
     rows: dict[Projector, list[Row]] = field(default_factory=dict)
