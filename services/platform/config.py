@@ -36,9 +36,9 @@ class Settings(BaseSettings):
     # 1+5+15+40 = 61 s of retries, longer than one redelivery after the ack wait (30 s): a message whose
     # holder died is back before another that failed beside it runs out of tries.
     nak_delays_s: tuple[float, ...] = Field(default=(1.0, 5.0, 15.0, 40.0), description="back-off before try 2, 3, …")
-    max_ack_pending: int = Field(default=1000, ge=1, description="delivered but unacknowledged messages a consumer may have")
+    max_ack_pending: int = Field(default=2000, ge=1, description="delivered but unacknowledged messages a consumer may have")
     ack_wait_s: float = Field(default=30.0, gt=0, description="redeliver a message not acked within this time")
-    consumer_batch_size: int = Field(default=500, ge=1, description="most events a consumer applies in one transaction")
+    consumer_batch_size: int = Field(default=1000, ge=1, description="most events a consumer applies in one transaction")
     event_spans_up_to: int = Field(default=50, ge=0, description="a batch of more events (a consumer catching up) has "
                                    "one span linked to every event's trace instead of a span per event; "
                                    "a relay batch of more rows has one span")

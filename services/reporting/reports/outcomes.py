@@ -3,12 +3,14 @@ gig hours pooled, time from enrolment to first placement (median, p90), exits.
 
 Counts come from the tallies (projections.Tally: rows per area, day and category), not from every
 client's row: a report over tens of thousands of clients reads a few thousand rows."""
+from collections import Counter
+
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.areas import areas
 from services.reporting.reports.document import Report, Scope, Source, Table, hundredths
-from services.reporting.reports.queries import in_scope, month_of, total
+from services.reporting.reports.queries import days_between, in_scope, month_of, total
 from services.reporting.rules.figures import percentile
 from services.reporting.tables import (client_periods, client_tally, enrolment_tally, first_placement_tally, hire_tally,
                                        leaving_tally, opening_tally, pathways, placement_tally)
@@ -21,14 +23,7 @@ async def outcomes(connection: AsyncConnection, scope: Scope) -> Report:
               await _placements_by_kind_and_ending(connection, scope), await _hired_by_employer_type(connection, scope),
               await _openings_by_month(connection, scope), await _gig_hours_by_month(connection, scope),
               await _time_to_first_placement(connection, scope),
-              await _exits_by(connection, scope, client_periods.c.exit_status, "exits_by_status", "status",
-                              "Exits in the period by status at exit (within 28 days)",
-                              "Jakson aikana päättyneet asiakkuudet tilanteen mukaan"),
-              await _exits_by(connection, scope, func.coalesce(client_periods.c.programme, "kemi_model"),
-                              "exits_by_programme", "programme", "Exits in the period by programme",
-                              "Jakson aikana päättyneet asiakkuudet ohjelman mukaan"),
-              await _exits_by_step_kind(connection, scope),
-              await _time_to_exit(connection, scope)]
+              *_exit_tables(await _exits(connection, scope))]
     return Report("outcomes", scope, tables, sources=[
         Source("clients, statuses", "intake's events ClientReferred, EligibilityAssessed, ClientEnrolled"),
         Source("exits", "intake's event ClientExited: every enrolment period's exit and status at exit (a returning "
@@ -188,36 +183,51 @@ async def _time_to_first_placement(connection: AsyncConnection, scope: Scope) ->
                  counts=("clients",), follows_counts=("median_days", "p90_days"))
 
 
-async def _exits_by(connection: AsyncConnection, scope: Scope, column, name: str, heading: str, title_en: str,
-                    title_fi: str) -> Table:
-    rows = (await connection.execute(
-        select(column, func.count())
-        .where(*in_scope(scope, client_periods.c.employment_area, client_periods.c.exited_on))
-        .group_by(column).order_by(column))).all()
-    return Table(name, title_en, title_fi, [heading, "exits"], [list(row) for row in rows], counts=("exits",))
-
-
-async def _time_to_exit(connection: AsyncConnection, scope: Scope) -> Table:
-    rows = (await connection.execute(
-        select(client_periods.c.enrolled_on, client_periods.c.exited_on)
-        .where(client_periods.c.enrolled_on.is_not(None),
-               *in_scope(scope, client_periods.c.employment_area, client_periods.c.exited_on)))).all()
-    days = [(exited_on - enrolled_on).days for enrolled_on, exited_on in rows]
-    return Table("time_to_exit", "Days from enrolment to exit", "Päiviä asiakkuuden alusta päättymiseen",
-                 ["measure", "clients", "median_days", "p90_days"],
-                 [["enrolment_to_exit", len(days), percentile(days, 0.5), percentile(days, 0.9)]],
-                 counts=("clients",), follows_counts=("median_days", "p90_days"))
-
-
-async def _exits_by_step_kind(connection: AsyncConnection, scope: Scope) -> Table:
-    """Exits by the kind of the step the client started last on the period's pathway (`none`: no step)."""
+async def _exits(connection: AsyncConnection, scope: Scope) -> list[tuple[str | None, str, str, int | None, int]]:
+    """One pass over the exits in the period, grouped: (status at exit, programme, kind of the step the
+    client started last on the period's pathway, days from enrolment to exit, exits). Four queries over
+    the same rows took ~80 ms of the report's ~125 at 1M events (2026-11-30)."""
     kind = func.coalesce(pathways.c.last_step_kind, "none")
-    rows = (await connection.execute(
-        select(kind, client_periods.c.exit_status, func.count())
+    programme = func.coalesce(client_periods.c.programme, "kemi_model")
+    days = days_between(connection, client_periods.c.enrolled_on, client_periods.c.exited_on)
+    groups = (client_periods.c.exit_status, programme, kind, days)
+    return [tuple(row) for row in (await connection.execute(
+        select(*groups, func.count())
         .select_from(client_periods.outerjoin(pathways, (pathways.c.client_id == client_periods.c.client_id)
                                               & (pathways.c.period == client_periods.c.period)))
         .where(*in_scope(scope, client_periods.c.employment_area, client_periods.c.exited_on))
-        .group_by(kind, client_periods.c.exit_status).order_by(kind, client_periods.c.exit_status))).all()
-    return Table("exits_by_step_kind", "Exits in the period by the last pathway step and status at exit",
-                 "Päättyneet asiakkuudet viimeisen palvelupolun vaiheen ja tilanteen mukaan",
-                 ["step_kind", "status", "exits"], [list(row) for row in rows], counts=("exits",))
+        .group_by(*groups))).all()]
+
+
+def _exit_tables(exits: list[tuple]) -> list[Table]:
+    by_status, by_programme, by_kind = Counter(), Counter(), Counter()
+    days: list[int] = []
+    for status, programme, kind, days_to_exit, count in exits:
+        by_status[status] += count
+        by_programme[programme] += count
+        by_kind[kind, status] += count
+        if days_to_exit is not None:  # a period without an enrolment (an exit from a referral) has none
+            days += [days_to_exit] * count
+    return [
+        Table("exits_by_status", "Exits in the period by status at exit (within 28 days)",
+              "Jakson aikana päättyneet asiakkuudet tilanteen mukaan", ["status", "exits"],
+              [[status, count] for status, count in sorted(by_status.items(), key=_none_first)], counts=("exits",)),
+        Table("exits_by_programme", "Exits in the period by programme",
+              "Jakson aikana päättyneet asiakkuudet ohjelman mukaan", ["programme", "exits"],
+              [[programme, count] for programme, count in sorted(by_programme.items())], counts=("exits",)),
+        Table("exits_by_step_kind", "Exits in the period by the last pathway step and status at exit",
+              "Päättyneet asiakkuudet viimeisen palvelupolun vaiheen ja tilanteen mukaan",
+              ["step_kind", "status", "exits"],
+              [[kind, status, count] for (kind, status), count in sorted(by_kind.items(), key=_none_first)],
+              counts=("exits",)),
+        Table("time_to_exit", "Days from enrolment to exit", "Päiviä asiakkuuden alusta päättymiseen",
+              ["measure", "clients", "median_days", "p90_days"],
+              [["enrolment_to_exit", len(days), percentile(days, 0.5), percentile(days, 0.9)]],
+              counts=("clients",), follows_counts=("median_days", "p90_days")),
+    ]
+
+
+def _none_first(item: tuple) -> tuple:
+    """Sorts a key holding None (a status erased or never recorded) before the others, as SQLite did."""
+    key = item[0] if isinstance(item[0], tuple) else (item[0],)
+    return tuple((value is not None, value or "") for value in key)

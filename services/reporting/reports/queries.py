@@ -1,5 +1,5 @@
-"""SQL pieces every report uses: the area and date range as WHERE clauses, a date's month, and the
-days spans fall within a window."""
+"""SQL pieces every report uses: the area and date range as WHERE clauses, a date's month, the days
+between two dates, and the days spans fall within a window."""
 from datetime import date
 
 from sqlalchemy import BigInteger, Column, cast, func, literal
@@ -36,6 +36,13 @@ def days_within(connection: AsyncConnection, first: Column, last: Column, window
     end = func.least(func.coalesce(last, window_end), window_end)
     start = func.greatest(first, literal(window_first)) if window_first else first
     return func.coalesce(func.sum(func.greatest(end - start + 1, 0)), 0)
+
+
+def days_between(connection: AsyncConnection, first: Column, last: Column):
+    """Whole days from `first` to `last` (None where either is)."""
+    if connection.dialect.name == "sqlite":
+        return cast(func.julianday(last) - func.julianday(first), BigInteger)
+    return last - first
 
 
 def total(column):
