@@ -15,6 +15,7 @@ from services.platform.among import among
 from services.platform.commit_groups import transaction
 from services.platform.relay_lease import RelayLease
 from services.platform.tables import events, outbox
+from services.platform.tracing import remote_parent
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -109,7 +110,7 @@ class OutboxRelay:
         try:
             for row in rows:
                 envelope = json.loads(row.envelope)
-                span = tracer.start_span(f"publish {self.stream}", context=propagate.extract(envelope),
+                span = tracer.start_span(f"publish {self.stream}", context=remote_parent(envelope.get("traceparent")),
                                          kind=trace.SpanKind.PRODUCER,
                                          attributes=_span_attributes(row, envelope, self.stream))
                 spans.append(span)

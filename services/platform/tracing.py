@@ -1,5 +1,6 @@
 """OpenTelemetry: one trace from an HTTP request through every event and consumer it causes."""
 import os
+import re
 from pathlib import Path
 
 from aiohttp import web
@@ -17,6 +18,27 @@ os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 os.environ.setdefault("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", "/health,/ready,/metrics,/openapi.json,/parked")
 # A consumer's batch span links to the trace of each of its events (the SDK's default keeps 128).
 MAX_LINKS = int(os.environ.get("OTEL_SPAN_LINK_COUNT_LIMIT", "1000"))
+TRACEPARENT = re.compile(r"^\s*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?\s*$")
+
+
+def span_context_of(traceparent: str | None) -> trace.SpanContext:
+    """The remote span a W3C `traceparent` names, by the rules of OpenTelemetry's propagator, read
+    directly: a consumer links each event of a batch to its publisher, and the relay starts each publish
+    span from the event's writer, where the propagator and a context cost twice as much. Invalid or
+    missing: the invalid span context, as the propagator gives."""
+    match = TRACEPARENT.match(traceparent or "")
+    if match is None:
+        return trace.INVALID_SPAN_CONTEXT
+    version, trace_id, span_id, flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest) or trace_id == "0" * 32 or span_id == "0" * 16:
+        return trace.INVALID_SPAN_CONTEXT
+    return trace.SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True,
+                             trace_flags=trace.TraceFlags(int(flags, 16)))
+
+
+def remote_parent(traceparent: str | None):
+    """A context whose current span is the remote one `traceparent` names (none when it names none)."""
+    return trace.set_span_in_context(trace.NonRecordingSpan(span_context_of(traceparent)))
 
 
 def setup_tracing(service: str, exporter: SpanExporter | None = None, local_dir: Path | None = None,

@@ -1,7 +1,7 @@
 """A rebuild's new tables, and the swap that puts them in place of the live ones in one transaction.
 
 Every table of `PROJECTION_TABLES` gets a new twin (`<name>_rebuild`: the same columns and keys, no
-secondary indexes) that the rebuild fills while the live tables go on serving reports and taking the
+secondary indexes but a tally's index of its empty groups, which each batch deletes by) that the rebuild fills while the live tables go on serving reports and taking the
 live consumer's events. The swap, in one transaction: each live table is dropped (its indexes with it),
 its twin takes its name, and the live table's indexes are built on it under their own names. Index
 and constraint names are unique in the whole database on both SQLite and PostgreSQL, so the twin
@@ -17,7 +17,7 @@ leave an event waiting for a version the other was applying, and nothing would w
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.reporting.tables import PROJECTION_TABLES
+from services.reporting.tables import PROJECTION_TABLES, TALLY_TABLES, empty_groups
 
 SUFFIX = "_rebuild"
 PROJECTION_LOCK = int.from_bytes(b"reports")  # the key of the advisory lock on PostgreSQL
@@ -30,6 +30,8 @@ def new_tables(dialect: str, tables: tuple[Table, ...] = PROJECTION_TABLES) -> d
     for table in tables:
         twin = table.to_metadata(metadata, name=table.name + SUFFIX)
         twin.indexes.clear()  # built at the swap under the live table's index names; cheaper after the rows, too
+        if table in TALLY_TABLES:  # but a batch of the rebuild deletes a twin tally's empty groups by this one
+            empty_groups(twin)
         if dialect == "postgresql":  # where a constraint's name is an index's, unique in the schema
             for constraint in twin.constraints:
                 if isinstance(constraint.name, str):  # a name given in tables.py: renamed back at the swap
@@ -78,6 +80,8 @@ async def swap_in(connection: AsyncConnection, twins: dict[Table, Table]) -> Non
                     await connection.exec_driver_sql(
                         f"ALTER TABLE {quote(table.name)} RENAME CONSTRAINT {quote(constraint.name)} "
                         f"TO {quote(constraint.name.removesuffix(SUFFIX))}")
+        for index in twin.indexes:  # the twin's own (a tally's empty groups), under the twin's name
+            await connection.exec_driver_sql(f"DROP INDEX IF EXISTS {quote(index.name)}")
         for index in table.indexes:
             await connection.run_sync(index.create)
 

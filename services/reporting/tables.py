@@ -340,15 +340,16 @@ TALLY_TABLES = (invoice_tally, enrolment_tally, leaving_tally, client_tally, pla
 
 # Every table of this module: a rebuild replaces them all (swap.py), tallies included: their twins start
 # empty, and a tally counts differences from what its projection table stores, which is empty too.
-def _empty_groups(tally: Table) -> Index:
+def empty_groups(tally: Table) -> Index:
     """A tally's groups whose row count is 0, which the projection deletes at the end of a batch
-    (projections.Tally.delete_empty): only those are in the index, for as long as they exist."""
+    (projections.Tally.delete_empty): only those are in the index, for as long as they exist. Made for a
+    rebuild's twin of a tally too (swap.new_tables), under the twin's name."""
     rows = next(column for column in tally.columns if not column.primary_key)
     return Index(f"ix_{tally.name}_empty", rows, sqlite_where=rows == 0, postgresql_where=rows == 0)
 
 
-EMPTY_GROUPS = tuple(_empty_groups(tally) for tally in (
-    client_tally, placement_tally, hire_tally, opening_tally, first_placement_tally, enrolment_tally, leaving_tally,
-    invoice_tally, esf_tally, share_tally))
+TALLY_TABLES = (client_tally, placement_tally, hire_tally, opening_tally, first_placement_tally, enrolment_tally,
+                leaving_tally, invoice_tally, esf_tally, share_tally)
+EMPTY_GROUPS = tuple(empty_groups(tally) for tally in TALLY_TABLES)
 
 PROJECTION_TABLES = tuple(metadata.tables.values())

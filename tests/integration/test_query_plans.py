@@ -3,6 +3,7 @@ databases are never analysed: none scans a table that only grows (the relay's pe
 scan of the whole event log after every commit, and reporting's empty tally groups a scan of the tally
 in every batch that moved a row out of one)."""
 import sqlite3
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import event
@@ -11,6 +12,7 @@ from services.platform.database import create_engine, migrate
 from services.platform.event_store import LOAD_HISTORY, QUEUE_FOR_RELAY
 from services.platform.relay import DELETE_SENT, PENDING
 from services.platform.unit_of_work import PROCESSED_AMONG
+from services.reporting import swap
 from services.reporting.projections import PROJECTORS
 from services.reporting.service import SERVICE as REPORTING
 
@@ -28,12 +30,16 @@ TALLIES = {tally.table.name: tally for projectors in PROJECTORS.values() for pro
            for tally in projector.tallies}
 
 
-async def plan_of(database, migrations, statement, parameters) -> list[str]:
-    """SQLite's plan of the statement as the platform's engine sends it, with these parameters."""
+async def plan_of(database, migrations, statement, parameters, twins=None) -> list[str]:
+    """SQLite's plan of the statement as the platform's engine sends it, with these parameters (`twins`:
+    a rebuild's tables, made first)."""
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
     sent = []
     try:
         await migrate(engine, migrations)
+        if twins:
+            async with engine.begin() as connection:
+                await swap.create(connection, twins)
         event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: sent.append(args[2:4]))
         async with engine.begin() as connection:
             await connection.execute(statement, parameters)
@@ -58,3 +64,11 @@ async def test_no_statement_of_every_commit_scans_a_growing_table(name, tmp_path
 async def test_a_tally_finds_its_empty_groups_without_a_scan(name, tmp_path):
     plan = await plan_of(tmp_path / "plans.db", REPORTING.migrations, TALLIES[name].delete_empty, {})
     assert not scans(plan, [name]), f"{name}: {plan}"
+
+
+@pytest.mark.parametrize("name", sorted(TALLIES))
+async def test_a_rebuilds_twin_tally_finds_its_empty_groups_without_a_scan(name, tmp_path):
+    twins = swap.new_tables("sqlite")
+    twin = replace(TALLIES[name], table=twins[TALLIES[name].table])
+    plan = await plan_of(tmp_path / "plans.db", REPORTING.migrations, twin.delete_empty, {}, twins)
+    assert not scans(plan, [twin.table.name]), f"{twin.table.name}: {plan}"
