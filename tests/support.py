@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.demo_payroll import bank_notification
 from services.employer.service import SERVICE as EMPLOYER
@@ -18,6 +19,7 @@ from services.intake.service import SERVICE as INTAKE
 from services.pathway.service import SERVICE as PATHWAY
 from services.payroll_billing.service import SERVICE as PAYROLL_BILLING
 from services.platform.config import Settings
+from services.platform.database import create_engine
 from services.platform.nats_server import free_port
 from services.platform.service import ServiceDefinition, ServiceRuntime
 from services.platform.tables import outbox
@@ -33,6 +35,17 @@ BOTH_DATABASES = pytest.mark.parametrize(
     ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
     indirect=True,
 )
+
+
+@asynccontextmanager
+async def rebuild_engine(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """An engine on `engine`'s database as `polku rebuild` makes it: on SQLite, statements on aiosqlite's own
+    thread rather than the event loop's (a service's), which reporting's batch writes take in one hand-over."""
+    rebuilding = create_engine(engine.url.render_as_string(hide_password=False), statements_on_loop=False)
+    try:
+        yield rebuilding
+    finally:
+        await rebuilding.dispose()
 
 
 def referral_body(area: str = "kemi", case_worker: str = "cw-own", **overrides: Any) -> dict[str, Any]:

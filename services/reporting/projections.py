@@ -103,7 +103,8 @@ class Tally:
         return delete(self.table).where(self.table.c[self.amount_columns[0]] == literal_column("0"))
 
     def parts(self, row: Row) -> list[tuple[tuple, tuple[int, ...]]]:
-        """The groups the row counts in, with its amounts."""
+        """The groups the row counts in, with its amounts: tuples, compared and hashed to count only the parts a
+        change alters (`_difference`)."""
         if (group := self.group(row)) is None:
             return []
         if self.amounts is None:
@@ -450,8 +451,9 @@ LIVE = Projections(PROJECTORS, WaitingRoom(LIVE_ROOM))
 @dataclass
 class Folded:
     """What `fold` made of a batch, for `write`: per projector the changed rows and the keys of those
-    already stored (deleted before the rows are inserted anew); the events that now wait (key, envelope,
-    reason) and those that waited and are folded now (key, event id); and the refused events, with why."""
+    already stored (deleted before the rows are inserted anew; on SQLite the insert replaces them); the
+    events that now wait (key, envelope, reason) and those that waited and are folded now (key, event id);
+    and the refused events, with why."""
 
     waiting: WaitingRoom
     rows: dict[Projector, list[Row]] = field(default_factory=dict)
@@ -515,30 +517,43 @@ def _take_waiting(by_projector: dict[Projector, list[Pending]], parked: list[par
 
 
 async def write(connection: AsyncConnection, folded: Folded) -> None:
-    sqlite = connection.dialect.name == "sqlite"
+    if connection.dialect.name == "sqlite":
+        await _write_sqlite(connection, folded)
+    else:
+        await _write_postgresql(connection, folded)
+    for tally, changes in sorted(folded.tallies.items(), key=lambda item: item[0].table.name):
+        if any(amounts[0] < 0 for amounts in changes.values()):
+            await connection.execute(tally.delete_empty)
+    if folded.park or folded.release:
+        await folded.waiting.write(connection, folded.park, folded.release)
+
+
+async def _write_sqlite(connection: AsyncConnection, folded: Folded) -> None:
+    """Every row and tally group of the batch in one hand-over to the database (sqlite_rows.py). A row
+    replaces the stored one in its insert (REPLACE deletes it first). The tallies' groups go unsorted:
+    SQLite has one write lock for everything, and sorting a batch's groups took ~40 % of its write."""
+    statements = []
+    for projector, rows in folded.rows.items():
+        statements += sqlite_rows.inserts(projector.table, projector.columns,
+                                          list(map(itemgetter(*projector.columns), rows)), replace=True)
+    for tally, changes in folded.tallies.items():
+        statements += sqlite_rows.inserts(tally.table, tally.key_columns + tally.amount_columns,
+                                          [group + tuple(amounts) for group, amounts in changes.items()
+                                           if any(amounts)], add_on_conflict=tally.amount_columns)
+    await sqlite_rows.run(connection, statements)
+
+
+async def _write_postgresql(connection: AsyncConnection, folded: Folded) -> None:
     for projector, keys in folded.replaced.items():
         await connection.execute(projector.delete_keys, {"keys": _padded(keys)})
     for projector, rows in folded.rows.items():
-        if sqlite:
-            await sqlite_rows.insert(connection, projector.table, projector.columns,
-                                     list(map(itemgetter(*projector.columns), rows)))
-        else:
-            await connection.execute(insert(projector.table), rows)
-    # Tallies and their groups in one order, so two instances sharing a database lock them alike.
+        await connection.execute(insert(projector.table), rows)
+    # Tallies and their groups in one order, so two instances sharing the database lock them alike.
     for tally, changes in sorted(folded.tallies.items(), key=lambda item: item[0].table.name):
         if groups := [(group, amounts) for group, amounts in sorted(changes.items()) if any(amounts)]:
-            if sqlite:
-                await sqlite_rows.insert(connection, tally.table, tally.key_columns + tally.amount_columns,
-                                         [group + tuple(amounts) for group, amounts in groups],
-                                         add_on_conflict=tally.amount_columns)
-            else:
-                await connection.execute(tally.upsert, [
-                    dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
-                    for group, amounts in groups])
-            if any(amounts[0] < 0 for amounts in changes.values()):
-                await connection.execute(tally.delete_empty)
-    if folded.park or folded.release:
-        await folded.waiting.write(connection, folded.park, folded.release)
+            await connection.execute(tally.upsert, [
+                dict(zip(tally.key_columns, group)) | dict(zip(tally.amount_columns, amounts))
+                for group, amounts in groups])
 
 
 async def _fold(connection: AsyncConnection, projector: Projector, pending: list[Pending], folded: Folded,
@@ -595,22 +610,36 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
     for index, tally in enumerate(projector.tallies):
         changes = folded.tallies.setdefault(tally, {})
         for key, row in changed.items():
+            after = tally.parts(row)
             if (before := counted.get(key)) is not None:
-                for group, amounts in before[index]:
-                    _count(changes, group, amounts, -1)
-            for group, amounts in tally.parts(row):
-                _count(changes, group, amounts, 1)
+                before, after = _difference(before[index], after)
+                _count(changes, before, -1)
+            _count(changes, after, 1)
     if replaced := [key for key in stored if key in changed]:
         folded.replaced[projector] = replaced
 
 
-def _count(changes: dict[tuple, list[int]], group: tuple, amounts: tuple[int, ...], sign: int) -> None:
-    """Adds a row's amounts to its group's (sign 1), or takes them away (-1). Run per changed row and tally."""
-    if (total := changes.get(group)) is None:
-        changes[group] = [sign * amount for amount in amounts]
-    else:
-        for position, amount in enumerate(amounts):
-            total[position] += sign * amount
+def _difference(before: list[tuple[tuple, tuple[int, ...]]], after: list[tuple[tuple, tuple[int, ...]]]) \
+        -> tuple[list[tuple[tuple, tuple[int, ...]]], list[tuple[tuple, tuple[int, ...]]]]:
+    """A row's parts before and after a change, less those in both, which would be counted away and back: an
+    event changes few of a row's groups (a placement, a client's municipal share cells on the work side only)."""
+    if before == after:
+        return [], []
+    before_set, after_set = set(before), set(after)
+    if len(before_set) != len(before) or len(after_set) != len(after) or before_set.isdisjoint(after_set):
+        return before, after  # a part twice in one of them, or none in both: counted as they are
+    common = before_set & after_set
+    return [part for part in before if part not in common], [part for part in after if part not in common]
+
+
+def _count(changes: dict[tuple, list[int]], parts: list[tuple[tuple, tuple[int, ...]]], sign: int) -> None:
+    """Adds a row's amounts to its groups' (sign 1), or takes them away (-1). Run per changed row and tally."""
+    for group, amounts in parts:
+        if (total := changes.get(group)) is None:
+            changes[group] = [sign * amount for amount in amounts]
+        else:
+            for position, amount in enumerate(amounts):
+                total[position] += sign * amount
 
 
 def _refuse(item: Item, waiting: bool, reason: str, folded: Folded) -> None:
