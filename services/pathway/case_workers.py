@@ -23,13 +23,14 @@ class Owner:
 # One statement where an UPDATE and then an INSERT were two (a third of pathway's statements when
 # catching up). Both databases take this ON CONFLICT. The area stays the one of the client's first
 # event; the period only grows, as enrolments of two periods are events of two aggregates, in either order.
+# A row from before the period was kept stays without one (NULL compares as unknown): which periods its
+# client had is not known, and a late enrolment of an early period must not make it look like the last.
 NOTE = text("""
     INSERT INTO case_workers (client_id, employment_area, case_worker_id, latest_period)
     VALUES (:client, :area, :case_worker, :period)
     ON CONFLICT (client_id) DO UPDATE SET
         case_worker_id = excluded.case_worker_id,
-        latest_period = CASE WHEN case_workers.latest_period IS NULL
-                               OR excluded.latest_period > case_workers.latest_period
+        latest_period = CASE WHEN excluded.latest_period > case_workers.latest_period
                              THEN excluded.latest_period ELSE case_workers.latest_period END
     RETURNING employment_area, case_worker_id, latest_period""")
 COLUMNS = (case_workers.c.employment_area, case_workers.c.case_worker_id, case_workers.c.latest_period)

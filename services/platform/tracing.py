@@ -25,7 +25,8 @@ def span_context_of(traceparent: str | None) -> trace.SpanContext:
     """The remote span a W3C `traceparent` names, by the rules of OpenTelemetry's propagator, read
     directly: a consumer links each event of a batch to its publisher, and the relay starts each publish
     span from the event's writer, where the propagator and a context cost twice as much. Invalid or
-    missing: the invalid span context, as the propagator gives."""
+    missing: the invalid span context, as the propagator gives. Polku carries no tracestate or baggage
+    (an envelope and a message have the traceparent alone), so none is read."""
     match = TRACEPARENT.match(traceparent or "")
     if match is None:
         return trace.INVALID_SPAN_CONTEXT

@@ -49,7 +49,7 @@ class UnitOfWork:
         self._loaded: dict[str, list[EventEnvelope]] = {}  # each aggregate's stored history, read once
         self._events_of: dict[UUID, Event] = {}  # each envelope's event, decoded once
         # A service's own lookups read for a whole batch (Subscription.prefetch), by the service's keys;
-        # the service drops an entry it writes. Gone with the unit, as its reads are.
+        # the service keeps an entry true to what it writes. Gone with the unit, as its reads are.
         self.lookups: dict[object, object] = {}
 
     async def __aenter__(self) -> "UnitOfWork":

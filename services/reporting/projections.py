@@ -529,7 +529,8 @@ async def write(connection: AsyncConnection, folded: Folded) -> None:
 
 
 async def _write_sqlite(connection: AsyncConnection, folded: Folded) -> None:
-    """Every row and tally group of the batch in one hand-over to the database (sqlite_rows.py). A row
+    """Every row and tally group of the batch in one hand-over to the database thread on `polku rebuild`'s
+    engine; on a service's engine (statements on the event loop) one after another (sqlite_rows.py). A row
     replaces the stored one in its insert (REPLACE deletes it first). The tallies' groups go unsorted:
     SQLite has one write lock for everything, and sorting a batch's groups took ~40 % of its write."""
     statements = []

@@ -1,8 +1,8 @@
 """A rebuild's new tables, and the swap that puts them in place of the live ones in one transaction.
 
 Every table of `PROJECTION_TABLES` gets a new twin (`<name>_rebuild`: the same columns and keys, no
-secondary indexes but a tally's index of its empty groups, which each batch deletes by) that the rebuild fills while the live tables go on serving reports and taking the
-live consumer's events. The swap, in one transaction: each live table is dropped (its indexes with it),
+secondary indexes but a tally's index of its empty groups, which each batch deletes by) that the
+rebuild fills while the live tables go on serving reports and taking the live consumer's events. The swap, in one transaction: each live table is dropped (its indexes with it),
 its twin takes its name, and the live table's indexes are built on it under their own names. Index
 and constraint names are unique in the whole database on both SQLite and PostgreSQL, so the twin
 cannot carry them while the live table exists: SQLite renames a table's automatic key index with the

@@ -334,12 +334,6 @@ placement_days = Index("ix_report_placements_days", placements.c.employment_area
 client_enrolment_days = Index("ix_report_clients_enrolment_days", clients.c.employment_area, clients.c.enrolled_on,
                               clients.c.exited_on)
 
-# The tallies migration 0005 made (0006 adds report_esf_tally, 0007 the municipal share's).
-TALLY_TABLES = (invoice_tally, enrolment_tally, leaving_tally, client_tally, placement_tally, hire_tally,
-                opening_tally, first_placement_tally)
-
-# Every table of this module: a rebuild replaces them all (swap.py), tallies included: their twins start
-# empty, and a tally counts differences from what its projection table stores, which is empty too.
 def empty_groups(tally: Table) -> Index:
     """A tally's groups whose row count is 0, which the projection deletes at the end of a batch
     (projections.Tally.delete_empty): only those are in the index, for as long as they exist. Made for a
@@ -352,4 +346,6 @@ TALLY_TABLES = (client_tally, placement_tally, hire_tally, opening_tally, first_
                 leaving_tally, invoice_tally, esf_tally, share_tally)
 EMPTY_GROUPS = tuple(empty_groups(tally) for tally in TALLY_TABLES)
 
+# Every table of this module: a rebuild replaces them all (swap.py), tallies included: their twins start
+# empty, and a tally counts differences from what its projection table stores, which is empty too.
 PROJECTION_TABLES = tuple(metadata.tables.values())

@@ -34,16 +34,25 @@ async def test_enrolments_keep_the_first_area_and_the_latest_period_whatever_the
         assert await case_workers.owner_of(uow, uuid4()) is None
 
 
-async def test_a_row_from_before_the_period_was_kept_takes_one_from_the_next_enrolment(engine_factory):
+async def test_a_row_from_before_the_period_was_kept_goes_on_probing_whatever_enrolment_comes(engine_factory):
+    """Its client may have had pathways 1 and 2 already: a late (or replayed) enrolment of period 1 must not
+    make period 1 look like the last, or placements would go to its closed pathway."""
     engine = await engine_factory("pathway", SERVICE.migrations)
     client = uuid4()
-    async with UnitOfWork(engine, "pathway", Cause.new()) as uow:
-        await case_workers.note(uow, client, "kemi", "cw-1", period=1)
+    for period in (1, 2):
+        async with UnitOfWork(engine, "pathway", Cause.new()) as uow:
+            uow.event_area = "kemi"
+            enrolment = ClientEnrolled(client_id=client, period=period, case_worker_id="cw-1",
+                                       enrolled_on=date(2026, period, 1))
+            await policies.plan_pathway(uow, enrolment, envelope_of(enrolment, 1))
+    async with UnitOfWork(engine, "pathway", Cause.new()) as uow:  # as migration pathway_0002 found it
         await uow.connection.execute(update(case_workers_table).values(latest_period=None))
-        await case_workers.note(uow, client, "kemi", "cw-2")
-        assert await case_workers.owner_of(uow, client) == case_workers.Owner("kemi", "cw-2", None)
-        await case_workers.note(uow, client, "kemi", "cw-2", period=2)
-        assert await case_workers.owner_of(uow, client) == case_workers.Owner("kemi", "cw-2", 2)
+    for period in (1, None, 2):  # a late enrolment of period 1, a reassignment, period 2's again
+        async with UnitOfWork(engine, "pathway", Cause.new()) as uow:
+            await case_workers.note(uow, client, "kemi", "cw-2", period=period)
+            owner = await case_workers.owner_of(uow, client)
+            assert owner == case_workers.Owner("kemi", "cw-2", None)
+            assert await current_pathway_id(uow, client, owner.latest_period) == pathway_id_of(client, 2)
 
 
 async def test_a_batch_reads_its_clients_at_once_and_its_writes_answer_for_themselves(engine_factory):

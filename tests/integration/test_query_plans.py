@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
 
+from services.pathway import case_workers
+from services.pathway.service import SERVICE as PATHWAY
 from services.platform.database import create_engine, migrate
-from services.platform.event_store import LOAD_HISTORY, driver_statements
+from services.platform.event_store import LOAD_HISTORIES, LOAD_HISTORY, driver_statements
 from services.platform.relay import DELETE_SENT, PENDING
 from services.platform.unit_of_work import PROCESSED_AMONG
 from services.reporting import swap
@@ -25,6 +27,12 @@ STATEMENTS = {
     # The driver's own SQL (event_store.py), run once an event.
     "unit of work: queue for the relay": (driver_statements(sqlite.dialect()).queue_for_relay, ("a",)),
     "consumer: inbox lookup": (PROCESSED_AMONG, {"consumer": "c", "event_ids": ["a", "b"]}),
+    "consumer batch: the histories it will read": (LOAD_HISTORIES, {"aggregate_ids": ["a", "b"]}),
+}
+PATHWAY_STATEMENTS = {
+    "a batch's clients": (case_workers.OWNERS_AMONG, {"clients": ["a", "b"]}),
+    "an event's client": (case_workers.OWNER, {"client": "a"}),
+    "a case worker noted": (case_workers.NOTE, {"client": "a", "area": "kemi", "case_worker": "c", "period": 1}),
 }
 
 
@@ -63,6 +71,12 @@ def scans(plan: list[str], tables) -> list[str]:
 async def test_no_statement_of_every_commit_scans_a_growing_table(name, tmp_path):
     plan = await plan_of(tmp_path / "plans.db", None, *STATEMENTS[name])
     assert not scans(plan, GROWING), f"{name}: {plan}"
+
+
+@pytest.mark.parametrize("name", PATHWAY_STATEMENTS)
+async def test_no_statement_of_pathways_batches_scans_its_clients_or_events(name, tmp_path):
+    plan = await plan_of(tmp_path / "plans.db", PATHWAY.migrations, *PATHWAY_STATEMENTS[name])
+    assert not scans(plan, ("case_workers", *GROWING)), f"{name}: {plan}"
 
 
 @pytest.mark.parametrize("name", sorted(TALLIES))

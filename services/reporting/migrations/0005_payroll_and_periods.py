@@ -12,15 +12,18 @@ Revises: reporting_0004
 import sqlalchemy as sa
 from alembic import op
 
-from services.reporting.tables import (TALLY_TABLES, client_periods, first_placements, invoices, payroll_runs,
-                                       subsidy_claims)
+from services.reporting.tables import (client_periods, client_tally, enrolment_tally, first_placement_tally,
+                                       first_placements, hire_tally, invoice_tally, invoices, leaving_tally,
+                                       opening_tally, payroll_runs, placement_tally, subsidy_claims)
 
 revision = "reporting_0005"
 down_revision = "reporting_0004"
 branch_labels = None
 depends_on = None
 
-NEW_TABLES = (payroll_runs, subsidy_claims, client_periods, first_placements, *TALLY_TABLES)
+# The tallies this migration made (0006 adds report_esf_tally, 0007 the municipal share's).
+NEW_TABLES = (payroll_runs, subsidy_claims, client_periods, first_placements, invoice_tally, enrolment_tally,
+              leaving_tally, client_tally, placement_tally, hire_tally, opening_tally, first_placement_tally)
 NEW_INVOICE_COLUMNS = ("total_cents", "due_on", "credited_cents", "credited_total_cents", "paid_cents",
                        "paid_net_cents", "open_cents", "overdue_on", "reminders")
 

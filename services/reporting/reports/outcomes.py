@@ -228,6 +228,7 @@ def _exit_tables(exits: list[tuple]) -> list[Table]:
 
 
 def _none_first(item: tuple) -> tuple:
-    """Sorts a key holding None (a status erased or never recorded) before the others, as SQLite did."""
+    """Sorts a key holding None (a status erased or never recorded) before the others, on both databases
+    (the rows came ordered by the database before: PostgreSQL put None last, SQLite first)."""
     key = item[0] if isinstance(item[0], tuple) else (item[0],)
     return tuple((value is not None, value or "") for value in key)
