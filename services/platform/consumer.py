@@ -25,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -39,7 +39,7 @@ from services.platform.config import Settings
 from services.platform.event_store import Cause
 from services.platform.outages import is_outage
 from services.platform.pull import Pull
-from services.platform.tracing import MAX_LINKS, span_context_of
+from services.platform.tracing import MAX_LINKS, remote_parent, span_context_of
 from services.platform.unit_of_work import UnitOfWork
 
 Handler = Callable[[UnitOfWork, Any, EventEnvelope], Awaitable[None]]
@@ -503,7 +503,7 @@ class InboxConsumer:
 
 
 def _context_of(msg: Msg):
-    return propagate.extract(msg.headers or {})
+    return remote_parent((msg.headers or {}).get("traceparent"))
 
 
 def _publisher_of(msg: Msg) -> trace.SpanContext:
