@@ -477,9 +477,11 @@ async def project(connection: AsyncConnection, items: Sequence[Item], projection
     return folded
 
 
-async def fold(connection: AsyncConnection, items: Sequence[Item], projections: Projections = LIVE) -> Folded:
+async def fold(connection: AsyncConnection, items: Sequence[Item], projections: Projections = LIVE,
+               tallies: dict[Tally, dict[tuple, list[int]]] | None = None) -> Folded:
     """Reads only: the events waiting for the keys the batch touches, then per projector one SELECT of the
-    rows, and the fold in memory."""
+    rows, and the fold in memory. `tallies`: what the batch changes in the tallies is added there (a rebuild
+    counts many batches into one before it writes them); by default the batch's own."""
     by_projector: dict[Projector, list[Pending]] = {}
     for envelope, event in items:
         for projector, key_of in projections.projectors[type(event)]:
@@ -490,7 +492,7 @@ async def fold(connection: AsyncConnection, items: Sequence[Item], projections: 
                 for item in pending}
         if parked := await projections.waiting.waiting_for(connection, keys):
             _take_waiting(by_projector, parked, projections)
-    folded = Folded(projections.waiting)
+    folded = Folded(projections.waiting, tallies={} if tallies is None else tallies)
     # The aggregates' own rows first: an event refused there changes no order-free row (nor a tally) either.
     for projector, pending in sorted(by_projector.items(), key=lambda item: not item[0].follows_aggregate):
         if not projector.follows_aggregate and folded.refused:

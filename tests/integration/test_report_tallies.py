@@ -4,17 +4,19 @@ import random
 from collections import Counter
 from uuid import uuid4
 
+import pytest
 from sqlalchemy import select
 
 from contracts.registry import decode
 from services.reporting.projections import project
+from services.reporting import rebuild as rebuild_module
 from services.reporting.rebuild import rebuild
 from services.reporting.service import SERVICE as REPORTING
 from services.reporting.tables import (client_periods, client_tally, clients, enrolment_tally, invoice_tally, invoices,
                                        leaving_tally, first_placement_tally, first_placements, hire_tally,
                                        opening_tally, openings, placement_tally, placements)
 from tests.integration.follow_up_history import follow_up_histories
-from tests.integration.histories import client_history, envelope_of
+from tests.integration.histories import client_history, envelope_of, projections_of
 from tests.integration.probe import publish
 from tests.support import BOTH_DATABASES, caught_up, eventually, rebuild_engine
 
@@ -98,6 +100,35 @@ async def test_tallies_count_the_rows_live_and_after_a_rebuild(start_service, nc
     async with rebuild_engine(reporting.engine) as engine:  # its writes in one hand-over to SQLite's thread
         await rebuild(engine, nc, "POLKU", batch_size=5, show_progress=False)
     assert await tallies_and_counts(reporting.engine) == live, "and so does `polku rebuild`'s engine"
+
+
+@pytest.mark.parametrize("held_groups", [1, 12])
+async def test_a_rebuild_writes_its_tallies_added_up_over_batches_as_live_counted_them(start_service, nc, monkeypatch,
+                                                                                      held_groups):
+    """A rebuild adds the tallies' changes up over batches and writes them once they reach HELD_TALLY_GROUPS
+    groups, and at its end: after every batch (1) or every few (12), the tables end as live wrote them."""
+    reporting = await start_service(REPORTING)
+    js = nc.jetstream()
+    for area, events in follow_up_histories():
+        for version, event in enumerate(events, start=1):
+            await publish(js, envelope_of(event, version, area=area))
+    await eventually(lambda: caught_up(reporting), what="reporting took every event")
+    live = await projections_of(reporting.engine)
+    await reporting.stop()
+    written = rebuild_module._write_and_commit
+    tally_writes = []
+
+    async def write_and_commit(connection, folded):
+        tally_writes.append(sum(map(len, folded.tallies.values())))
+        await written(connection, folded)
+
+    monkeypatch.setattr(rebuild_module, "HELD_TALLY_GROUPS", held_groups)
+    monkeypatch.setattr(rebuild_module, "_write_and_commit", write_and_commit)
+    await rebuild(reporting.engine, nc, "POLKU", batch_size=4, show_progress=False)
+    assert await projections_of(reporting.engine) == live
+    assert sum(1 for count in tally_writes if count) > 2, f"tallies written during the replay: {tally_writes}"
+    if held_groups > 1:
+        assert 0 in tally_writes, f"some batches' tallies held for later ones: {tally_writes}"
 
 
 async def test_a_group_a_row_left_is_gone_as_if_it_had_never_been_counted(engine_factory):
