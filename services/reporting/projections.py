@@ -58,6 +58,7 @@ from services.reporting.tables import (client_periods, client_tally, clients, en
                                        placements, share_inputs, share_tally, subsidy_claims)
 from services.reporting.waiting import LIVE as LIVE_ROOM
 from services.reporting.waiting import WaitingRoom
+from services.reporting.written_keys import WrittenKeys
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
@@ -423,11 +424,13 @@ def _waits_in(routes: Routes) -> Projector | None:
 class Projections:
     """Where events are projected: the projectors (and their rows' keys) per event type, and the room where
     events wait for an earlier version. `LIVE` writes the live tables, which other reporting instances
-    write too (`shared`: rows are locked as they are read); a rebuild writes new ones `into`, alone."""
+    write too (`shared`: rows are locked as they are read); a rebuild writes new ones `into`, alone, and
+    looks up only the keys it has `written` there."""
 
     projectors: Mapping[type[Event], Routes]
     waiting: WaitingRoom
     shared: bool = True
+    written: WrittenKeys | None = None
     # Per event type, the projector a waiting event of that type is folded by when it is released.
     waits_in: Mapping[type[Event], Projector | None] = field(init=False, repr=False, compare=False)
 
@@ -437,12 +440,13 @@ class Projections:
 
     def into(self, tables: Mapping[Table, Table], waiting: WaitingRoom) -> "Projections":
         """The same projections writing `tables[live table]` instead, tallies too, with events waiting in
-        `waiting`."""
+        `waiting`. The tables are new (empty), and this process alone writes them."""
         moved = {projector: replace(projector, table=tables[projector.table], tallies=tuple(
             replace(tally, table=tables[tally.table]) for tally in projector.tallies))
             for routes in self.projectors.values() for projector, _ in routes}
         return Projections({event_type: tuple((moved[projector], key_of) for projector, key_of in routes)
-                            for event_type, routes in self.projectors.items()}, waiting, shared=False)
+                            for event_type, routes in self.projectors.items()}, waiting, shared=False,
+                           written=WrittenKeys())
 
 
 LIVE = Projections(PROJECTORS, WaitingRoom(LIVE_ROOM))
@@ -498,7 +502,7 @@ async def fold(connection: AsyncConnection, items: Sequence[Item], projections: 
         if not projector.follows_aggregate and folded.refused:
             refused = {envelope.id for (envelope, _), _ in folded.refused}
             pending = [item for item in pending if item[2].id not in refused]
-        await _fold(connection, projector, pending, folded, projections.shared)
+        await _fold(connection, projector, pending, folded, projections.shared, projections.written)
     return folded
 
 
@@ -560,8 +564,10 @@ async def _write_postgresql(connection: AsyncConnection, folded: Folded) -> None
 
 
 async def _fold(connection: AsyncConnection, projector: Projector, pending: list[Pending], folded: Folded,
-                shared: bool) -> None:
+                shared: bool, written: WrittenKeys | None) -> None:
     keys = sorted({item[0] for item in pending})
+    if written is not None:
+        keys = written.among(projector, keys)
     if connection.dialect.name == "sqlite" or not shared:
         # One writer: SQLite's (a stale read fails its write), or a rebuild's alone in its new tables, where
         # an advisory lock per key would also outgrow PostgreSQL's lock table in a batch of thousands of keys.
@@ -571,8 +577,8 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
         if not projector.follows_aggregate:
             # A row no one has written yet cannot be locked: two instances would both insert it.
             await connection.execute(ADVISORY_LOCKS, {"names": [f"{projector.table.name}:{key}" for key in keys]})
-    existing = await connection.execute(select_keys, {"keys": _padded(keys)})
-    rows: dict[str, Row] = {row[projector.key]: dict(row) for row in existing.mappings()}
+    existing = (await connection.execute(select_keys, {"keys": _padded(keys)})).mappings() if keys else ()
+    rows: dict[str, Row] = {row[projector.key]: dict(row) for row in existing}
     stored = list(rows)
     # Each stored row's place in the tallies, before the fold changes it.
     counted = {key: [tally.parts(row) for tally in projector.tallies] for key, row in rows.items()} \
@@ -610,6 +616,8 @@ async def _fold(connection: AsyncConnection, projector: Projector, pending: list
             folded.release.append((key, str(envelope.id)))
     if changed:
         folded.rows[projector] = list(changed.values())
+        if written is not None:
+            written.add(projector, changed)
     for index, tally in enumerate(projector.tallies):
         changes = folded.tallies.setdefault(tally, {})
         for key, row in changed.items():

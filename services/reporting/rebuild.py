@@ -131,7 +131,7 @@ async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]]
     the refused events."""
     replayed, refused = 0, []
     writing: asyncio.Task | None = None
-    tallies: dict[Tally, dict[tuple, list[int]]] = {}  # counted over batches until held_tally_groups
+    tallies: dict[Tally, dict[tuple, list[int]]] = {}  # counted over batches, up to HELD_TALLY_GROUPS
     try:
         async for batch in batches:
             count, decoded = len(batch), await _decoded(batch)
