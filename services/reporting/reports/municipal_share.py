@@ -35,7 +35,8 @@ async def municipal_share_by_month(connection: AsyncConnection, scope: Scope, to
 
     From the tally the projection keeps (report_share_tally, rules/share_cells.py): a few thousand cells
     for an area, not every client's periods. Cells made under other rules than the file's now are stale
-    until `polku rebuild`: then, and where the tally cannot apply, every client is computed as before."""
+    until reporting's next start counts them anew (share_recount.py): then, and where the tally cannot
+    apply, every client is computed as before."""
     rules = share_rules()
     until = min(filter(None, (scope.last_day, today)))
     first_month = f"{scope.first_day.year:04d}-{scope.first_day.month:02d}" if scope.first_day else None
@@ -50,7 +51,8 @@ async def municipal_share_by_month(connection: AsyncConnection, scope: Scope, to
         if months or not await _not_filled(connection, scope.area, grid.fingerprint):
             return months
     log.warning("the municipal share tally does not follow the rule file, or is not filled yet; computing every "
-                "client (rebuild reporting to use the tally)", extra={"employment_area": scope.area})
+                "client (reporting counts the tally anew when it starts; one never filled takes `polku rebuild`)",
+                extra={"employment_area": scope.area})
     return await municipal_share_by_client(connection, scope.area, until, first_month)
 
 
