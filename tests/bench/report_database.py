@@ -47,13 +47,14 @@ async def fresh_postgres_database(url: str) -> None:
 
 
 async def analyse(url: str) -> None:
-    """Statistics for the planner, as autovacuum would have them by the time anyone reads a report
-    (this machine's server runs without autovacuum: tests/load/run_load.py `analyse_where_nobody_does`)."""
+    """Statistics for the planner and the visibility map of index-only scans, as autovacuum would have
+    them by the time anyone reads a report (this machine's server runs without autovacuum): without the
+    map, an area's sum over an index read the table too (32 ms against 4)."""
     import asyncpg
 
     connection = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
     try:
-        await connection.execute("ANALYZE")
+        await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
 
@@ -73,6 +74,7 @@ def main(argv: list[str]) -> None:
             print(asyncio.run(real_rebuild(server.url, database)))
             if database.startswith("postgresql"):
                 asyncio.run(analyse(database))
+                print("vacuumed and analysed, as autovacuum would have")
         finally:
             server.stop()
 
