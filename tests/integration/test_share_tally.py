@@ -1,14 +1,21 @@
 """The municipal share's inputs take a client's and their placements' events in any order, live and in
 rebuild, and the report from its tally equals the per-client reference over the same database."""
+import asyncio
+import contextlib
 import logging
 from datetime import date
 from uuid import uuid4
 
+import sqlalchemy
+
 from contracts.events.intake import EntryFacts, EntryFactsCorrected, EntryFactsRecorded
+from services.platform.database import create_engine
 from services.reporting.rebuild import rebuild
 from services.reporting.reports.document import Scope
 from services.reporting.reports.municipal_share import municipal_share_by_client, municipal_share_by_month
 from services.reporting.service import SERVICE as REPORTING
+from services.reporting import share_recount
+from services.reporting.share_recount import recount_if_stale
 from services.reporting.tables import share_inputs, share_tally
 from tests.integration.follow_up_history import _placement, returning_client
 from tests.integration.histories import envelope_of, projections_of
@@ -104,7 +111,7 @@ async def tally_rows(engine) -> list[tuple]:
 
 
 async def test_cells_of_other_rules_are_counted_anew_from_the_inputs_when_reporting_starts(start_service, nc,
-                                                                                             caplog):
+                                                                                             caplog, monkeypatch):
     caplog.set_level(logging.INFO, logger="services.reporting.share_recount")
     reporting = await start_service(REPORTING)
     js = nc.jetstream()
@@ -133,3 +140,26 @@ async def test_cells_of_other_rules_are_counted_anew_from_the_inputs_when_report
     await reporting.stop()
     reporting = await start_service(REPORTING, database_url=url)  # cells current: nothing to count
     assert "counted anew" not in caplog.text and await tally_rows(reporting.engine) == current
+    await reporting.stop()
+
+    async with reporting.engine.begin() as connection:
+        await connection.execute(share_tally.update().values(rules=share_tally.c.rules + 1))
+    # Another instance starts while the first counts: it must wait for the first's cells, not count too.
+    other, checked = create_engine(url), asyncio.Event()
+    sqlalchemy.event.listen(other.sync_engine, "before_cursor_execute",
+                            lambda _connection, _cursor, statement, *_: "rules !=" in statement and checked.set())
+    counting = share_recount.recount
+
+    async def recount_once_the_other_checked(connection):
+        with contextlib.suppress(TimeoutError):  # it never does where it waits for the lock
+            await asyncio.wait_for(checked.wait(), 1.0)
+        return await counting(connection)
+
+    monkeypatch.setattr(share_recount, "recount", recount_once_the_other_checked)
+    try:
+        first = asyncio.create_task(recount_if_stale(reporting.engine))
+        await asyncio.sleep(0.2)
+        await asyncio.gather(first, recount_if_stale(other))
+    finally:
+        await other.dispose()
+    assert await tally_rows(reporting.engine) == current
