@@ -47,8 +47,8 @@ CATCH_UP_ROUNDS = 10
 # A replay adds up the tallies' changes over batches in memory and writes them when they reach this many
 # groups (~300 bytes each), and at its end: a group is written once for many batches, not once per batch
 # (at 1M events the tallies' upserts were ~half of SQLite's time, share and ESF cells most of it). The 1M
-# bench's stream has ~250,000 groups: held to the end, its peak RSS stayed as it was (~480 MB); written
-# at every 100,000, SQLite took 6 s more of the rebuild's 19 s.
+# bench's stream has ~250,000 groups: held to the end, peak RSS ~470 MB (~450 MB writing them every batch);
+# written at every 100,000, SQLite's thread took ~6 s more CPU (19 s against 13).
 HELD_TALLY_GROUPS = 300_000
 
 
