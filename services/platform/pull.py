@@ -8,7 +8,7 @@ no waiting for a full batch once the first message was waited for.
 
 The subscription has no callback: what arrives waits in its queue, and `take` empties the queue in
 one go. A callback costs a pass of nats-py's delivery task per message (a queue get, the callback's
-coroutine, an event set): a twentieth of a consumer's time catching up (2026-11-30).
+coroutine, an event set): ~2 % of reporting's samples catching up (py-spy, 2026-11-30).
 """
 import asyncio
 import json
