@@ -62,14 +62,13 @@ EVENT_COLUMNS = ("event_id", "aggregate_type", "aggregate_id", "aggregate_versio
 
 @dataclass(frozen=True)
 class DriverStatements:
-    """The append's two statements and the inbox's as the database's driver takes them, each run once for
-    all the rows (executemany). SQLAlchemy's compiling, parameter processing and result of `insert(events)`
-    and of an outbox insert from an expanding select cost more than their SQL: 190 µs against 100 µs for a
-    command's four events on SQLite (2026-11-30); `insert(inbox)` of a catching-up consumer's batch of a
-    thousand events, 10 ms against 5 ms (2026-11-30)."""
+    """The append and the inbox's rows as the database's driver takes them, each run once for all the rows
+    (executemany); each event's outbox row is the database's own (a trigger: migration platform_0008).
+    SQLAlchemy's compiling, parameter processing and result cost more than the SQL: for `insert(events)`
+    190 µs against 100 µs for a command's four events and their outbox rows on SQLite, for `insert(inbox)`
+    of a catching-up consumer's batch of a thousand events 10 ms against 5 ms (2026-11-30)."""
 
     append: str
-    queue_for_relay: str
     mark_in: str
     occurred_at: Callable | None  # the dialect's conversion of a datetime, as SQLAlchemy's insert binds it
     processed_at: Callable | None
@@ -83,9 +82,8 @@ class DriverStatements:
         else:
             raise NotImplementedError(f"the {dialect.paramstyle} parameter style of {dialect.driver}")
         return cls(append=f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(placeholders)})",
-                   queue_for_relay="INSERT INTO outbox (position) SELECT position FROM events "
-                                   f"WHERE event_id = {placeholders[0]}",
-                   mark_in=f"INSERT INTO inbox (consumer, event_id, processed_at) VALUES ({', '.join(placeholders[:3])})",
+                   mark_in="INSERT INTO inbox (consumer, event_id, processed_at) "
+                           f"VALUES ({', '.join(placeholders[:3])})",
                    occurred_at=events.c.occurred_at.type.dialect_impl(dialect).bind_processor(dialect),
                    processed_at=inbox.c.processed_at.type.dialect_impl(dialect).bind_processor(dialect))
 
@@ -151,7 +149,7 @@ class EventStore:
         ]
 
     async def write(self, envelopes: Sequence[EventEnvelope]) -> None:
-        """The events, of one aggregate or many, and their outbox rows: two statements in all."""
+        """The events, of one aggregate or many, and (by the database's trigger) their outbox rows: one statement."""
         statements = driver_statements(self.connection.dialect)
         time_of = statements.occurred_at or (lambda time: time)
         rows = [(str(envelope.id), envelope.aggregatetype, envelope.aggregateid, envelope.aggregateversion,
@@ -162,7 +160,6 @@ class EventStore:
         except IntegrityError:
             first = envelopes[0]  # a conflict of a batch of many aggregates names the first of them
             raise ConcurrencyConflict(first.aggregatetype, first.aggregateid, first.aggregateversion - 1) from None
-        await self.connection.exec_driver_sql(statements.queue_for_relay, [row[:1] for row in rows])
 
 
 async def requeue_from(engine, position: int) -> int:

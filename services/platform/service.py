@@ -15,6 +15,7 @@ from faststream.nats import NatsBroker
 from faststream.security import BaseSecurity, SASLPlaintext
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.platform.access import allowed_roles
 from services.platform.audit import AUDIT_ROUTES
@@ -51,6 +52,9 @@ class ServiceDefinition:
     inbound: tuple[Callable[["ServiceRuntime"], Inbound], ...] = ()
     # Work of its own that runs beside the API while the service runs (e.g. intake's retention erasure).
     tasks: tuple[Callable[["ServiceRuntime"], Awaitable[None]], ...] = ()
+    # Work on its own database after the migrations and before it takes any event or request (e.g.
+    # reporting counts the municipal share's tally anew after its rule file changed).
+    prepare: tuple[Callable[[AsyncEngine], Awaitable[None]], ...] = ()
 
 
 class ServiceRuntime:
@@ -128,6 +132,8 @@ class ServiceRuntime:
             trace_sql(self.engine)
         with suppress_instrumentation():  # a start's schema checks are no flow an operator follows
             await migrate(self.engine, self.definition.migrations)
+        for prepare in self.definition.prepare:
+            await prepare(self.engine)
         await self.broker.start()
         parse_headers_plainly(self.broker.config.connection_state.connection)
         if self.consumer:

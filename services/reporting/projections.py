@@ -21,7 +21,7 @@ that waits has changed no row, so it is counted when it is folded, once.
 """
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
@@ -660,3 +660,13 @@ def _padded(keys: list[str]) -> list[str]:
     batch's own length, those statements of thousands of placeholders took ~30 MB in a long rebuild."""
     size = 1 << (len(keys) - 1).bit_length()
     return keys if size > MAX_PADDED_KEYS else keys + keys[:1] * (size - len(keys))
+
+
+def counted(tally: Tally, rows: Iterable[Row], changes: dict[tuple, list[int]] | None = None) \
+        -> dict[tuple, list[int]]:
+    """The tally's groups of these rows with their amounts summed (added to `changes`), as `write` takes a
+    batch's changes: a tally counted from its rows alone (share_recount.py)."""
+    changes = {} if changes is None else changes
+    for row in rows:
+        _count(changes, tally.parts(row), 1)
+    return changes

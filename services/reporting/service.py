@@ -4,6 +4,7 @@ from pathlib import Path
 from services.platform.service import ServiceDefinition
 from services.reporting.api import ROUTES
 from services.reporting.policies import SUBSCRIPTION
+from services.reporting.share_recount import recount_if_stale
 
 SERVICE = ServiceDefinition(
     name="reporting",
@@ -11,4 +12,5 @@ SERVICE = ServiceDefinition(
     routes=ROUTES,
     subscription=SUBSCRIPTION,
     migrations=Path(__file__).parent / "migrations",
+    prepare=(recount_if_stale,),
 )

@@ -5,6 +5,11 @@ aggregate with the four events of a referral (referred, entry facts, assessed, e
 Polku goes through `UnitOfWork.create` (decide, write events and outbox, commit with
 `synchronous=FULL`); eventsourcing through `Application.save` with its SQLite persistence module.
 Both one command after another; Polku also with 32 callers at once, as its HTTP services take them.
+
+Where Polku's CPU goes, by layer (`layers`): the same rows (events, their outbox rows by the trigger)
+written and committed with sqlite3 alone; then through the platform's write transaction (SQLAlchemy's
+async engine, the commit group, the commit on aiosqlite's thread) from envelopes made beforehand; then
+the whole unit of work (envelopes, the fold of the new state).
 """
 import asyncio
 import sqlite3
@@ -15,7 +20,9 @@ from pathlib import Path
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from services.platform.commit_groups import transaction
 from services.platform.database import create_engine, migrate
+from services.platform.event_store import EventStore, driver_statements
 from services.platform.unit_of_work import UnitOfWork
 from tests.bench.workload import changes
 
@@ -95,6 +102,40 @@ def eventsourcing(database: Path, commands: int) -> tuple[float, float, int]:
     return len(EVENTS) * len(work) / seconds, cpu_us, synchronous
 
 
+async def layers(work: Path, commands: int) -> dict[str, float]:
+    """CPU µs a command (one after another) with sqlite3 alone, through the platform's transaction, and
+    through the whole unit of work: each layer's cost is the difference to the one below."""
+    engine = create_engine(f"sqlite+aiosqlite:///{work / 'append-layers.db'}")
+    await migrate(engine)
+    store = EventStore(None, "intake")
+    made = [store.envelopes(change.kind, change.aggregate_id, 0, change.events, change.area, change.cause)
+            for change in referral_changes(commands * 2)]
+    statements = driver_statements(engine.dialect)
+    rows_of = [[(str(envelope.id), envelope.aggregatetype, envelope.aggregateid, envelope.aggregateversion,
+                 envelope.type, envelope.nats_subject, statements.occurred_at(envelope.time), envelope.model_dump_json())
+                for envelope in envelopes] for envelopes in made[:commands]]
+    try:
+        driver = sqlite3.connect(work / "append-layers.db", isolation_level=None)
+        driver.execute("PRAGMA synchronous=FULL")
+        started = time.process_time()
+        for rows in rows_of:
+            driver.execute("BEGIN IMMEDIATE")
+            driver.executemany(statements.append, rows)
+            driver.execute("COMMIT")
+        sqlite_alone = _cpu_us(started, len(rows_of))
+        driver.close()
+        started = time.process_time()
+        for envelopes in made[commands:]:
+            async with transaction(engine) as connection:
+                await EventStore(connection, "intake").write(envelopes)
+        platform_transaction = _cpu_us(started, len(made) - commands)
+    finally:
+        await engine.dispose()
+    _, unit_of_work = await polku(work / "append-layers-unit.db", commands)
+    return {"sqlite3_alone": round(sqlite_alone), "platform_transaction": round(platform_transaction),
+            "unit_of_work": round(unit_of_work)}
+
+
 def _cpu_us(started: float, commands: int) -> float:
     """The process's CPU time (every thread: Polku commits on aiosqlite's) a command since `started`:
     wall time on a shared machine is mostly other people's load and disk, CPU time much less so."""
@@ -105,6 +146,7 @@ def compare(work: Path, commands: int) -> dict:
     polku_per_s, polku_cpu_us = asyncio.run(polku(work / "append-polku.db", commands))
     library_per_s, library_cpu_us, synchronous = eventsourcing(work / "append-eventsourcing.db", commands)
     concurrent_per_s, concurrent_cpu_us = asyncio.run(polku(work / "append-polku-32.db", commands, callers=32))
+    layer_cpu_us = asyncio.run(layers(work, commands))
     return {"commands": commands, "polku_events_per_s": round(polku_per_s),
             "polku_32_callers_events_per_s": round(concurrent_per_s),
             "eventsourcing_events_per_s": round(library_per_s),
@@ -112,7 +154,8 @@ def compare(work: Path, commands: int) -> dict:
             "polku_32_callers_cpu_us_per_command": round(concurrent_cpu_us),
             "eventsourcing_cpu_us_per_command": round(library_cpu_us),
             "eventsourcing_sqlite_synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[synchronous],
-            "polku_vs_eventsourcing": round(polku_per_s / library_per_s, 2)}
+            "polku_vs_eventsourcing": round(polku_per_s / library_per_s, 2),
+            "polku_cpu_us_per_command_by_layer": layer_cpu_us}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """One replay of the whole stream, in its own process so its peak RSS is its own.
 
     python -m tests.bench.replay raw NATS_URL
-    python -m tests.bench.replay rebuild NATS_URL REPORTING_DB
+    python -m tests.bench.replay rebuild NATS_URL REPORTING_DB   (a SQLite file, or a database URL)
 
 Prints one JSON line: events, seconds, peak_rss_mb (and the projection row counts after a rebuild).
 """
@@ -40,7 +40,7 @@ async def raw_replay(url: str) -> dict:
 
 
 async def real_rebuild(url: str, database: str) -> dict:
-    engine = create_engine(f"sqlite+aiosqlite:///{database}", statements_on_loop=False)
+    engine = create_engine(database_url(database), statements_on_loop=False)
     await migrate(engine, SERVICE.migrations)
     nc = await connect(url, "bench-rebuild")
     try:
@@ -51,6 +51,11 @@ async def real_rebuild(url: str, database: str) -> dict:
     finally:
         await nc.close()
         await engine.dispose()
+
+
+def database_url(database: str) -> str:
+    """A database URL as given (PostgreSQL: postgresql+asyncpg://…), or a SQLite file's."""
+    return database if "://" in database else f"sqlite+aiosqlite:///{database}"
 
 
 async def _row_counts(engine) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """Each follow-up report's latency over a rebuilt reporting database (the 1M stream's, in `make bench`).
 
-    python -m tests.bench.report_latency REPORTING_DB [AREA]
+    python -m tests.bench.report_latency REPORTING_DB [AREA]   (a SQLite file, or a database URL)
 
 Prints one JSON line: per report, p50 and p99 in milliseconds over RUNS runs, for one employment area
 (the bench's areas are the same size, a fifth of the stream each), without suppression (a manager).
@@ -15,13 +15,14 @@ from services.platform.database import create_engine
 from services.reporting.api import REPORTS
 from services.reporting.reports.document import Scope
 from services.reporting.rules.figures import percentile
+from tests.bench.replay import database_url
 
 RUNS = 50
 TODAY = date(2026, 12, 31)
 
 
 async def measure(database: str, area: str = "kemi", runs: int = RUNS) -> dict[str, dict[str, float]]:
-    engine = create_engine(f"sqlite+aiosqlite:///{database}", statements_on_loop=False)
+    engine = create_engine(database_url(database), statements_on_loop=False)
     figures = {}
     try:
         for name, make in REPORTS.items():

@@ -338,6 +338,10 @@ def main(argv: list[str] | None = None) -> None:
           f"(its SQLite synchronous: {per_command['eventsourcing_sqlite_synchronous']}), "
           f"ratio {per_command['polku_vs_eventsourcing']}; Polku with 32 callers at once (commits grouped) "
           f"{per_command['polku_32_callers_events_per_s']:,} events/s")
+    by_layer = per_command["polku_cpu_us_per_command_by_layer"]
+    print(f"  CPU µs a command: eventsourcing {per_command['eventsourcing_cpu_us_per_command']}; Polku's rows with "
+          f"sqlite3 alone {by_layer['sqlite3_alone']}, through the platform's transaction "
+          f"{by_layer['platform_transaction']}, through the unit of work {by_layer['unit_of_work']}")
     print(observability.describe(observability_cost))
     print(matching.describe(matching_figures))
     run, documents = payroll_figures["payroll_run"], payroll_figures["finvoice"]

@@ -73,3 +73,20 @@ async def test_an_appended_row_holds_what_its_envelope_says_as_sqlalchemy_would_
     assert [EventEnvelope.model_validate_json(row.envelope) for row in rows] == written
     assert at_its_time == {str(envelope.id) for envelope in written}
     assert queued == [row.position for row in rows], "every appended event waits in the outbox"
+
+
+async def test_no_insert_into_the_event_log_leaves_an_event_out_of_the_outbox(engine_factory):
+    """The outbox row is the database's (migration platform_0008), whoever writes the event."""
+    engine = await engine_factory()
+    client_id = uuid4()
+    async with engine.begin() as connection:
+        envelope = EventStore(connection, "intake").envelopes(CLIENT, str(client_id), 0, client_history(client_id)[:1],
+                                                              "kemi", Cause.new())[0]
+        await connection.execute(events.insert().values(
+            event_id=str(envelope.id), aggregate_type="Client", aggregate_id=str(client_id), aggregate_version=1,
+            event_type=envelope.type, subject=envelope.nats_subject, occurred_at=envelope.time,
+            envelope=envelope.model_dump_json()))
+    async with engine.connect() as connection:
+        positions = (await connection.execute(select(events.c.position))).scalars().all()
+        queued = (await connection.execute(select(outbox.c.position))).scalars().all()
+    assert len(positions) == 1 and queued == positions

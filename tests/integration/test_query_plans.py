@@ -7,12 +7,11 @@ from dataclasses import replace
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.dialects import sqlite
 
 from services.pathway import case_workers
 from services.pathway.service import SERVICE as PATHWAY
 from services.platform.database import create_engine, migrate
-from services.platform.event_store import LOAD_HISTORIES, LOAD_HISTORY, driver_statements
+from services.platform.event_store import LOAD_HISTORIES, LOAD_HISTORY
 from services.platform.relay import DELETE_SENT, PENDING
 from services.platform.unit_of_work import PROCESSED_AMONG
 from services.reporting import swap
@@ -24,8 +23,6 @@ STATEMENTS = {
     "relay: pending rows": (PENDING, {"batch_size": 1000}),
     "relay: delete sent": (DELETE_SENT, {"positions": [1, 2]}),
     "unit of work: an aggregate's history": (LOAD_HISTORY, {"aggregate_id": "a"}),
-    # The driver's own SQL (event_store.py), run once an event.
-    "unit of work: queue for the relay": (driver_statements(sqlite.dialect()).queue_for_relay, ("a",)),
     "consumer: inbox lookup": (PROCESSED_AMONG, {"consumer": "c", "event_ids": ["a", "b"]}),
     "consumer batch: the histories it will read": (LOAD_HISTORIES, {"aggregate_ids": ["a", "b"]}),
 }

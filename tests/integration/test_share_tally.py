@@ -1,13 +1,21 @@
 """The municipal share's inputs take a client's and their placements' events in any order, live and in
 rebuild, and the report from its tally equals the per-client reference over the same database."""
+import asyncio
+import contextlib
+import logging
 from datetime import date
 from uuid import uuid4
 
+import sqlalchemy
+
 from contracts.events.intake import EntryFacts, EntryFactsCorrected, EntryFactsRecorded
+from services.platform.database import create_engine
 from services.reporting.rebuild import rebuild
 from services.reporting.reports.document import Scope
 from services.reporting.reports.municipal_share import municipal_share_by_client, municipal_share_by_month
 from services.reporting.service import SERVICE as REPORTING
+from services.reporting import share_recount
+from services.reporting.share_recount import recount_if_stale
 from services.reporting.tables import share_inputs, share_tally
 from tests.integration.follow_up_history import _placement, returning_client
 from tests.integration.histories import envelope_of, projections_of
@@ -95,3 +103,63 @@ async def test_the_share_inputs_take_events_in_any_order_and_the_tally_equals_th
         await rebuild(engine, nc, "POLKU", batch_size=3, show_progress=False)
     assert await projections_of(reporting.engine) == everything, "and so does `polku rebuild`'s engine"
 
+
+
+async def tally_rows(engine) -> list[tuple]:
+    async with engine.connect() as connection:
+        return sorted(map(tuple, await connection.execute(share_tally.select())))
+
+
+async def test_cells_of_other_rules_are_counted_anew_from_the_inputs_when_reporting_starts(start_service, nc,
+                                                                                             caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger="services.reporting.share_recount")
+    reporting = await start_service(REPORTING)
+    js = nc.jetstream()
+    for history in histories():
+        for version, event in enumerate(history, start=1):
+            await publish(js, envelope_of(event, version))
+    await eventually(lambda: caught_up(reporting), what="reporting took every event")
+    current, url = await tally_rows(reporting.engine), reporting.settings.database_url
+    assert current, "the clients have cells"
+    await reporting.stop()
+
+    async with reporting.engine.begin() as connection:  # as an earlier rule file left them, amounts and all
+        await connection.execute(share_tally.update().where(share_tally.c.record == "first")
+                                 .values(rules=share_tally.c.rules + 1))
+        await connection.execute(share_tally.update().values(cells=share_tally.c.cells * 3))
+    reporting = await start_service(REPORTING, database_url=url)
+    assert await tally_rows(reporting.engine) == current, "the cells the live projection made under these rules"
+    assert "counted anew" in caplog.text
+
+    caplog.clear()
+    async with reporting.engine.connect() as connection:
+        from_tally = await municipal_share_by_month(connection, Scope("kemi"), date(2026, 12, 31))
+        assert from_tally == await municipal_share_by_client(connection, "kemi", date(2026, 12, 31), None)
+    assert "does not follow the rule file" not in caplog.text, "the report reads the tally again"
+
+    await reporting.stop()
+    reporting = await start_service(REPORTING, database_url=url)  # cells current: nothing to count
+    assert "counted anew" not in caplog.text and await tally_rows(reporting.engine) == current
+    await reporting.stop()
+
+    async with reporting.engine.begin() as connection:
+        await connection.execute(share_tally.update().values(rules=share_tally.c.rules + 1))
+    # Another instance starts while the first counts: it must wait for the first's cells, not count too.
+    other, checked = create_engine(url), asyncio.Event()
+    sqlalchemy.event.listen(other.sync_engine, "before_cursor_execute",
+                            lambda _connection, _cursor, statement, *_: "rules !=" in statement and checked.set())
+    counting = share_recount.recount
+
+    async def recount_once_the_other_checked(connection):
+        with contextlib.suppress(TimeoutError):  # it never does where it waits for the lock
+            await asyncio.wait_for(checked.wait(), 1.0)
+        return await counting(connection)
+
+    monkeypatch.setattr(share_recount, "recount", recount_once_the_other_checked)
+    try:
+        first = asyncio.create_task(recount_if_stale(reporting.engine))
+        await asyncio.sleep(0.2)
+        await asyncio.gather(first, recount_if_stale(other))
+    finally:
+        await other.dispose()
+    assert await tally_rows(reporting.engine) == current

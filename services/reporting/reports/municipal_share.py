@@ -2,11 +2,12 @@
 from each client's subsidy days at entry and their paid work since; and city finance's what-if."""
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import Select, String, and_, bindparam, cast, func, or_, select
+from sqlalchemy import ScalarSelect, Select, String, and_, bindparam, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.reports.document import Report, Scope, Source, Table
@@ -35,7 +36,8 @@ async def municipal_share_by_month(connection: AsyncConnection, scope: Scope, to
 
     From the tally the projection keeps (report_share_tally, rules/share_cells.py): a few thousand cells
     for an area, not every client's periods. Cells made under other rules than the file's now are stale
-    until `polku rebuild`: then, and where the tally cannot apply, every client is computed as before."""
+    until reporting's next start counts them anew (share_recount.py): then, and where the tally cannot
+    apply, every client is computed as before."""
     rules = share_rules()
     until = min(filter(None, (scope.last_day, today)))
     first_month = f"{scope.first_day.year:04d}-{scope.first_day.month:02d}" if scope.first_day else None
@@ -50,12 +52,14 @@ async def municipal_share_by_month(connection: AsyncConnection, scope: Scope, to
         if months or not await _not_filled(connection, scope.area, grid.fingerprint):
             return months
     log.warning("the municipal share tally does not follow the rule file, or is not filled yet; computing every "
-                "client (rebuild reporting to use the tally)", extra={"employment_area": scope.area})
+                "client (reporting counts the tally anew when it starts; one never filled takes `polku rebuild`)",
+                extra={"employment_area": scope.area})
     return await municipal_share_by_client(connection, scope.area, until, first_month)
 
 
 async def _stale_cells(connection: AsyncConnection, area: str, fingerprint: int) -> bool:
-    return (await connection.execute(STALE_CELLS, {"area": area, "rules": fingerprint})).first() is not None
+    lowest, highest = (await connection.execute(AREA_RULES, {"area": area})).one()
+    return lowest is not None and not lowest == highest == fingerprint
 
 
 async def _not_filled(connection: AsyncConnection, area: str, fingerprint: int) -> bool:
@@ -87,8 +91,16 @@ ANY_CELL = (select(share_tally.c.rules).where(share_tally.c.employment_area == b
                                               share_tally.c.rules == bindparam("rules")).limit(1))
 COUNTED_CLIENT = (select(clients.c.client_id).where(clients.c.employment_area == bindparam("area"),
                                                     clients.c.subsidy_days_at_entry.is_not(None)).limit(1))
-STALE_CELLS = (select(share_tally.c.rules).where(share_tally.c.employment_area == bindparam("area"),
-                                                 share_tally.c.rules != bindparam("rules")).limit(1))
+
+
+def _area_rules(extreme: Callable) -> ScalarSelect:
+    return select(extreme(share_tally.c.rules)).where(share_tally.c.employment_area == bindparam("area")) \
+        .scalar_subquery()
+
+
+# The lowest and highest fingerprint of an area's cells: one step down the key's index each, where
+# `rules != :rules` read every cell of the area (35 ms of 40,000 on PostgreSQL, 1M events, not vacuumed).
+AREA_RULES = select(_area_rules(func.min), _area_rules(func.max))
 
 
 async def municipal_share_by_client(connection: AsyncConnection, area: str, until: date,
