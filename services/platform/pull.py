@@ -51,7 +51,8 @@ class Pull:
         self.subscription: Subscription | None = None
 
     async def start(self) -> "Pull":
-        # The queue has room for four requests' messages; one is open at a time.
+        # The queue has room for four requests' messages; one is open at a time. No byte limit: nats-py's count
+        # of the bytes pending, which only its delivery task (a callback's) lowers, is then never looked at.
         self.subscription = await self.nc.subscribe(self.inbox, pending_msgs_limit=4 * self.batch_size,
                                                     pending_bytes_limit=-1)
         return self
