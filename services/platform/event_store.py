@@ -14,7 +14,7 @@ from contracts.envelope import EventEnvelope, dataschema_for
 from contracts.events.base import Event
 from services.platform.among import among
 from services.platform.errors import ConcurrencyConflict
-from services.platform.tables import events, outbox
+from services.platform.tables import events, inbox, outbox
 
 State = TypeVar("State")
 
@@ -62,13 +62,16 @@ EVENT_COLUMNS = ("event_id", "aggregate_type", "aggregate_id", "aggregate_versio
 
 @dataclass(frozen=True)
 class DriverStatements:
-    """The append as the database's driver takes it, run once for all the rows (executemany); each event's
-    outbox row is the database's own (a trigger: migration platform_0008). SQLAlchemy's compiling,
-    parameter processing and result of `insert(events)` cost more than its SQL: 190 µs against 100 µs for
-    a command's four events and their outbox rows on SQLite (2026-11-30)."""
+    """The append and the inbox's rows as the database's driver takes them, each run once for all the rows
+    (executemany); each event's outbox row is the database's own (a trigger: migration platform_0008).
+    SQLAlchemy's compiling, parameter processing and result cost more than the SQL: for `insert(events)`
+    190 µs against 100 µs for a command's four events and their outbox rows on SQLite, for `insert(inbox)`
+    of a catching-up consumer's batch of a thousand events 10 ms against 5 ms (2026-11-30)."""
 
     append: str
+    mark_in: str
     occurred_at: Callable | None  # the dialect's conversion of a datetime, as SQLAlchemy's insert binds it
+    processed_at: Callable | None
 
     @classmethod
     def of(cls, dialect) -> "DriverStatements":
@@ -78,9 +81,11 @@ class DriverStatements:
             placeholders = [f"${number}" for number in range(1, len(EVENT_COLUMNS) + 1)]
         else:
             raise NotImplementedError(f"the {dialect.paramstyle} parameter style of {dialect.driver}")
-        time_type = events.c.occurred_at.type.dialect_impl(dialect)
         return cls(append=f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(placeholders)})",
-                   occurred_at=time_type.bind_processor(dialect))
+                   mark_in="INSERT INTO inbox (consumer, event_id, processed_at) "
+                           f"VALUES ({', '.join(placeholders[:3])})",
+                   occurred_at=events.c.occurred_at.type.dialect_impl(dialect).bind_processor(dialect),
+                   processed_at=inbox.c.processed_at.type.dialect_impl(dialect).bind_processor(dialect))
 
 
 _STATEMENTS: dict[tuple[str, str], DriverStatements] = {}

@@ -25,7 +25,7 @@ from services.platform.config import Settings
 from services.platform.consumer import InboxConsumer, Subscription
 from services.platform.database import create_engine, migrate
 from services.platform.event_store import Cause
-from services.platform import parking
+from services.platform import garbage, parking
 from services.platform.idempotency import CLAIM, KeyTimes, purge_every
 from services.platform.http import RUNTIME, Route, build_app, principal_of, stated_purpose
 from services.platform.inbound import Inbound, answer
@@ -230,6 +230,7 @@ async def serve(definition: ServiceDefinition, settings: Settings | None = None)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await runtime.start()
+    garbage.settle()
     try:
         await stop.wait()
     finally:

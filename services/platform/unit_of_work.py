@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import EventEnvelope
@@ -16,7 +16,7 @@ from services.platform.among import among
 from services.platform.auth import Principal
 from services.platform.commit_groups import transaction
 from services.platform.errors import AreaMismatch, Forbidden, NotFound, RuleViolated
-from services.platform.event_store import AggregateKind, Cause, EventStore, fold
+from services.platform.event_store import AggregateKind, Cause, EventStore, driver_statements, fold
 from services.platform.idempotency import Claim
 from services.platform.tables import inbox
 
@@ -199,10 +199,11 @@ class UnitOfWork:
     @staticmethod
     async def mark_in(connection: AsyncConnection, consumer: str, event_ids: list[str]) -> None:
         if event_ids:
+            statements = driver_statements(connection.dialect)
             now = datetime.now(UTC)
-            await connection.execute(
-                insert(inbox), [{"consumer": consumer, "event_id": event_id, "processed_at": now}
-                                for event_id in event_ids])
+            processed_at = statements.processed_at(now) if statements.processed_at else now
+            await connection.exec_driver_sql(statements.mark_in, [(consumer, event_id, processed_at)
+                                                                  for event_id in event_ids])
 
 
 

@@ -50,3 +50,24 @@ async def test_a_backlog_comes_in_batches_and_an_idle_pull_keeps_asking(nc):
         await late.ack()
     finally:
         await pull.stop()
+
+
+async def test_what_arrives_while_a_batch_is_applied_is_in_hand_before_it_is_taken(nc):
+    # The consumer keeps `arrived` alive on the server while it applies a batch (InboxConsumer._keep_held_alive).
+    for _ in range(5):
+        await publish(nc.jetstream(), enrolled_envelope())
+    pull = await pull_on(nc, "pull-in-hand", batch_size=2, wait_s=5)
+    try:
+        first = await pull.take()
+        if len(first) < 2:  # the request's other message had not arrived yet: the next take has it
+            first += await pull.take()
+        deadline = time.monotonic() + 2
+        while len(pull.arrived) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)  # the next request, asked when the batch was taken, streams in
+        in_hand = list(pull.arrived)
+        assert len(in_hand) == 2, "the next request's messages are in hand without a take"
+        assert await pull.take() == in_hand
+        for msg in [*first, *in_hand]:
+            await msg.ack()
+    finally:
+        await pull.stop()
