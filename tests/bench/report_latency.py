@@ -6,7 +6,9 @@ Prints one JSON line: per report, p50 and p99 in milliseconds over RUNS runs aft
 employment area (the bench's areas are the same size, a fifth of the stream each), without suppression (a
 manager). The untimed run is what a running service did once: on PostgreSQL the first run of a report
 connected and prepared its statements (260 ms against ~65 for the outcomes at 1M, 2026-11-30), and of 50
-runs that one was the p99.
+runs that one was the p99. Then the process's garbage collector is set as a service's once up
+(services/platform/garbage.py): with CPython's defaults, full collections walking the whole heap made the
+p99 twice the p50 (SQLite at 1M, 2026-11-30: outcomes 188-203 ms against 87-99 set as a service's).
 """
 import asyncio
 import json
@@ -14,6 +16,7 @@ import sys
 import time
 from datetime import date
 
+from services.platform import garbage
 from services.platform.database import create_engine
 from services.reporting.api import REPORTS
 from services.reporting.reports.document import Scope
@@ -32,6 +35,7 @@ async def measure(database: str, area: str = "kemi", runs: int = RUNS) -> dict[s
             times = []
             async with engine.connect() as connection:  # not timed: a service's first request of a report
                 await make(connection, Scope(area), TODAY)  # connects, and PostgreSQL's prepares its statements
+            garbage.settle()  # as a service process is, once up (services/platform/garbage.py)
             for _ in range(runs):
                 started = time.perf_counter()
                 async with engine.connect() as connection:
