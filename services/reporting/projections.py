@@ -672,11 +672,8 @@ def _padded(keys: list[str]) -> list[str]:
     return keys if size > MAX_PADDED_KEYS else keys + keys[:1] * (size - len(keys))
 
 
-def counted(tally: Tally, rows: Iterable[Row], changes: dict[tuple, list[int]] | None = None) \
-        -> dict[tuple, list[int]]:
-    """The tally's groups of these rows with their amounts summed (added to `changes`), as `write` takes a
-    batch's changes: a tally counted from its rows alone (share_recount.py)."""
-    changes = {} if changes is None else changes
+def count_rows(changes: dict[tuple, list[int]], tally: Tally, rows: Iterable[Row]) -> None:
+    """Adds the rows' amounts to their groups in `changes`, as `write` takes a batch's changes: a tally
+    counted from its rows alone (share_recount.py)."""
     for row in rows:
         _count(changes, tally.parts(row), 1)
-    return changes

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.platform.commit_groups import transaction
-from services.reporting.projections import LIVE, SHARE_INPUTS, Folded, counted, write
+from services.reporting.projections import LIVE, SHARE_INPUTS, Folded, count_rows, write
 from services.reporting.rules.share_grid import share_grid
 from services.reporting.tables import share_inputs, share_tally
 
@@ -51,7 +51,7 @@ async def recount(connection: AsyncConnection) -> int:
     while rows := (await connection.execute(
             select(share_inputs).where(share_inputs.c.client_id > after)
             .order_by(share_inputs.c.client_id).limit(ROWS_AT_ONCE))).mappings().all():
-        counted(tally, rows, changes)
+        count_rows(changes, tally, rows)
         clients, after = clients + len(rows), rows[-1]["client_id"]
     await write(connection, Folded(LIVE.waiting, tallies={tally: changes}))
     return clients
