@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="s20649: 317 clients shaped like the seed ESF project's outcomes")
     rebuild = commands.add_parser("rebuild", help="rebuild reporting's projections from the stream")
     rebuild.add_argument("--batch-size", type=int, default=REPLAY_BATCH)
+    rebuild.add_argument("--processes", type=int, default=min(os.cpu_count() or 1, 2),
+                         help="processes replaying at once, each a part of the projections (default: 2 where the "
+                              "machine has two cores or more)")
     republish = commands.add_parser("republish", help="refill the stream from a service's event log")
     republish.add_argument("service")
     republish.add_argument("--from-position", type=int, required=True)
@@ -166,7 +169,7 @@ async def _dead_letters(args) -> int:
 
 async def _rebuild(args) -> int:
     from services.platform.database import create_engine, migrate
-    from services.reporting.rebuild import rebuild
+    from services.reporting.rebuild import Parallel, rebuild
     from services.reporting.service import SERVICE
 
     settings = Settings(service="reporting")
@@ -175,7 +178,10 @@ async def _rebuild(args) -> int:
     nc = await connect(settings.nats_url, "polku-rebuild", settings.nats_user, settings.nats_password,
                        tls_ca=settings.nats_tls_ca)
     try:
-        replayed = await rebuild(engine, nc, settings.stream, args.batch_size)
+        parallel = Parallel(settings.resolved_database_url, settings.nats_url, settings.nats_user,
+                            settings.nats_password, str(settings.nats_tls_ca) if settings.nats_tls_ca else None,
+                            args.processes) if args.processes > 1 else None
+        replayed = await rebuild(engine, nc, settings.stream, args.batch_size, parallel=parallel)
         print(f"rebuilt reporting's projections from {replayed} events and swapped them in")
     finally:
         await nc.close()

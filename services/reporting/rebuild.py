@@ -12,14 +12,22 @@ left, the swap takes the projection lock, applies the rest of the stream as it i
 swaps tables and waiting rooms in one transaction. Every event the live consumer had applied was on the
 stream by then, so the new tables hold it; what the live consumer takes after the swap that they hold
 already is a duplicate by version.
+
+With `Parallel`, the stream up to where it ended at the start is replayed by several processes at once,
+each the event types of one part of the projections (partitions.py: parts share no row), writing the same
+new tables; this process replays the largest part and the rest as before. The fold is Python's work and
+holds the GIL, so threads would take turns: processes use the machine's other cores.
 """
 import asyncio
 import gc
+import json
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
+from typing import Protocol
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -33,7 +41,8 @@ from services.platform.outages import is_outage
 from services.platform.stream_reader import REPLAY_BATCH, read_batches
 from services.reporting import swap, waiting
 from services.reporting.decoding import decoded
-from services.reporting.projections import LIVE, Folded, Item, Projections, Tally, fold, write
+from services.reporting.partitions import Part, partitions, subjects
+from services.reporting.projections import LIVE, PROJECTORS, Folded, Item, Projections, Tally, fold, write
 
 log = logging.getLogger(__name__)
 REBUILD_CACHE_KIB = 32 * 1024
@@ -52,8 +61,25 @@ CATCH_UP_ROUNDS = 10
 HELD_TALLY_GROUPS = 300_000
 
 
+@dataclass(frozen=True)
+class Parallel:
+    """How a rebuild's other processes reach the database and NATS (an engine and a client don't cross
+    processes), and how many processes replay at once, this one included."""
+
+    database_url: str
+    nats_url: str
+    nats_user: str | None = None
+    nats_password: str | None = None
+    nats_tls_ca: str | None = None
+    processes: int = 2
+
+
+class Progress(Protocol):
+    def update(self, n: int) -> object: ...
+
+
 async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int = REPLAY_BATCH,
-                  show_progress: bool = True) -> int:
+                  show_progress: bool = True, parallel: Parallel | None = None) -> int:
     """Returns how many messages were replayed.
 
     Messages that do not decode and events that can never apply are logged (the live consumer
@@ -63,14 +89,24 @@ async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int 
     twins = swap.new_tables(engine.dialect.name)
     into = LIVE.into(twins, waiting.WaitingRoom(waiting.REBUILD, keys=set()))
     js = nc.jetstream()
+    parts = partitions(PROJECTORS, parallel.processes if parallel else 1)
     with tqdm(total=(await js.stream_info(stream)).state.messages, unit="event", desc="rebuild",
               disable=not show_progress) as progress, _collector_spared():
         async with engine.connect() as connection, _bulk_writes(connection):
             async with connection.begin():
                 await swap.create(connection, twins)
                 await into.waiting.empty(connection)
-            replayed, through, refused = await _replay(connection, read_batches(nc, stream, ALL_EVENTS, batch_size),
-                                                       progress, into)
+            if len(parts) == 1:
+                replayed, through, refused = await _replay(
+                    connection, read_batches(nc, stream, ALL_EVENTS, batch_size), progress, into)
+            else:
+                # Every part reads what its consumer finds on the stream, at least up to `through`; the catch-up
+                # reads on from there, and what a part had read already is a duplicate there.
+                through = (await js.stream_info(stream)).state.last_seq
+                replayed, refused = await _replay_in_parts(connection, nc, stream, batch_size, progress, into,
+                                                           parts, parallel)
+                # The other processes' rows and waiting events are in the database only.
+                into = replace(into, waiting=waiting.WaitingRoom(waiting.REBUILD), written=None)
             for _ in range(CATCH_UP_ROUNDS):  # what came during the replay
                 if (last := (await js.stream_info(stream)).state.last_seq) - through < LEFT_FOR_THE_SWAP:
                     break
@@ -87,13 +123,72 @@ async def rebuild(engine: AsyncEngine, nc: Client, stream: str, batch_size: int 
             progress.update(count)
             still_waiting = await waiting.count(connection)
             await connection.commit()
+    log_refused(refused)
+    if still_waiting:
+        log.warning("events wait for an earlier version of their aggregate that is not on the stream", extra={
+            "waiting": still_waiting})
+    return replayed
+
+
+def log_refused(refused: list[tuple[Item, str]]) -> None:
     for (envelope, _), reason in refused:
         log.warning("event not projected: it can never apply", extra={
             "event_id": str(envelope.id), "event_type": envelope.type, "aggregate_id": envelope.aggregateid,
             "aggregate_version": envelope.aggregateversion, "reason": reason})
-    if still_waiting:
-        log.warning("events wait for an earlier version of their aggregate that is not on the stream", extra={
-            "waiting": still_waiting})
+
+
+async def _replay_in_parts(connection: AsyncConnection, nc: Client, stream: str, batch_size: int,
+                           progress: Progress, into: Projections, parts: list[Part],
+                           parallel: Parallel) -> tuple[int, list[tuple[Item, str]]]:
+    """The first part here, each other in a process of its own (rebuild_worker.py), all at once. Returns the
+    messages replayed (all parts) and the events refused here; the other processes log their own."""
+    try:
+        async with asyncio.TaskGroup() as group:  # one failing stops the others, and the rebuild fails
+            workers = [group.create_task(_worker(stream, batch_size, progress, part, parallel))
+                       for part in parts[1:]]
+            own = group.create_task(_replay(connection, read_batches(nc, stream, subjects(parts[0]), batch_size),
+                                            progress, into))
+    except ExceptionGroup as errors:
+        raise errors.exceptions[0]  # the first to fail: the others were stopped by it
+    replayed, _, refused = own.result()
+    return replayed + sum(worker.result() for worker in workers), refused
+
+
+async def _worker(stream: str, batch_size: int, progress: Progress, part: Part, parallel: Parallel) -> int:
+    """Runs one part's replay in a child process, passing its progress on; returns the messages it replayed.
+    The settings go on its standard input: passwords are not shown in a process list."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.reporting.rebuild_worker", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
+    try:
+        process.stdin.write(json.dumps({**asdict(parallel), "stream": stream, "batch_size": batch_size,
+                                        "event_types": [event_type.__name__ for event_type in part]}).encode())
+        process.stdin.close()
+        replayed = None
+        async for line in process.stdout:
+            report = json.loads(line)
+            progress.update(report.get("batch", 0))
+            replayed = report.get("replayed", replayed)
+        if await process.wait() != 0 or replayed is None:
+            raise RuntimeError(f"a rebuild process replaying {part[0].__name__} and other events failed (exit "
+                               f"{process.returncode}); the live tables are as they were")
+        return replayed
+    finally:
+        if process.returncode is None:  # this rebuild failed or was cancelled: so does the part
+            process.kill()
+            await process.wait()
+
+
+async def replay_part(engine: AsyncEngine, nc: Client, stream: str, part: Part, batch_size: int,
+                      progress: Progress) -> int:
+    """A rebuild process's part (rebuild_worker.py), into the new tables the first process made; returns the
+    messages replayed. Its events wait in the rebuild's room under keys no other part has."""
+    into = LIVE.into(swap.new_tables(engine.dialect.name), waiting.WaitingRoom(waiting.REBUILD, keys=set()))
+    with _collector_spared():
+        async with engine.connect() as connection, _bulk_writes(connection):
+            replayed, _, refused = await _replay(connection, read_batches(nc, stream, subjects(part), batch_size),
+                                                 progress, into)
+    log_refused(refused)
     return replayed
 
 
@@ -127,7 +222,7 @@ async def _swap(connection: AsyncConnection, nc: Client, stream: str, through: i
             log.warning("the swap met a lock; trying again", extra={"error": f"{type(error).__name__}: {error}"})
 
 
-async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]], progress: tqdm,
+async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]], progress: Progress,
                   into: Projections, through: int = 0) -> tuple[int, int, list[tuple[Item, str]]]:
     """Returns how many messages were replayed, the stream sequence of the last (`through` if none), and
     the refused events."""

@@ -1,12 +1,13 @@
 """One replay of the whole stream, in its own process so its peak RSS is its own.
 
     python -m tests.bench.replay raw NATS_URL
-    python -m tests.bench.replay rebuild NATS_URL REPORTING_DB   (a SQLite file, or a database URL)
+    python -m tests.bench.replay rebuild NATS_URL REPORTING_DB [PROCESSES]   (a SQLite file, or a database URL)
 
 Prints one JSON line: events, seconds, peak_rss_mb (and the projection row counts after a rebuild).
 """
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,11 +19,12 @@ from contracts.registry import decode
 from services.platform.bus import connect
 from services.platform.database import create_engine, migrate
 from services.platform.stream_reader import read_batches
-from services.reporting.rebuild import rebuild
+from services.reporting.rebuild import Parallel, rebuild
 from services.reporting.service import SERVICE
 from services.reporting.tables import PROJECTION_TABLES
 
 STREAM = "POLKU"
+PROCESSES = min(os.cpu_count() or 1, 2)  # polku rebuild's default
 
 
 async def raw_replay(url: str) -> dict:
@@ -39,13 +41,15 @@ async def raw_replay(url: str) -> dict:
         await nc.close()
 
 
-async def real_rebuild(url: str, database: str) -> dict:
+async def real_rebuild(url: str, database: str, processes: int = PROCESSES) -> dict:
+    """As `polku rebuild` runs it, in as many processes as it takes on this machine."""
     engine = create_engine(database_url(database), statements_on_loop=False)
     await migrate(engine, SERVICE.migrations)
     nc = await connect(url, "bench-rebuild")
     try:
         started = time.perf_counter()
-        replayed = await rebuild(engine, nc, STREAM)
+        parallel = Parallel(database_url(database), url, processes=processes) if processes > 1 else None
+        replayed = await rebuild(engine, nc, STREAM, parallel=parallel)
         seconds = time.perf_counter() - started
         return {"events": replayed, "seconds": seconds, "rows": await _row_counts(engine)}
     finally:
@@ -66,7 +70,7 @@ async def _row_counts(engine) -> dict[str, int]:
 
 def main(argv: list[str]) -> None:
     mode, url, *database = argv
-    figures = asyncio.run(raw_replay(url) if mode == "raw" else real_rebuild(url, *database))
+    figures = asyncio.run(raw_replay(url) if mode == "raw" else real_rebuild(url, database[0], *map(int, database[1:])))
     figures["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(figures))
 

@@ -1,0 +1,45 @@
+"""Reporting's event types split into parts that share no projection row, for a rebuild in several processes.
+
+Two event types fall in one part when a projector takes both (directly, or through others): every row then
+sees all of its events in stream order in one process, as the live consumer folds them, and an event
+refused by its aggregate's row is left out of the order-free rows beside it in the same fold. Tallies
+belong to their projector, so they split alike. The parts are the connected components of event types and
+projector tables, packed into at most `count` parts: the components with the most event types first, each
+into the part with the fewest so far.
+"""
+from collections.abc import Mapping, Sequence
+
+from contracts.envelope import event_subject
+from contracts.events.base import Event
+
+Part = tuple[type[Event], ...]
+
+
+def partitions(projectors: Mapping[type[Event], Sequence[tuple[object, object]]], count: int) -> list[Part]:
+    """`projectors`: per event type, its (projector, key) routes (projections.PROJECTORS). At most `count`
+    parts, none empty, the one with the most event types first."""
+    if count < 1:
+        raise ValueError(f"count: at least one part, not {count}")
+    parent: dict[object, object] = {}
+
+    def root(node: object) -> object:
+        while (up := parent.setdefault(node, node)) is not node:
+            parent[node] = parent.setdefault(up, up)  # halve the path as it is walked
+            node = up
+        return node
+
+    for event_type, routes in projectors.items():
+        for projector, _ in routes:
+            parent[root(event_type)] = root(projector.table.name)
+    components: dict[object, list[type[Event]]] = {}
+    for event_type in projectors:  # in the mapping's order, so the parts are the same on every run
+        components.setdefault(root(event_type), []).append(event_type)
+    parts: list[list[type[Event]]] = [[] for _ in range(min(count, len(components)))]
+    for component in sorted(components.values(), key=len, reverse=True):
+        min(parts, key=len).extend(component)
+    return [tuple(part) for part in sorted(parts, key=len, reverse=True)]
+
+
+def subjects(part: Part) -> list[str]:
+    """The stream subjects of the part's events, in every area."""
+    return [event_subject(service=event_type.service, event_type=event_type.__name__) for event_type in part]

@@ -1,0 +1,48 @@
+"""A rebuild's parts share no projection row: every event type of a projector is in one part."""
+import pytest
+
+from services.reporting.partitions import partitions, subjects
+from services.reporting.projections import PROJECTORS
+
+
+def _tables(part) -> set[str]:
+    return {projector.table.name for event_type in part for projector, _ in PROJECTORS[event_type]}
+
+
+@pytest.mark.parametrize("count", [2, 3, 8])
+def test_no_projector_takes_events_of_two_parts(count):
+    parts = partitions(PROJECTORS, count)
+    assert 1 < len(parts) <= count
+    for number, part in enumerate(parts):
+        for other in parts[number + 1:]:
+            assert not _tables(part) & _tables(other), "a row would be folded in two processes"
+
+
+@pytest.mark.parametrize("count", [1, 2, 8])
+def test_every_event_type_is_in_exactly_one_part(count):
+    parts = partitions(PROJECTORS, count)
+    types = [event_type for part in parts for event_type in part]
+    assert sorted(types, key=lambda t: t.__name__) == sorted(PROJECTORS, key=lambda t: t.__name__)
+    assert all(parts), "no part without events"
+    assert [len(part) for part in parts] == sorted((len(part) for part in parts), reverse=True)
+
+
+def test_a_client_s_events_and_their_placements_are_one_part():
+    """The municipal share's row and the first placement take both a client's and a placement's events."""
+    first = partitions(PROJECTORS, 8)[0]
+    names = {event_type.__name__ for event_type in first}
+    assert {"ClientReferred", "ClientExited", "PlacementStarted", "PlacementEnded"} <= names
+    assert "EmployerInvoiced" not in names
+
+
+def test_one_process_takes_everything_and_none_is_refused():
+    assert [set(part) for part in partitions(PROJECTORS, 1)] == [set(PROJECTORS)]
+    with pytest.raises(ValueError, match="count"):
+        partitions(PROJECTORS, 0)
+
+
+def test_the_same_parts_on_every_call_and_a_subject_per_event_type():
+    assert partitions(PROJECTORS, 2) == partitions(PROJECTORS, 2)
+    part = partitions(PROJECTORS, 2)[1]
+    assert len(subjects(part)) == len(part)
+    assert all(subject.startswith("polku.events.*.") for subject in subjects(part))
