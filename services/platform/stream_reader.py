@@ -13,7 +13,7 @@ Two more per-message costs of nats-py are avoided here, each about as large as a
   ce-type), so while reading, the connection uses a plain parser of NATS's `Name: value` lines.
 """
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -30,16 +30,14 @@ REQUESTS_AHEAD = 2
 REPLAY_BATCH = 20_000
 
 
-async def read_batches(nc: Client, stream: str, subject: str | Sequence[str], batch_size: int = REPLAY_BATCH,
+async def read_batches(nc: Client, stream: str, subject: str, batch_size: int = REPLAY_BATCH,
                        start_sequence: int = 1) -> AsyncIterator[list[Msg]]:
-    """Every message on `subject` (or on any of several) present when called, from stream sequence
-    `start_sequence`, in stream order."""
+    """Every message on `subject` present when called, from stream sequence `start_sequence`, in stream order."""
     js = nc.jetstream()
-    subjects = {"filter_subject": subject} if isinstance(subject, str) else {"filter_subjects": list(subject)}
     start = {"deliver_policy": DeliverPolicy.ALL} if start_sequence <= 1 else {
         "deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": start_sequence}
     consumer = await js.add_consumer(stream, ConsumerConfig(
-        ack_policy=AckPolicy.NONE, **start, **subjects,
+        ack_policy=AckPolicy.NONE, **start, filter_subject=subject,
         inactive_threshold=60, mem_storage=True, num_replicas=1, max_waiting=4,
     ))
     remaining = consumer.num_pending  # not yet given to the caller

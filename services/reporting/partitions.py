@@ -9,7 +9,6 @@ into the part with the fewest so far.
 """
 from collections.abc import Mapping, Sequence
 
-from contracts.envelope import event_subject
 from contracts.events.base import Event
 
 Part = tuple[type[Event], ...]
@@ -38,8 +37,3 @@ def partitions(projectors: Mapping[type[Event], Sequence[tuple[object, object]]]
     for component in sorted(components.values(), key=len, reverse=True):
         min(parts, key=len).extend(component)
     return [tuple(part) for part in sorted(parts, key=len, reverse=True)]
-
-
-def subjects(part: Part) -> list[str]:
-    """The stream subjects of the part's events, in every area."""
-    return [event_subject(service=event_type.service, event_type=event_type.__name__) for event_type in part]

@@ -14,9 +14,11 @@ stream by then, so the new tables hold it; what the live consumer takes after th
 already is a duplicate by version.
 
 With `Parallel`, the stream up to where it ended at the start is replayed by several processes at once,
-each the event types of one part of the projections (partitions.py: parts share no row), writing the same
-new tables; this process replays the largest part and the rest as before. The fold is Python's work and
-holds the GIL, so threads would take turns: processes use the machine's other cores.
+each folding the event types of one part of the projections (partitions.py: parts share no row) into the
+same new tables; this process replays the largest part and the rest as before. The fold is Python's work
+and holds the GIL, so threads would take turns: processes use the machine's other cores. Every process
+reads the whole stream and decodes only its part's messages: a consumer filtered by a part's subjects
+cost nats-server ~28 µs a message (nats-server 2.15, 19 subjects), the unfiltered one ~4.
 """
 import asyncio
 import gc
@@ -40,8 +42,8 @@ from services.platform.consumer import UNDECODABLE
 from services.platform.outages import is_outage
 from services.platform.stream_reader import REPLAY_BATCH, read_batches
 from services.reporting import swap, waiting
-from services.reporting.decoding import decoded
-from services.reporting.partitions import Part, partitions, subjects
+from services.reporting.decoding import SUBSCRIBED, Subscriptions, decoded, subscriptions
+from services.reporting.partitions import Part, partitions
 from services.reporting.projections import LIVE, PROJECTORS, Folded, Item, Projections, Tally, fold, write
 
 log = logging.getLogger(__name__)
@@ -141,22 +143,23 @@ async def _replay_in_parts(connection: AsyncConnection, nc: Client, stream: str,
                            progress: Progress, into: Projections, parts: list[Part],
                            parallel: Parallel) -> tuple[int, list[tuple[Item, str]]]:
     """The first part here, each other in a process of its own (rebuild_worker.py), all at once. Returns the
-    messages replayed (all parts) and the events refused here; the other processes log their own."""
+    messages replayed (the whole stream, read here) and the events refused here; the other processes log
+    their own. The progress shown is this process's."""
     try:
         async with asyncio.TaskGroup() as group:  # one failing stops the others, and the rebuild fails
-            workers = [group.create_task(_worker(stream, batch_size, progress, part, parallel))
-                       for part in parts[1:]]
-            own = group.create_task(_replay(connection, read_batches(nc, stream, subjects(parts[0]), batch_size),
-                                            progress, into))
+            for part in parts[1:]:
+                group.create_task(_worker(stream, batch_size, part, parallel))
+            own = group.create_task(_replay(connection, read_batches(nc, stream, ALL_EVENTS, batch_size), progress,
+                                            into, subscribed=subscriptions(parts[0])))
     except ExceptionGroup as errors:
         raise errors.exceptions[0]  # the first to fail: the others were stopped by it
     replayed, _, refused = own.result()
-    return replayed + sum(worker.result() for worker in workers), refused
+    return replayed, refused
 
 
-async def _worker(stream: str, batch_size: int, progress: Progress, part: Part, parallel: Parallel) -> int:
-    """Runs one part's replay in a child process, passing its progress on; returns the messages it replayed.
-    The settings go on its standard input: passwords are not shown in a process list."""
+async def _worker(stream: str, batch_size: int, part: Part, parallel: Parallel) -> None:
+    """Runs one part's replay in a child process. The settings go on its standard input: passwords are not
+    shown in a process list."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.reporting.rebuild_worker", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE)
@@ -164,30 +167,24 @@ async def _worker(stream: str, batch_size: int, progress: Progress, part: Part, 
         process.stdin.write(json.dumps({**asdict(parallel), "stream": stream, "batch_size": batch_size,
                                         "event_types": [event_type.__name__ for event_type in part]}).encode())
         process.stdin.close()
-        replayed = None
-        async for line in process.stdout:
-            report = json.loads(line)
-            progress.update(report.get("batch", 0))
-            replayed = report.get("replayed", replayed)
-        if await process.wait() != 0 or replayed is None:
+        done = json.loads(await process.stdout.read() or "{}").get("replayed") is not None
+        if await process.wait() != 0 or not done:
             raise RuntimeError(f"a rebuild process replaying {part[0].__name__} and other events failed (exit "
                                f"{process.returncode}); the live tables are as they were")
-        return replayed
     finally:
         if process.returncode is None:  # this rebuild failed or was cancelled: so does the part
             process.kill()
             await process.wait()
 
 
-async def replay_part(engine: AsyncEngine, nc: Client, stream: str, part: Part, batch_size: int,
-                      progress: Progress) -> int:
+async def replay_part(engine: AsyncEngine, nc: Client, stream: str, part: Part, batch_size: int) -> int:
     """A rebuild process's part (rebuild_worker.py), into the new tables the first process made; returns the
-    messages replayed. Its events wait in the rebuild's room under keys no other part has."""
+    messages read. Its events wait in the rebuild's room under keys no other part has."""
     into = LIVE.into(swap.new_tables(engine.dialect.name), waiting.WaitingRoom(waiting.REBUILD, keys=set()))
     with _collector_spared():
         async with engine.connect() as connection, _bulk_writes(connection):
-            replayed, _, refused = await _replay(connection, read_batches(nc, stream, subjects(part), batch_size),
-                                                 progress, into)
+            replayed, _, refused = await _replay(connection, read_batches(nc, stream, ALL_EVENTS, batch_size),
+                                                 _Unseen(), into, subscribed=subscriptions(part))
     log_refused(refused)
     return replayed
 
@@ -222,16 +219,22 @@ async def _swap(connection: AsyncConnection, nc: Client, stream: str, through: i
             log.warning("the swap met a lock; trying again", extra={"error": f"{type(error).__name__}: {error}"})
 
 
+class _Unseen:
+    def update(self, n: int) -> None:
+        pass
+
+
 async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]], progress: Progress,
-                  into: Projections, through: int = 0) -> tuple[int, int, list[tuple[Item, str]]]:
+                  into: Projections, through: int = 0,
+                  subscribed: Subscriptions = SUBSCRIBED) -> tuple[int, int, list[tuple[Item, str]]]:
     """Returns how many messages were replayed, the stream sequence of the last (`through` if none), and
-    the refused events."""
+    the refused events. Only the events of `subscribed` subjects are decoded and folded."""
     replayed, refused = 0, []
     writing: asyncio.Task | None = None
     tallies: dict[Tally, dict[tuple, list[int]]] = {}  # counted over batches, up to HELD_TALLY_GROUPS
     try:
         async for batch in batches:
-            count, decoded = len(batch), await _decoded(batch)
+            count, decoded = len(batch), await _decoded(batch, subscribed)
             through = batch[-1].metadata.sequence.stream
             del batch  # two batches of messages and decoded events in memory are enough
             if writing:
@@ -276,14 +279,14 @@ async def _write_and_commit(connection: AsyncConnection, folded: Folded) -> None
     await connection.commit()
 
 
-async def _decoded(batch: list[Msg]) -> list[Item]:
+async def _decoded(batch: list[Msg], subscribed: Subscriptions = SUBSCRIBED) -> list[Item]:
     """Decoded in slices: between them the write task hands its next statement to the database."""
     items = []
     for number, msg in enumerate(batch, start=1):
         if number % DECODE_SLICE == 0:
             await asyncio.sleep(0)
         try:
-            if (item := decoded(msg)) is not None:
+            if (item := decoded(msg, subscribed)) is not None:
                 items.append(item)
         except UNDECODABLE as error:
             log.warning("message skipped: it does not decode", extra={
