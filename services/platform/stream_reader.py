@@ -13,6 +13,7 @@ Two more per-message costs of nats-py are avoided here, each about as large as a
   ce-type), so while reading, the connection uses a plain parser of NATS's `Name: value` lines.
 """
 import asyncio
+from bisect import bisect_right
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from nats.aio.client import Client
@@ -70,6 +71,49 @@ async def read_batches(nc: Client, stream: str, subject: str, batch_size: int = 
             if not nc.is_closed:  # a caller that gave up may close the connection first
                 await subscription.unsubscribe()
                 await js.delete_consumer(stream, consumer.name)
+
+
+async def read_merged(nc: Client, stream: str, subjects: list[str], batch_size: int = REPLAY_BATCH,
+                      start_sequence: int = 1) -> AsyncIterator[list[Msg]]:
+    """Every message on any of `subjects` present when called, in batches in stream order: each message of a
+    batch comes after every message of the batches before (within a batch they are by subject).
+
+    A consumer per subject, read at once: nats-server filters a consumer of one subject at about the cost of
+    an unfiltered one, and one of several subjects at seven times that (2.15: 16.8 s of its CPU for 1M
+    messages with two subjects, 3.4 with one). A batch is what every subject's reader holds up to the lowest
+    stream sequence any reader that is not done holds last: nothing later can come before it.
+
+    Each reader asks for batches of `batch_size` shared among the subjects: the messages asked for at once
+    stay those of one reader. nats-server holds at most 64 MB on its way to a connection and closes one that
+    falls further behind (a slow consumer); with 1 kB events, one reader's three batches of 20,000 are 60 MB.
+    """
+    share = max(batch_size // len(subjects), 1)
+    readers = [read_batches(nc, stream, subject, share, start_sequence) for subject in subjects]
+    held: list[list[Msg]] = [[] for _ in readers]
+    done = [False] * len(readers)
+    try:
+        while True:
+            for number, reader in enumerate(readers):
+                if not held[number] and not done[number]:
+                    held[number] = await anext(reader, [])
+                    done[number] = not held[number]
+            if not any(held):
+                return
+            bound = min((_sequence(messages[-1]) for messages, ended in zip(held, done) if not ended),
+                        default=None)
+            batch = []
+            for number, messages in enumerate(held):
+                cut = len(messages) if bound is None else bisect_right(messages, bound, key=_sequence)
+                batch += messages[:cut]
+                held[number] = messages[cut:]
+            yield batch
+    finally:
+        for reader in readers:
+            await reader.aclose()
+
+
+def _sequence(msg: Msg) -> int:
+    return msg.metadata.sequence.stream
 
 
 class _Received:

@@ -5,10 +5,15 @@ sees all of its events in stream order in one process, as the live consumer fold
 refused by its aggregate's row is left out of the order-free rows beside it in the same fold. Tallies
 belong to their projector, so they split alike. The parts are the connected components of event types and
 projector tables, packed into at most `count` parts: the components with the most event types first, each
-into the part with the fewest so far.
+into a part that reads every service of its events already, else into the part with the fewest event types.
+
+A part's process reads the services of its events (`subjects`; a consumer per service, merged in stream
+order by stream_reader.read_merged) and skips the other parts' events there undecoded: a service is read
+once, so a component goes where its services are read already.
 """
 from collections.abc import Mapping, Sequence
 
+from contracts.envelope import event_subject
 from contracts.events.base import Event
 
 Part = tuple[type[Event], ...]
@@ -35,5 +40,13 @@ def partitions(projectors: Mapping[type[Event], Sequence[tuple[object, object]]]
         components.setdefault(root(event_type), []).append(event_type)
     parts: list[list[type[Event]]] = [[] for _ in range(min(count, len(components)))]
     for component in sorted(components.values(), key=len, reverse=True):
-        min(parts, key=len).extend(component)
-    return [tuple(part) for part in sorted(parts, key=len, reverse=True)]
+        services = {event_type.service for event_type in component}
+        reading = [part for part in parts if part and services <= {event_type.service for event_type in part}]
+        min(reading or parts, key=len).extend(component)
+    return [tuple(part) for part in sorted(parts, key=len, reverse=True) if part]
+
+
+def subjects(part: Part) -> list[str]:
+    """The subjects to read the part's events from: each service's events (of any type: those of other parts
+    are skipped undecoded)."""
+    return [event_subject(service=service) for service in sorted({event_type.service for event_type in part})]

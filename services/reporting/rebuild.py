@@ -16,9 +16,9 @@ already is a duplicate by version.
 With `Parallel`, the stream up to where it ended at the start is replayed by several processes at once,
 each folding the event types of one part of the projections (partitions.py: parts share no row) into the
 same new tables; this process replays the largest part and the rest as before. The fold is Python's work
-and holds the GIL, so threads would take turns: processes use the machine's other cores. Every process
-reads the whole stream and decodes only its part's messages: a consumer filtered by a part's subjects
-cost nats-server ~28 µs a message (nats-server 2.15, 19 subjects), the unfiltered one ~4.
+and holds the GIL, so threads would take turns: processes use the machine's other cores. A process reads
+the services of its part's events (partitions.subjects, stream_reader.read_merged) and decodes only its
+part's events.
 """
 import asyncio
 import gc
@@ -40,10 +40,10 @@ from tqdm import tqdm
 from contracts.envelope import ALL_EVENTS
 from services.platform.consumer import UNDECODABLE
 from services.platform.outages import is_outage
-from services.platform.stream_reader import REPLAY_BATCH, read_batches
+from services.platform.stream_reader import REPLAY_BATCH, read_batches, read_merged
 from services.reporting import swap, waiting
 from services.reporting.decoding import SUBSCRIBED, Subscriptions, decoded, subscriptions
-from services.reporting.partitions import Part, partitions
+from services.reporting.partitions import Part, partitions, subjects
 from services.reporting.projections import LIVE, PROJECTORS, Folded, Item, Projections, Tally, fold, write
 
 log = logging.getLogger(__name__)
@@ -143,23 +143,22 @@ async def _replay_in_parts(connection: AsyncConnection, nc: Client, stream: str,
                            progress: Progress, into: Projections, parts: list[Part],
                            parallel: Parallel) -> tuple[int, list[tuple[Item, str]]]:
     """The first part here, each other in a process of its own (rebuild_worker.py), all at once. Returns the
-    messages replayed (the whole stream, read here) and the events refused here; the other processes log
-    their own. The progress shown is this process's."""
+    messages replayed (of all parts) and the events refused here; the other processes log their own."""
     try:
         async with asyncio.TaskGroup() as group:  # one failing stops the others, and the rebuild fails
-            for part in parts[1:]:
-                group.create_task(_worker(stream, batch_size, part, parallel))
-            own = group.create_task(_replay(connection, read_batches(nc, stream, ALL_EVENTS, batch_size), progress,
-                                            into, subscribed=subscriptions(parts[0])))
+            workers = [group.create_task(_worker(stream, batch_size, part, parallel, progress))
+                       for part in parts[1:]]
+            own = group.create_task(_replay(connection, read_merged(nc, stream, subjects(parts[0]), batch_size),
+                                            progress, into, subscribed=subscriptions(parts[0])))
     except ExceptionGroup as errors:
         raise errors.exceptions[0]  # the first to fail: the others were stopped by it
     replayed, _, refused = own.result()
-    return replayed, refused
+    return replayed + sum(worker.result() for worker in workers), refused
 
 
-async def _worker(stream: str, batch_size: int, part: Part, parallel: Parallel) -> None:
-    """Runs one part's replay in a child process. The settings go on its standard input: passwords are not
-    shown in a process list."""
+async def _worker(stream: str, batch_size: int, part: Part, parallel: Parallel, progress: Progress) -> int:
+    """Runs one part's replay in a child process, showing its progress here; returns the messages it read.
+    The settings go on its standard input: passwords are not shown in a process list."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.reporting.rebuild_worker", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE)
@@ -167,24 +166,30 @@ async def _worker(stream: str, batch_size: int, part: Part, parallel: Parallel) 
         process.stdin.write(json.dumps({**asdict(parallel), "stream": stream, "batch_size": batch_size,
                                         "event_types": [event_type.__name__ for event_type in part]}).encode())
         process.stdin.close()
-        done = json.loads(await process.stdout.read() or "{}").get("replayed") is not None
-        if await process.wait() != 0 or not done:
+        replayed = None
+        async for line in process.stdout:
+            report = json.loads(line)
+            progress.update(report.get("batch", 0))
+            replayed = report.get("replayed", replayed)
+        if await process.wait() != 0 or replayed is None:
             raise RuntimeError(f"a rebuild process replaying {part[0].__name__} and other events failed (exit "
                                f"{process.returncode}); the live tables are as they were")
+        return replayed
     finally:
         if process.returncode is None:  # this rebuild failed or was cancelled: so does the part
             process.kill()
             await process.wait()
 
 
-async def replay_part(engine: AsyncEngine, nc: Client, stream: str, part: Part, batch_size: int) -> int:
+async def replay_part(engine: AsyncEngine, nc: Client, stream: str, part: Part, batch_size: int,
+                      progress: Progress) -> int:
     """A rebuild process's part (rebuild_worker.py), into the new tables the first process made; returns the
     messages read. Its events wait in the rebuild's room under keys no other part has."""
     into = LIVE.into(swap.new_tables(engine.dialect.name), waiting.WaitingRoom(waiting.REBUILD, keys=set()))
     with _collector_spared():
         async with engine.connect() as connection, _bulk_writes(connection):
-            replayed, _, refused = await _replay(connection, read_batches(nc, stream, ALL_EVENTS, batch_size),
-                                                 _Unseen(), into, subscribed=subscriptions(part))
+            replayed, _, refused = await _replay(connection, read_merged(nc, stream, subjects(part), batch_size),
+                                                 progress, into, subscribed=subscriptions(part))
     log_refused(refused)
     return replayed
 
@@ -217,11 +222,6 @@ async def _swap(connection: AsyncConnection, nc: Client, stream: str, through: i
             if attempt == SWAP_TRIES or not is_outage(error):
                 raise
             log.warning("the swap met a lock; trying again", extra={"error": f"{type(error).__name__}: {error}"})
-
-
-class _Unseen:
-    def update(self, n: int) -> None:
-        pass
 
 
 async def _replay(connection: AsyncConnection, batches: AsyncIterator[list[Msg]], progress: Progress,

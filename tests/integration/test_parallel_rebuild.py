@@ -38,9 +38,9 @@ def workers_started(monkeypatch) -> list:
     """The parts handed to other processes."""
     started, worker = [], rebuild_module._worker
 
-    async def counted(stream, batch_size, part, parallel):
+    async def counted(stream, batch_size, part, parallel, progress):
         started.append(part)
-        return await worker(stream, batch_size, part, parallel)
+        return await worker(stream, batch_size, part, parallel, progress)
 
     monkeypatch.setattr(rebuild_module, "_worker", counted)
     return started
