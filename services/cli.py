@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="s20649: 317 clients shaped like the seed ESF project's outcomes")
     rebuild = commands.add_parser("rebuild", help="rebuild reporting's projections from the stream")
     rebuild.add_argument("--batch-size", type=int, default=REPLAY_BATCH)
-    rebuild.add_argument("--processes", type=int, default=min(os.cpu_count() or 1, 2),
+    rebuild.add_argument("--processes", type=int, default=min(len(os.sched_getaffinity(0)), 2),
                          help="processes replaying at once, each a part of the projections (default: 2 where the "
                               "machine has two cores or more)")
     republish = commands.add_parser("republish", help="refill the stream from a service's event log")

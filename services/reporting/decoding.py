@@ -4,7 +4,8 @@ relay).
 
 A message whose subject is not one the live consumer subscribes to is skipped undecoded: the live
 consumer never receives it (services/platform/consumer.py, filter_subjects). A rebuild in parts
-(rebuild.py, Parallel) reads the whole stream in every process and decodes only its part's events.
+(rebuild.py, Parallel) reads the services of its part's events in each process and decodes only the
+part's events.
 """
 from collections.abc import Iterable
 

@@ -35,6 +35,8 @@ def partitions(projectors: Mapping[type[Event], Sequence[tuple[object, object]]]
     for event_type, routes in projectors.items():
         for projector, _ in routes:
             parent[root(event_type)] = root(projector.table.name)
+            for tally in projector.tallies:  # their own today; joined all the same, should two share one
+                parent[root(tally.table.name)] = root(projector.table.name)
     components: dict[object, list[type[Event]]] = {}
     for event_type in projectors:  # in the mapping's order, so the parts are the same on every run
         components.setdefault(root(event_type), []).append(event_type)

@@ -440,7 +440,8 @@ class Projections:
 
     def into(self, tables: Mapping[Table, Table], waiting: WaitingRoom) -> "Projections":
         """The same projections writing `tables[live table]` instead, tallies too, with events waiting in
-        `waiting`. The tables are new (empty), and this process alone writes them."""
+        `waiting`. The tables are new (empty), and no other process writes the rows this one folds (a
+        rebuild's parts share no row)."""
         moved = {projector: replace(projector, table=tables[projector.table], tallies=tuple(
             replace(tally, table=tables[tally.table]) for tally in projector.tallies))
             for routes in self.projectors.values() for projector, _ in routes}

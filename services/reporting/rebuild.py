@@ -27,7 +27,7 @@ import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
@@ -143,17 +143,28 @@ async def _replay_in_parts(connection: AsyncConnection, nc: Client, stream: str,
                            progress: Progress, into: Projections, parts: list[Part],
                            parallel: Parallel) -> tuple[int, list[tuple[Item, str]]]:
     """The first part here, each other in a process of its own (rebuild_worker.py), all at once. Returns the
-    messages replayed (of all parts) and the events refused here; the other processes log their own."""
+    messages the parts read (one the catch-up reads again counts twice) and the events refused here; the
+    other processes log their own."""
     try:
         async with asyncio.TaskGroup() as group:  # one failing stops the others, and the rebuild fails
             workers = [group.create_task(_worker(stream, batch_size, part, parallel, progress))
                        for part in parts[1:]]
-            own = group.create_task(_replay(connection, read_merged(nc, stream, subjects(parts[0]), batch_size),
-                                            progress, into, subscribed=subscriptions(parts[0])))
+            own = group.create_task(_replay_one_part(connection, nc, stream, parts[0], batch_size, progress, into))
     except ExceptionGroup as errors:
+        for other in errors.exceptions[1:]:
+            log.error("a rebuild part failed as well", extra={"error": f"{type(other).__name__}: {other}"})
         raise errors.exceptions[0]  # the first to fail: the others were stopped by it
-    replayed, _, refused = own.result()
+    replayed, refused = own.result()
     return replayed + sum(worker.result() for worker in workers), refused
+
+
+async def _replay_one_part(connection: AsyncConnection, nc: Client, stream: str, part: Part, batch_size: int,
+                           progress: Progress, into: Projections) -> tuple[int, list[tuple[Item, str]]]:
+    """The services of the part's events, the part's events decoded and folded; returns the messages read and
+    the events refused."""
+    replayed, _, refused = await _replay(connection, read_merged(nc, stream, subjects(part), batch_size), progress,
+                                         into, subscribed=subscriptions(part))
+    return replayed, refused
 
 
 async def _worker(stream: str, batch_size: int, part: Part, parallel: Parallel, progress: Progress) -> int:
@@ -177,7 +188,8 @@ async def _worker(stream: str, batch_size: int, part: Part, parallel: Parallel, 
         return replayed
     finally:
         if process.returncode is None:  # this rebuild failed or was cancelled: so does the part
-            process.kill()
+            with suppress(ProcessLookupError):  # it may have ended just now
+                process.kill()
             await process.wait()
 
 
@@ -188,8 +200,7 @@ async def replay_part(engine: AsyncEngine, nc: Client, stream: str, part: Part, 
     into = LIVE.into(swap.new_tables(engine.dialect.name), waiting.WaitingRoom(waiting.REBUILD, keys=set()))
     with _collector_spared():
         async with engine.connect() as connection, _bulk_writes(connection):
-            replayed, _, refused = await _replay(connection, read_merged(nc, stream, subjects(part), batch_size),
-                                                 progress, into, subscribed=subscriptions(part))
+            replayed, refused = await _replay_one_part(connection, nc, stream, part, batch_size, progress, into)
     log_refused(refused)
     return replayed
 

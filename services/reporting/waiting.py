@@ -30,8 +30,9 @@ POSITION_UNKNOWN = 0
 @dataclass
 class WaitingRoom:
     name: str
-    # The keys that have events waiting, where this process is the only one to park under `name` (a
-    # rebuild): the database is then asked only about them. None: ask the database every time.
+    # The keys that have events waiting, where no other process parks under `name` for these keys (a
+    # rebuild, or a part of one: parts share no row): the database is then asked only about them. None: ask
+    # the database every time.
     keys: set[str] | None = None
 
     @property

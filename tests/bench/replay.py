@@ -24,7 +24,7 @@ from services.reporting.service import SERVICE
 from services.reporting.tables import PROJECTION_TABLES
 
 STREAM = "POLKU"
-PROCESSES = min(os.cpu_count() or 1, 2)  # polku rebuild's default
+PROCESSES = min(len(os.sched_getaffinity(0)), 2)  # polku rebuild's default
 
 
 async def raw_replay(url: str) -> dict:

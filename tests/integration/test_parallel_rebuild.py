@@ -17,18 +17,25 @@ from tests.support import BOTH_DATABASES, caught_up, eventually
 pytestmark = BOTH_DATABASES
 
 
-async def _live_reporting(start_service, nc):
-    """Reporting after the follow-up histories, shuffled (versions out of order wait, and come in later),
-    with a duplicate and one event whose earlier version never comes (it waits for good)."""
-    reporting = await start_service(REPORTING)
-    js, shuffle = nc.jetstream(), random.Random(11)
+def _histories(seed: int) -> list:
+    """The follow-up histories (new ids each time), shuffled (versions out of order wait, and come in later),
+    a duplicate, and in each part an event whose earlier versions never come (it waits for good): a
+    client's, in the first process's part, and an invoice's, in the other's."""
+    shuffle = random.Random(seed)
     envelopes = [envelope_of(event, version, area=area) for area, events in follow_up_histories()
                  for version, event in enumerate(events, start=1)]
     shuffle.shuffle(envelopes)
-    for envelope in envelopes + envelopes[:1]:
-        await publish(js, envelope)
-    area, events = follow_up_histories()[0]
-    await publish(js, envelope_of(events[-1], len(events) + 1, area=area))  # version 1 of its aggregate never comes
+    others = follow_up_histories()  # new aggregates: their first versions are never published
+    client = others[0]
+    invoice = next(history for history in others if type(history[1][0]).__name__ == "EmployerInvoiced")
+    waiting_for_good = [envelope_of(events[-1], len(events) + 1, area=area) for area, events in (client, invoice)]
+    return envelopes + envelopes[:1] + waiting_for_good
+
+
+async def _live_reporting(start_service, nc):
+    reporting = await start_service(REPORTING)
+    for envelope in _histories(seed=11):
+        await publish(nc.jetstream(), envelope)
     await eventually(lambda: caught_up(reporting), what="reporting took every event")
     return reporting
 
@@ -49,13 +56,35 @@ def workers_started(monkeypatch) -> list:
 async def test_a_rebuild_in_two_processes_equals_live(start_service, nc, nats_server, workers_started):
     reporting = await _live_reporting(start_service, nc)
     live = await projections_of(reporting.engine)
-    assert live["waiting"], "an event waits live"
+    assert len(live["waiting"]) == 2, "an event waits live in each part"
     await reporting.stop()
     parallel = Parallel(reporting.engine.url.render_as_string(hide_password=False), nats_server.url)
     replayed = await rebuild(reporting.engine, nc, "POLKU", batch_size=3, show_progress=False, parallel=parallel)
     assert len(workers_started) == 1, "one part replayed in another process"
     assert replayed == (await nc.jetstream().stream_info("POLKU")).state.messages
     assert await projections_of(reporting.engine) == live
+
+
+async def test_events_published_while_the_parts_replay_end_as_one_process_folds_them(start_service, nc, nats_server,
+                                                                                    monkeypatch):
+    """Events come after the stream's last sequence the parts start from: a part may read them, and the
+    catch-up reads them again, asking the database for the other process's rows and waiting events."""
+    reporting = await _live_reporting(start_service, nc)
+    await reporting.stop()
+    worker, js = rebuild_module._worker, nc.jetstream()
+
+    async def publishing_first(stream, batch_size, part, parallel, progress):
+        for envelope in _histories(seed=12):
+            await publish(js, envelope)
+        return await worker(stream, batch_size, part, parallel, progress)
+
+    monkeypatch.setattr(rebuild_module, "_worker", publishing_first)
+    parallel = Parallel(reporting.engine.url.render_as_string(hide_password=False), nats_server.url)
+    await rebuild(reporting.engine, nc, "POLKU", batch_size=3, show_progress=False, parallel=parallel)
+    in_two_processes = await projections_of(reporting.engine)
+    assert len(in_two_processes["waiting"]) == 4, "two events wait for good in each part, of each publishing"
+    await rebuild(reporting.engine, nc, "POLKU", batch_size=3, show_progress=False)
+    assert await projections_of(reporting.engine) == in_two_processes
 
 
 async def test_a_part_that_fails_fails_the_rebuild_and_the_live_tables_stay(start_service, nc, nats_server,

@@ -1,7 +1,9 @@
 """A rebuild's parts share no projection row: every event type of a projector is in one part."""
 import pytest
 
-from services.reporting.partitions import partitions
+
+from contracts.envelope import event_subject
+from services.reporting.partitions import partitions, subjects
 from services.reporting.projections import PROJECTORS
 
 
@@ -39,6 +41,22 @@ def test_one_process_takes_everything_and_none_is_refused():
     assert [set(part) for part in partitions(PROJECTORS, 1)] == [set(PROJECTORS)]
     with pytest.raises(ValueError, match="count"):
         partitions(PROJECTORS, 0)
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    wanted, got = pattern.split("."), subject.split(".")
+    return len(wanted) == len(got) and all(token in ("*", other) for token, other in zip(wanted, got))
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_a_part_reads_its_events_subjects_and_no_service_is_read_twice(count):
+    parts = partitions(PROJECTORS, count)
+    for part in parts:
+        for event_type in part:
+            subject = event_subject("kemi", event_type.service, event_type.__name__)
+            assert sum(_matches(pattern, subject) for pattern in subjects(part)) == 1, subject
+    read = [pattern for part in parts for pattern in subjects(part)]
+    assert len(read) == len(set(read)), "a service read by two parts would be read, and counted, twice"
 
 
 def test_the_same_parts_on_every_call():
