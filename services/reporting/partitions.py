@@ -8,8 +8,9 @@ projector tables, packed into at most `count` parts: the components with the mos
 into a part that reads every service of its events already, else into the part with the fewest event types.
 
 A part's process reads the services of its events (`subjects`; a consumer per service, merged in stream
-order by stream_reader.read_merged) and skips the other parts' events there undecoded: a service is read
-once, so a component goes where its services are read already.
+order by stream_reader.read_merged) and skips the other parts' events there undecoded: a service read by
+two parts is read twice, so a component goes where its services are read already (with today's projectors
+no service is read twice: tests/unit/test_partitions.py).
 """
 from collections.abc import Mapping, Sequence
 
