@@ -31,6 +31,7 @@ from services.platform import dead_letters
 from services.platform.bus import bootstrap_streams, connect
 from services.platform.config import Settings
 from services.platform.stream_reader import REPLAY_BATCH
+from services.reporting.partitions import DEFAULT_PROCESSES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="s20649: 317 clients shaped like the seed ESF project's outcomes")
     rebuild = commands.add_parser("rebuild", help="rebuild reporting's projections from the stream")
     rebuild.add_argument("--batch-size", type=int, default=REPLAY_BATCH)
-    rebuild.add_argument("--processes", type=int, default=min(len(os.sched_getaffinity(0)), 2),
+    rebuild.add_argument("--processes", type=int, default=DEFAULT_PROCESSES,
                          help="processes replaying at once, each a part of the projections (default: 2 where the "
                               "machine has two cores or more)")
     republish = commands.add_parser("republish", help="refill the stream from a service's event log")
@@ -180,7 +181,7 @@ async def _rebuild(args) -> int:
     try:
         parallel = Parallel(settings.resolved_database_url, settings.nats_url, settings.nats_user,
                             settings.nats_password, str(settings.nats_tls_ca) if settings.nats_tls_ca else None,
-                            args.processes) if args.processes > 1 else None
+                            args.processes)
         replayed = await rebuild(engine, nc, settings.stream, args.batch_size, parallel=parallel)
         print(f"rebuilt reporting's projections from {replayed} events and swapped them in")
     finally:

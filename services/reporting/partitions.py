@@ -12,12 +12,15 @@ order by stream_reader.read_merged) and skips the other parts' events there unde
 two parts is read twice, so a component goes where its services are read already (with today's projectors
 no service is read twice: tests/unit/test_partitions.py).
 """
+import os
 from collections.abc import Mapping, Sequence
 
 from contracts.envelope import event_subject
 from contracts.events.base import Event
 
 Part = tuple[type[Event], ...]
+# A part per core, up to two: the largest part (the client journey's) is the rebuild's length either way.
+DEFAULT_PROCESSES = min(len(os.sched_getaffinity(0)), 2)
 
 
 def partitions(projectors: Mapping[type[Event], Sequence[tuple[object, object]]], count: int) -> list[Part]:

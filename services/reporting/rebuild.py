@@ -43,7 +43,7 @@ from services.platform.outages import is_outage
 from services.platform.stream_reader import REPLAY_BATCH, read_batches, read_merged
 from services.reporting import swap, waiting
 from services.reporting.decoding import SUBSCRIBED, Subscriptions, decoded, subscriptions
-from services.reporting.partitions import Part, partitions, subjects
+from services.reporting.partitions import DEFAULT_PROCESSES, Part, partitions, subjects
 from services.reporting.projections import LIVE, PROJECTORS, Folded, Item, Projections, Tally, fold, write
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,14 @@ HELD_TALLY_GROUPS = 300_000
 @dataclass(frozen=True)
 class Parallel:
     """How a rebuild's other processes reach the database and NATS (an engine and a client don't cross
-    processes), and how many processes replay at once, this one included."""
+    processes), and how many processes replay at once, this one included (1: this one alone)."""
 
     database_url: str
     nats_url: str
     nats_user: str | None = None
     nats_password: str | None = None
     nats_tls_ca: str | None = None
-    processes: int = 2
+    processes: int = DEFAULT_PROCESSES
 
 
 class Progress(Protocol):

@@ -7,7 +7,6 @@ Prints one JSON line: events, seconds, peak_rss_mb (and the projection row count
 """
 import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -19,12 +18,12 @@ from contracts.registry import decode
 from services.platform.bus import connect
 from services.platform.database import create_engine, migrate
 from services.platform.stream_reader import read_batches
+from services.reporting.partitions import DEFAULT_PROCESSES
 from services.reporting.rebuild import Parallel, rebuild
 from services.reporting.service import SERVICE
 from services.reporting.tables import PROJECTION_TABLES
 
 STREAM = "POLKU"
-PROCESSES = min(len(os.sched_getaffinity(0)), 2)  # polku rebuild's default
 
 
 async def raw_replay(url: str) -> dict:
@@ -41,15 +40,14 @@ async def raw_replay(url: str) -> dict:
         await nc.close()
 
 
-async def real_rebuild(url: str, database: str, processes: int = PROCESSES) -> dict:
+async def real_rebuild(url: str, database: str, processes: int = DEFAULT_PROCESSES) -> dict:
     """As `polku rebuild` runs it, in as many processes as it takes on this machine."""
     engine = create_engine(database_url(database), statements_on_loop=False)
     await migrate(engine, SERVICE.migrations)
     nc = await connect(url, "bench-rebuild")
     try:
         started = time.perf_counter()
-        parallel = Parallel(database_url(database), url, processes=processes) if processes > 1 else None
-        replayed = await rebuild(engine, nc, STREAM, parallel=parallel)
+        replayed = await rebuild(engine, nc, STREAM, parallel=Parallel(database_url(database), url, processes=processes))
         seconds = time.perf_counter() - started
         return {"events": replayed, "seconds": seconds, "rows": await _row_counts(engine)}
     finally:

@@ -103,3 +103,14 @@ async def test_a_part_that_fails_fails_the_rebuild_and_the_live_tables_stay(star
 def _live_only(projections: dict) -> dict:
     """The live tables and waiting room: a failed rebuild's own room is emptied by the next one."""
     return projections | {"waiting": [entry for entry in projections["waiting"] if entry[0] == waiting.LIVE]}
+
+
+async def test_one_process_asked_for_replays_everything_here(start_service, nc, nats_server, workers_started):
+    """`polku rebuild --processes 1`: no other process, the same tables."""
+    reporting = await _live_reporting(start_service, nc)
+    live = await projections_of(reporting.engine)
+    await reporting.stop()
+    parallel = Parallel(reporting.engine.url.render_as_string(hide_password=False), nats_server.url, processes=1)
+    await rebuild(reporting.engine, nc, "POLKU", batch_size=3, show_progress=False, parallel=parallel)
+    assert workers_started == []
+    assert await projections_of(reporting.engine) == live
